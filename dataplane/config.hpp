@@ -1,0 +1,114 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The dataplane's YAML config, parsed into typed structs and validated once.
+// An error names the YAML path and what is wrong, e.g.
+//   services[0].instances[1].sids[0]: '2001:db8::zz' is not an IPv6 address
+//
+// Thread safety: load_config() is called once by the main thread at start.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace cats::dp {
+
+using Ipv6Addr = std::array<std::uint8_t, 16>;
+using MacAddr = std::array<std::uint8_t, 6>;
+
+inline constexpr std::size_t kMaxSids = 5;
+inline constexpr std::size_t kMaxInstancesPerService = 1024;
+
+struct Ipv6Prefix {
+    Ipv6Addr addr{};
+    std::uint8_t len = 0;
+};
+
+enum class EncapMode : std::uint8_t { Encaps, EncapsRed };
+enum class NonCatsPolicy : std::uint8_t { Forward, Drop };
+enum class RssMode : std::uint8_t { L3, L3L4 };
+
+struct GatewayConfig {
+    Ipv6Addr encap_source{};
+    std::optional<Ipv6Prefix> service_sid_prefix;  // must be a /96
+    EncapMode encap_mode = EncapMode::Encaps;
+    std::uint8_t hop_limit = 64;                   // outer hop limit, 1..255
+    std::uint32_t flow_table_size = 65536;         // flows per worker, 1024..16M
+    std::uint32_t max_services = 4096;             // counter slots
+    std::uint32_t max_instances = 65536;           // counter slots
+    NonCatsPolicy non_cats = NonCatsPolicy::Forward;
+    RssMode rss = RssMode::L3;
+    std::uint32_t burst = 32;                      // 1..64
+};
+
+struct PortConfig {
+    std::string name;                 // DPDK device name: "net_pcap0", "0000:01:00.0"
+    std::uint16_t mtu = 1500;         // 1280..9600
+    std::uint16_t rx_desc = 1024;
+    std::uint16_t tx_desc = 1024;
+    std::optional<MacAddr> mac;       // override the port's own MAC
+};
+
+struct NeighborConfig {
+    Ipv6Addr address{};
+    MacAddr mac{};
+    std::string port;                 // a name from `ports`
+};
+
+struct RouteConfig {
+    Ipv6Prefix prefix;
+    Ipv6Addr via{};                   // a neighbor's address
+};
+
+struct InstanceMetrics {
+    std::uint8_t score = 10;          // L2 score 0..10
+    std::uint8_t load_pct = 0;        // 0..100
+    std::uint32_t free_capacity = 1;  // sessions; 0 = full
+    std::uint32_t latency_us = 0;     // gateway -> instance
+    std::uint32_t bandwidth_kbps = UINT32_MAX;
+    std::uint16_t compute_types = 1;  // wire::kCompute* bits
+    std::uint32_t weight = 100;       // operator weight, 0..1000000
+
+    friend bool operator==(const InstanceMetrics&, const InstanceMetrics&) = default;
+};
+
+struct InstanceConfig {
+    std::uint32_t id = 0;             // unique within the service
+    std::vector<Ipv6Addr> sids;       // 1..5, first SID first
+    InstanceMetrics metrics;
+};
+
+struct ServiceConfig {
+    std::uint32_t cs_id = 0;
+    std::string name;
+    std::uint32_t affinity_timeout_s = 30;  // 1..86400
+    std::vector<InstanceConfig> instances;
+};
+
+struct Config {
+    GatewayConfig gateway;
+    std::vector<PortConfig> ports;
+    std::vector<NeighborConfig> neighbors;
+    std::vector<RouteConfig> routes;
+    std::vector<ServiceConfig> services;
+};
+
+class ConfigError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Parse and validate. Throws ConfigError naming the YAML path.
+Config load_config_file(const std::string& path);
+Config load_config_string(const std::string& yaml);
+
+// Text forms used by config, stats and tools.
+std::optional<Ipv6Addr> parse_ipv6_addr(const std::string& s);
+std::optional<Ipv6Prefix> parse_ipv6_prefix(const std::string& s);
+std::optional<MacAddr> parse_mac(const std::string& s);
+std::string format_ipv6(const Ipv6Addr& a);
+std::string format_mac(const MacAddr& m);
+
+}  // namespace cats::dp

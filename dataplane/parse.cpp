@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "parse.hpp"
+
+#include <cstring>
+
+namespace cats::dp {
+
+namespace {
+
+using wire::load_be16;
+using wire::load_be32;
+
+// Take the CATS body at `body` if no request of equal or higher precedence was
+// seen yet. A malformed body drops the packet wherever it stands.
+DropReason take_meta(std::span<const std::uint8_t> body, MetaSource src, PacketInfo& out) noexcept {
+    wire::CatsMetadata md;
+    const wire::BodyError err = wire::parse_body(body, md);
+    if (err != wire::BodyError::Ok) [[unlikely]]
+        return body_error_reason(err);
+    if (out.meta_source < src) {
+        out.meta = md;
+        out.meta_source = src;
+    }
+    return DropReason::None;
+}
+
+// Walk the options of a Hop-by-Hop or Destination Options header (RFC 8200
+// 4.2). `opts` is the header after its Next Header and Hdr Ext Len bytes.
+DropReason walk_options(std::span<const std::uint8_t> opts, PacketInfo& out) noexcept {
+    std::size_t off = 0;
+    while (off < opts.size()) {
+        const std::uint8_t type = opts[off];
+        if (type == wire::kOptPad1) {
+            ++off;
+            continue;
+        }
+        if (opts.size() - off < 2) [[unlikely]]
+            return DropReason::OptOverrun;
+        const std::size_t len = opts[off + 1];
+        if (len > opts.size() - off - 2) [[unlikely]]
+            return DropReason::OptOverrun;
+        if (type == wire::kOptCats) {
+            const DropReason r = take_meta(opts.subspan(off + 2, len), MetaSource::Option, out);
+            if (r != DropReason::None) [[unlikely]]
+                return r;
+        }
+        // PadN and unknown options are skipped: this gateway is not the
+        // destination, so their action bits are not ours to apply.
+        off += 2 + len;
+    }
+    return DropReason::None;
+}
+
+// Validate an SRH the way Linux seg6_validate_srh() does, then walk its TLVs
+// (RFC 8754 2.1). `srh` is the whole header, (Hdr Ext Len + 1) * 8 bytes.
+//
+//   0                   1                   2                   3
+//   | Next Header   |  Hdr Ext Len  | Routing Type  | Segments Left |
+//   |  Last Entry   |     Flags     |              Tag              |
+//   |            Segment List[0] .. [Last Entry] (128 bits each)    |
+//   |                    Optional TLVs                              |
+DropReason walk_srh(std::span<const std::uint8_t> srh, PacketInfo& out) noexcept {
+    const std::size_t hdr_len = srh.size();
+    if (hdr_len < 8 + 16) [[unlikely]]
+        return DropReason::SrhBadLength;
+    const std::size_t last_entry = srh[4];
+    const std::size_t seg_bytes = (last_entry + 1) * 16;
+    if (8 + seg_bytes > hdr_len) [[unlikely]]
+        return DropReason::SrhBadLastEntry;
+    // RFC 8754 4.3.1.1: Segments Left > Last Entry + 1 is an error.
+    if (srh[3] > last_entry + 1) [[unlikely]]
+        return DropReason::SrhBadSegmentsLeft;
+
+    std::size_t off = 8 + seg_bytes;
+    while (off < hdr_len) {
+        const std::uint8_t type = srh[off];
+        if (type == wire::kSrhTlvPad1) {
+            ++off;
+            continue;
+        }
+        if (hdr_len - off < 2) [[unlikely]]
+            return DropReason::SrhTlvOverrun;
+        const std::size_t len = srh[off + 1];
+        if (len > hdr_len - off - 2) [[unlikely]]
+            return DropReason::SrhTlvOverrun;
+        if (type == wire::kSrhTlvCats) {
+            const DropReason r = take_meta(srh.subspan(off + 2, len), MetaSource::SrhTlv, out);
+            if (r != DropReason::None) [[unlikely]]
+                return r;
+        }
+        off += 2 + len;
+    }
+    out.segments_left = srh[3];
+    return DropReason::None;
+}
+
+// Minimum upper-layer header we accept, 0 for protocols whose header we do
+// not read.
+constexpr std::size_t l4_min_len(std::uint8_t proto) noexcept {
+    switch (proto) {
+    case kProtoTcp: return 20;
+    case kProtoUdp: return 8;
+    case kProtoSctp: return 12;
+    case kProtoEsp: return 8;  // SPI + sequence number
+    default: return 0;
+    }
+}
+
+}  // namespace
+
+DropReason parse_ipv6(std::span<const std::uint8_t> pkt, const ParseConfig& cfg,
+                      PacketInfo& out) noexcept {
+    if (pkt.size() < kIpv6HdrLen) [[unlikely]]
+        return DropReason::Ipv6Truncated;
+    if ((pkt[0] >> 4) != 6) [[unlikely]]
+        return DropReason::Ipv6BadVersion;
+    const std::size_t payload_len = load_be16(&pkt[4]);
+    // Payload length 0 means a jumbogram (RFC 2675), which we do not carry.
+    if (payload_len == 0 || kIpv6HdrLen + payload_len > pkt.size()) [[unlikely]]
+        return DropReason::Ipv6BadPayloadLen;
+    // Bytes past the IPv6 packet (Ethernet padding) are not ours to parse.
+    const std::span<const std::uint8_t> ip = pkt.first(kIpv6HdrLen + payload_len);
+    out.ip6_len = static_cast<std::uint16_t>(ip.size());
+    out.hop_limit = ip[7];
+    std::memcpy(out.src, &ip[8], 16);
+    std::memcpy(out.dst, &ip[24], 16);
+
+    std::uint8_t nh = ip[6];
+    std::size_t off = kIpv6HdrLen;
+    std::size_t n_ext = 0;
+    bool done = false;
+    while (!done) {
+        switch (nh) {
+        case kProtoHopByHop:
+        case kProtoDstOpts:
+        case kProtoRouting:
+        case kProtoFragment:
+        case kProtoAh: {
+            if (++n_ext > kMaxExtHeaders) [[unlikely]]
+                return DropReason::ExtChainTooLong;
+            if (nh == kProtoHopByHop && off != kIpv6HdrLen) [[unlikely]]
+                return DropReason::HbhNotFirst;
+            if (ip.size() - off < 8) [[unlikely]]
+                return DropReason::ExtTruncated;
+            std::size_t len;
+            if (nh == kProtoFragment)
+                len = 8;
+            else if (nh == kProtoAh)
+                len = (std::size_t{ip[off + 1]} + 2) * 4;  // RFC 4302 2.2
+            else
+                len = (std::size_t{ip[off + 1]} + 1) * 8;
+            if (len > ip.size() - off) [[unlikely]]
+                return DropReason::ExtTruncated;
+            const std::span<const std::uint8_t> h = ip.subspan(off, len);
+            DropReason r = DropReason::None;
+            if (nh == kProtoHopByHop || nh == kProtoDstOpts) {
+                r = walk_options(h.subspan(2), out);
+            } else if (nh == kProtoRouting) {
+                if (h[2] == kRoutingTypeSrh) {
+                    if (out.srh_off != 0) [[unlikely]]
+                        return DropReason::SrhDuplicate;
+                    out.srh_off = static_cast<std::uint16_t>(off);
+                    r = walk_srh(h, out);
+                } else if (h[3] != 0) [[unlikely]] {
+                    // RFC 8200 4.4: an unrecognised type with segments left.
+                    r = DropReason::RhUnsupported;
+                }
+            } else if (nh == kProtoFragment) {
+                const std::uint16_t off_flags = load_be16(&h[2]);
+                out.is_fragment = true;
+                out.frag_id = load_be32(&h[4]);
+                if ((off_flags & 0xFFF8) != 0) {
+                    // Non-initial fragment: what follows is fragment data.
+                    out.non_initial_fragment = true;
+                    done = true;
+                }
+            }
+            if (r != DropReason::None) [[unlikely]]
+                return r;
+            nh = h[0];
+            off += len;
+            break;
+        }
+        default:
+            done = true;
+            break;
+        }
+    }
+    out.l4_proto = nh;
+
+    if (!out.non_initial_fragment) {
+        const std::size_t need = l4_min_len(nh);
+        if (need != 0) {
+            if (ip.size() - off < need) [[unlikely]]
+                return DropReason::L4Truncated;
+            if (nh == kProtoEsp) {
+                out.spi = load_be32(&ip[off]);
+                out.has_spi = true;
+            } else {
+                out.sport = load_be16(&ip[off]);
+                out.dport = load_be16(&ip[off + 2]);
+                out.has_ports = true;
+            }
+        }
+    }
+
+    if (out.meta_source == MetaSource::None && cfg.sid_enabled &&
+        std::memcmp(out.dst, cfg.sid_prefix, sizeof cfg.sid_prefix) == 0) {
+        out.meta = wire::CatsMetadata{};
+        out.meta.cs_id = load_be32(&out.dst[12]);
+        out.meta_source = MetaSource::ServiceSid;
+    }
+    return DropReason::None;
+}
+
+DropReason parse_packet(std::span<const std::uint8_t> frame, const ParseConfig& cfg,
+                        PacketInfo& out) noexcept {
+    if (frame.size() < kEthHdrLen) [[unlikely]]
+        return DropReason::EthTruncated;
+    std::size_t off = 12;
+    std::uint16_t type = load_be16(&frame[off]);
+    while (type == kEtherTypeVlan || type == kEtherTypeQinQ) {
+        if (out.vlan_count == 2) [[unlikely]]
+            return DropReason::VlanTooDeep;
+        if (frame.size() - off < 2 + kVlanHdrLen) [[unlikely]]
+            return DropReason::EthTruncated;
+        if (out.vlan_count == 0)
+            out.vlan_tci = load_be16(&frame[off + 2]);
+        ++out.vlan_count;
+        off += kVlanHdrLen;
+        type = load_be16(&frame[off]);
+    }
+    off += 2;
+    if (type != kEtherTypeIpv6) [[unlikely]]
+        return type == kEtherTypeIpv4 ? DropReason::Ipv4 : DropReason::NonIp;
+    out.ip6_off = static_cast<std::uint16_t>(off);
+    DropReason r = parse_ipv6(frame.subspan(off), cfg, out);
+    if (r == DropReason::None && out.srh_off != 0)
+        out.srh_off = static_cast<std::uint16_t>(out.srh_off + off);
+    return r;
+}
+
+}  // namespace cats::dp

@@ -1,0 +1,110 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Pure packet parser: Ethernet (802.1Q/802.1ad), IPv6 and its extension
+// header chain (HBH, DOH, SRH with TLVs, Fragment, AH), inner TCP/UDP/SCTP
+// ports and ESP SPI, and the CATS metadata in whichever encoding carries it.
+//
+// It reads only the bytes it is given, checks every length before reading and
+// writes nothing but `out`. It does not need EAL. Thread safety: pure, may be
+// called from any thread.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+#include "cats_wire.hpp"
+#include "drop_reason.hpp"
+
+namespace cats::dp {
+
+inline constexpr std::size_t kMaxExtHeaders = 8;
+inline constexpr std::size_t kEthHdrLen = 14;
+inline constexpr std::size_t kVlanHdrLen = 4;
+inline constexpr std::size_t kIpv6HdrLen = 40;
+
+inline constexpr std::uint16_t kEtherTypeIpv4 = 0x0800;
+inline constexpr std::uint16_t kEtherTypeIpv6 = 0x86DD;
+inline constexpr std::uint16_t kEtherTypeVlan = 0x8100;
+inline constexpr std::uint16_t kEtherTypeQinQ = 0x88A8;
+
+// IANA protocol numbers.
+inline constexpr std::uint8_t kProtoHopByHop = 0;
+inline constexpr std::uint8_t kProtoTcp = 6;
+inline constexpr std::uint8_t kProtoUdp = 17;
+inline constexpr std::uint8_t kProtoIpv6 = 41;
+inline constexpr std::uint8_t kProtoRouting = 43;
+inline constexpr std::uint8_t kProtoFragment = 44;
+inline constexpr std::uint8_t kProtoEsp = 50;
+inline constexpr std::uint8_t kProtoAh = 51;
+inline constexpr std::uint8_t kProtoIcmpv6 = 58;
+inline constexpr std::uint8_t kProtoNoNext = 59;
+inline constexpr std::uint8_t kProtoDstOpts = 60;
+inline constexpr std::uint8_t kProtoSctp = 132;
+
+inline constexpr std::uint8_t kRoutingTypeSrh = 4;
+
+// Where the CATS request came from, in order of precedence (highest last).
+enum class MetaSource : std::uint8_t {
+    None = 0,
+    ServiceSid,  // destination inside the service-SID /96
+    Option,      // option 0x1E in a Hop-by-Hop or Destination Options header
+    SrhTlv,      // TLV 124 in the SRH
+};
+
+struct ParseConfig {
+    // The service-SID prefix: a packet whose destination's first 12 bytes
+    // equal this asks for CS-ID = low 32 bits. Disabled when !sid_enabled.
+    std::uint8_t sid_prefix[12] = {};
+    bool sid_enabled = false;
+};
+
+struct PacketInfo {
+    std::uint16_t ip6_off = 0;        // offset of the IPv6 header in the frame
+    std::uint16_t ip6_len = 0;        // 40 + payload length
+    std::uint16_t vlan_tci = 0;       // outer tag's TCI when tagged
+    std::uint8_t vlan_count = 0;
+    std::uint8_t hop_limit = 0;
+    std::uint8_t src[16] = {};
+    std::uint8_t dst[16] = {};
+
+    std::uint8_t l4_proto = 0;        // last Next Header of the chain
+    std::uint16_t sport = 0;          // TCP/UDP/SCTP ports, host order
+    std::uint16_t dport = 0;
+    std::uint32_t spi = 0;            // ESP SPI, host order
+    bool has_ports = false;
+    bool has_spi = false;
+
+    bool is_fragment = false;
+    bool non_initial_fragment = false;  // offset != 0: no L4 header here
+    std::uint32_t frag_id = 0;
+
+    std::uint16_t srh_off = 0;        // offset of the SRH, 0 if none
+    std::uint8_t segments_left = 0;
+
+    MetaSource meta_source = MetaSource::None;
+    wire::CatsMetadata meta{};
+};
+
+// Parse `frame` (starting at the Ethernet header). Returns DropReason::None
+// and fills `out` on success; otherwise the reason the packet must be dropped.
+DropReason parse_packet(std::span<const std::uint8_t> frame, const ParseConfig& cfg,
+                        PacketInfo& out) noexcept;
+
+// The same from the IPv6 header (no Ethernet); `out.ip6_off` is 0.
+DropReason parse_ipv6(std::span<const std::uint8_t> pkt, const ParseConfig& cfg,
+                      PacketInfo& out) noexcept;
+
+// Map a CATS body error to the drop reason that counts it.
+constexpr DropReason body_error_reason(wire::BodyError e) noexcept {
+    switch (e) {
+    case wire::BodyError::Ok: return DropReason::None;
+    case wire::BodyError::Truncated: return DropReason::CatsTruncated;
+    case wire::BodyError::BadVersion: return DropReason::CatsBadVersion;
+    case wire::BodyError::SubTlvOverrun: return DropReason::CatsSubTlvOverrun;
+    case wire::BodyError::SubTlvBadLength: return DropReason::CatsSubTlvBadLength;
+    case wire::BodyError::BadValue: return DropReason::CatsBadValue;
+    }
+    return DropReason::CatsTruncated;
+}
+
+}  // namespace cats::dp
