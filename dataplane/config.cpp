@@ -1,1 +1,616 @@
 // SPDX-License-Identifier: BSD-3-Clause
+// YAML -> typed config structs, validated in one pass (STYLE rule 12).
+//
+// Every check throws ConfigError("<yaml path>: <what is wrong>") at the first
+// problem found, in document order. The schema is strict: an unknown or
+// repeated key is an error, so a typo such as `hop_limt: 8` cannot silently
+// leave the default in place.
+#include "config.hpp"
+
+#include <arpa/inet.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <limits>
+#include <map>
+#include <sstream>
+#include <string_view>
+#include <utility>
+
+#include "cats_wire.hpp"
+
+namespace cats::dp {
+
+namespace {
+
+// ---------------------------------------------------------------------------
+// Paths and errors
+
+[[noreturn]] void fail(const std::string& path, const std::string& what) {
+    throw ConfigError((path.empty() ? std::string("(root)") : path) + ": " + what);
+}
+
+std::string child_path(const std::string& path, std::string_view key) {
+    std::string out = path;
+    if (!out.empty())
+        out += '.';
+    out += key;
+    return out;
+}
+
+std::string item_path(const std::string& path, std::size_t i) {
+    return path + "[" + std::to_string(i) + "]";
+}
+
+// What the user wrote, for "expected X, got Y" messages.
+std::string describe(const YAML::Node& n) {
+    switch (n.Type()) {
+    case YAML::NodeType::Scalar:
+        return "'" + n.Scalar() + "'";
+    case YAML::NodeType::Sequence:
+        return "a list";
+    case YAML::NodeType::Map:
+        return "a map";
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+        break;
+    }
+    return "nothing";
+}
+
+std::string join(std::initializer_list<std::string_view> words) {
+    std::string out;
+    for (const std::string_view w : words) {
+        if (!out.empty())
+            out += ", ";
+        out += w;
+    }
+    return out;
+}
+
+// ---------------------------------------------------------------------------
+// Shapes: maps and lists
+
+// A YAML map whose keys were checked against the keys the schema knows.
+// A null node (`metrics:` with nothing after it) reads as an empty map.
+class MapReader {
+public:
+    MapReader(const YAML::Node& node, std::string map_path, std::initializer_list<std::string_view> known)
+        : path_(std::move(map_path)) {
+        if (node.IsNull())
+            return;
+        if (!node.IsMap())
+            fail(path_, "expected a map, got " + describe(node));
+        for (const auto& kv : node) {
+            if (!kv.first.IsScalar())
+                fail(path_, "map keys must be strings, got " + describe(kv.first));
+            const std::string& key = kv.first.Scalar();
+            if (std::find(known.begin(), known.end(), key) == known.end())
+                fail(path(key), "unknown key (expected one of: " + join(known) + ")");
+            // yaml-cpp keeps both entries of a repeated key; which one wins
+            // would be an accident, so refuse.
+            if (find(key) != nullptr)
+                fail(path(key), "duplicate key");
+            entries_.emplace_back(key, kv.second);
+        }
+    }
+
+    const YAML::Node* find(std::string_view key) const {
+        for (const auto& [k, v] : entries_)
+            if (k == key)
+                return &v;
+        return nullptr;
+    }
+
+    const YAML::Node& require(std::string_view key) const {
+        const YAML::Node* n = find(key);
+        if (n == nullptr)
+            fail(path(key), "required key is missing");
+        return *n;
+    }
+
+    // Calls f(value, value_path) if the key is present.
+    template <class F>
+    void with(std::string_view key, F&& f) const {
+        if (const YAML::Node* n = find(key))
+            f(*n, path(key));
+    }
+
+    std::string path(std::string_view key) const { return child_path(path_, key); }
+
+private:
+    std::string path_;
+    std::vector<std::pair<std::string, YAML::Node>> entries_;
+};
+
+// Number of items in a YAML list; a null node (`instances:` with nothing
+// after it) is an empty list.
+std::size_t list_size(const YAML::Node& n, const std::string& path) {
+    if (n.IsNull())
+        return 0;
+    if (!n.IsSequence())
+        fail(path, "expected a list, got " + describe(n));
+    return n.size();
+}
+
+// Calls f(item, item_path) for each element of a YAML list.
+template <class F>
+void for_each_item(const YAML::Node& n, const std::string& path, F&& f) {
+    if (list_size(n, path) == 0)
+        return;
+    std::size_t i = 0;
+    for (const auto& it : n) {
+        f(static_cast<const YAML::Node&>(it), item_path(path, i));
+        ++i;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Scalars
+
+// A non-negative decimal integer in [lo, hi]. `range` is how the allowed
+// values are described in the error. Hex, floats, signs and blanks are
+// refused: a config number means exactly what it says.
+std::uint64_t read_uint(const YAML::Node& n, const std::string& path, std::uint64_t lo,
+                        std::uint64_t hi, const std::string& range) {
+    if (!n.IsScalar())
+        fail(path, "expected an integer in " + range + ", got " + describe(n));
+    const std::string& s = n.Scalar();
+    const bool negative = !s.empty() && s.front() == '-';
+    const std::string_view digits = std::string_view(s).substr(negative ? 1 : 0);
+    const bool all_digits = !digits.empty() && std::all_of(digits.begin(), digits.end(), [](char c) {
+        return c >= '0' && c <= '9';
+    });
+    if (!all_digits)
+        fail(path, "expected an integer in " + range + ", got '" + s + "'");
+    if (negative)
+        fail(path, "must be " + range + ", got " + s);
+    std::uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+    if (ec != std::errc{} || end != digits.data() + digits.size() || v < lo || v > hi)
+        fail(path, "must be " + range + ", got " + s);
+    return v;
+}
+
+template <class T>
+T read_int(const YAML::Node& n, const std::string& path, std::uint64_t lo,
+           std::uint64_t hi = std::numeric_limits<T>::max()) {
+    return static_cast<T>(read_uint(n, path, lo, hi, std::to_string(lo) + ".." + std::to_string(hi)));
+}
+
+// Descriptor ring sizes: the PMDs want powers of two.
+std::uint16_t read_desc(const YAML::Node& n, const std::string& path) {
+    constexpr std::uint64_t kLo = 64;
+    constexpr std::uint64_t kHi = 16384;
+    const std::string range = "a power of two in 64..16384";
+    const std::uint64_t v = read_uint(n, path, kLo, kHi, range);
+    if ((v & (v - 1)) != 0)
+        fail(path, "must be " + range + ", got " + std::to_string(v));
+    return static_cast<std::uint16_t>(v);
+}
+
+std::string read_string(const YAML::Node& n, const std::string& path) {
+    if (!n.IsScalar())
+        fail(path, "expected a string, got " + describe(n));
+    if (n.Scalar().empty())
+        fail(path, "must not be empty");
+    return n.Scalar();
+}
+
+template <class E>
+E read_enum(const YAML::Node& n, const std::string& path,
+            std::initializer_list<std::pair<std::string_view, E>> values) {
+    std::string names;
+    for (const auto& [name, value] : values) {
+        if (n.IsScalar() && n.Scalar() == name)
+            return value;
+        if (!names.empty())
+            names += " | ";
+        names += name;
+    }
+    fail(path, "must be one of " + names + ", got " + describe(n));
+}
+
+std::string format_prefix(const Ipv6Prefix& p) {
+    return format_ipv6(p.addr) + "/" + std::to_string(p.len);
+}
+
+// The prefix with every bit past `len` cleared.
+Ipv6Addr network_of(const Ipv6Prefix& p) {
+    Ipv6Addr out = p.addr;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        const std::size_t first_bit = i * 8;
+        if (first_bit >= p.len)
+            out[i] = 0;
+        else if (p.len - first_bit < 8)
+            out[i] &= static_cast<std::uint8_t>(0xFF << (8 - (p.len - first_bit)));
+    }
+    return out;
+}
+
+Ipv6Addr read_ipv6(const YAML::Node& n, const std::string& path) {
+    const std::string s = read_string(n, path);
+    const std::optional<Ipv6Addr> a = parse_ipv6_addr(s);
+    if (!a)
+        fail(path, "'" + s + "' is not an IPv6 address");
+    return *a;
+}
+
+// A prefix whose host bits are zero, as a FIB entry must be.
+Ipv6Prefix read_prefix(const YAML::Node& n, const std::string& path) {
+    const std::string s = read_string(n, path);
+    const std::optional<Ipv6Prefix> p = parse_ipv6_prefix(s);
+    if (!p)
+        fail(path, "'" + s + "' is not an IPv6 prefix (expected addr/len, len 0..128)");
+    const Ipv6Prefix net{network_of(*p), p->len};
+    if (net.addr != p->addr)
+        fail(path, s + " has host bits set (did you mean " + format_prefix(net) + "?)");
+    return *p;
+}
+
+MacAddr read_mac(const YAML::Node& n, const std::string& path) {
+    const std::string s = read_string(n, path);
+    const std::optional<MacAddr> m = parse_mac(s);
+    if (!m)
+        fail(path, "'" + s + "' is not a MAC address (expected aa:bb:cc:dd:ee:ff)");
+    return *m;
+}
+
+// ---------------------------------------------------------------------------
+// Sections
+
+GatewayConfig parse_gateway(const YAML::Node& n, const std::string& path) {
+    const MapReader m(n, path,
+                      {"encap_source", "service_sid_prefix", "encap_mode", "hop_limit", "flow_table_size",
+                       "max_services", "max_instances", "non_cats", "rss", "burst"});
+    GatewayConfig g;
+    g.encap_source = read_ipv6(m.require("encap_source"), m.path("encap_source"));
+    // The outer source of every packet we encapsulate (RFC 8986 H.Encaps):
+    // it must be an address a reply can come back to.
+    if (g.encap_source == Ipv6Addr{} || g.encap_source[0] == 0xFF)
+        fail(m.path("encap_source"), format_ipv6(g.encap_source) + " is not a unicast address");
+    m.with("service_sid_prefix", [&](const YAML::Node& v, const std::string& p) {
+        const Ipv6Prefix pfx = read_prefix(v, p);
+        // The low 32 bits of a service SID carry the CS-ID.
+        if (pfx.len != 96)
+            fail(p, "must be a /96 (the low 32 bits carry the CS-ID), got /" + std::to_string(pfx.len));
+        g.service_sid_prefix = pfx;
+    });
+    m.with("encap_mode", [&](const YAML::Node& v, const std::string& p) {
+        g.encap_mode = read_enum<EncapMode>(v, p, {{"encaps", EncapMode::Encaps}, {"encaps_red", EncapMode::EncapsRed}});
+    });
+    m.with("hop_limit", [&](const YAML::Node& v, const std::string& p) {
+        g.hop_limit = read_int<std::uint8_t>(v, p, 1, 255);
+    });
+    m.with("flow_table_size", [&](const YAML::Node& v, const std::string& p) {
+        g.flow_table_size = read_int<std::uint32_t>(v, p, 1024, 16777216);
+    });
+    m.with("max_services", [&](const YAML::Node& v, const std::string& p) {
+        g.max_services = read_int<std::uint32_t>(v, p, 1, 1048576);
+    });
+    m.with("max_instances", [&](const YAML::Node& v, const std::string& p) {
+        g.max_instances = read_int<std::uint32_t>(v, p, 1, 16777216);
+    });
+    m.with("non_cats", [&](const YAML::Node& v, const std::string& p) {
+        g.non_cats = read_enum<NonCatsPolicy>(v, p, {{"forward", NonCatsPolicy::Forward}, {"drop", NonCatsPolicy::Drop}});
+    });
+    m.with("rss", [&](const YAML::Node& v, const std::string& p) {
+        g.rss = read_enum<RssMode>(v, p, {{"l3", RssMode::L3}, {"l3l4", RssMode::L3L4}});
+    });
+    m.with("burst", [&](const YAML::Node& v, const std::string& p) {
+        g.burst = read_int<std::uint32_t>(v, p, 1, 64);
+    });
+    return g;
+}
+
+PortConfig parse_port(const YAML::Node& n, const std::string& path) {
+    const MapReader m(n, path, {"name", "mtu", "rx_desc", "tx_desc", "mac"});
+    PortConfig port;
+    port.name = read_string(m.require("name"), m.path("name"));
+    m.with("mtu", [&](const YAML::Node& v, const std::string& p) {
+        // 1280: the IPv6 minimum link MTU (RFC 8200 section 5).
+        port.mtu = read_int<std::uint16_t>(v, p, 1280, 9600);
+    });
+    m.with("rx_desc", [&](const YAML::Node& v, const std::string& p) { port.rx_desc = read_desc(v, p); });
+    m.with("tx_desc", [&](const YAML::Node& v, const std::string& p) { port.tx_desc = read_desc(v, p); });
+    m.with("mac", [&](const YAML::Node& v, const std::string& p) { port.mac = read_mac(v, p); });
+    return port;
+}
+
+NeighborConfig parse_neighbor(const YAML::Node& n, const std::string& path) {
+    const MapReader m(n, path, {"address", "mac", "port"});
+    NeighborConfig nb;
+    nb.address = read_ipv6(m.require("address"), m.path("address"));
+    nb.mac = read_mac(m.require("mac"), m.path("mac"));
+    nb.port = read_string(m.require("port"), m.path("port"));
+    return nb;
+}
+
+RouteConfig parse_route(const YAML::Node& n, const std::string& path) {
+    const MapReader m(n, path, {"prefix", "via"});
+    RouteConfig r;
+    r.prefix = read_prefix(m.require("prefix"), m.path("prefix"));
+    r.via = read_ipv6(m.require("via"), m.path("via"));
+    return r;
+}
+
+std::uint16_t read_compute_types(const YAML::Node& n, const std::string& path) {
+    if (list_size(n, path) == 0)
+        fail(path, "must list at least one of cpu, gpu, npu, fpga");
+    std::uint16_t bits = 0;
+    for_each_item(n, path, [&](const YAML::Node& v, const std::string& p) {
+        const std::uint16_t bit = read_enum<std::uint16_t>(
+            v, p,
+            {{"cpu", wire::kComputeCpu}, {"gpu", wire::kComputeGpu}, {"npu", wire::kComputeNpu},
+             {"fpga", wire::kComputeFpga}});
+        if ((bits & bit) != 0)
+            fail(p, "'" + v.Scalar() + "' is listed twice");
+        bits = static_cast<std::uint16_t>(bits | bit);
+    });
+    return bits;
+}
+
+InstanceMetrics parse_metrics(const YAML::Node& n, const std::string& path) {
+    const MapReader m(n, path,
+                      {"score", "load_pct", "free_capacity", "latency_us", "bandwidth_kbps", "compute_types",
+                       "weight"});
+    InstanceMetrics x;
+    m.with("score", [&](const YAML::Node& v, const std::string& p) {
+        x.score = read_int<std::uint8_t>(v, p, 0, wire::kMaxScore);
+    });
+    m.with("load_pct", [&](const YAML::Node& v, const std::string& p) {
+        x.load_pct = read_int<std::uint8_t>(v, p, 0, 100);
+    });
+    m.with("free_capacity", [&](const YAML::Node& v, const std::string& p) {
+        x.free_capacity = read_int<std::uint32_t>(v, p, 0);
+    });
+    m.with("latency_us", [&](const YAML::Node& v, const std::string& p) {
+        x.latency_us = read_int<std::uint32_t>(v, p, 0);
+    });
+    m.with("bandwidth_kbps", [&](const YAML::Node& v, const std::string& p) {
+        x.bandwidth_kbps = read_int<std::uint32_t>(v, p, 0);
+    });
+    m.with("compute_types", [&](const YAML::Node& v, const std::string& p) {
+        x.compute_types = read_compute_types(v, p);
+    });
+    m.with("weight", [&](const YAML::Node& v, const std::string& p) {
+        x.weight = read_int<std::uint32_t>(v, p, 0, 1000000);
+    });
+    return x;
+}
+
+InstanceConfig parse_instance(const YAML::Node& n, const std::string& path) {
+    const MapReader m(n, path, {"id", "sids", "metrics"});
+    InstanceConfig inst;
+    inst.id = read_int<std::uint32_t>(m.require("id"), m.path("id"), 0);
+    const YAML::Node& sids = m.require("sids");
+    const std::string sids_path = m.path("sids");
+    const std::size_t count = list_size(sids, sids_path);
+    if (count < 1 || count > kMaxSids)
+        fail(sids_path, "must have 1.." + std::to_string(kMaxSids) + " SIDs, got " + std::to_string(count));
+    for_each_item(sids, sids_path, [&](const YAML::Node& v, const std::string& p) {
+        inst.sids.push_back(read_ipv6(v, p));
+    });
+    m.with("metrics", [&](const YAML::Node& v, const std::string& p) { inst.metrics = parse_metrics(v, p); });
+    return inst;
+}
+
+ServiceConfig parse_service(const YAML::Node& n, const std::string& path) {
+    const MapReader m(n, path, {"cs_id", "name", "affinity_timeout_s", "instances"});
+    ServiceConfig svc;
+    svc.cs_id = read_int<std::uint32_t>(m.require("cs_id"), m.path("cs_id"), 0);
+    svc.name = read_string(m.require("name"), m.path("name"));
+    m.with("affinity_timeout_s", [&](const YAML::Node& v, const std::string& p) {
+        svc.affinity_timeout_s = read_int<std::uint32_t>(v, p, 1, 86400);
+    });
+    m.with("instances", [&](const YAML::Node& v, const std::string& p) {
+        const std::size_t count = list_size(v, p);
+        if (count > kMaxInstancesPerService)
+            fail(p, "at most " + std::to_string(kMaxInstancesPerService) + " instances per service, got " +
+                        std::to_string(count));
+        std::map<std::uint32_t, std::string> ids;  // id -> path of first use
+        for_each_item(v, p, [&](const YAML::Node& item, const std::string& ip) {
+            InstanceConfig inst = parse_instance(item, ip);
+            const auto [it, fresh] = ids.emplace(inst.id, ip);
+            if (!fresh)
+                fail(child_path(ip, "id"),
+                     "duplicate instance id " + std::to_string(inst.id) + " (first at " + it->second + ")");
+            svc.instances.push_back(std::move(inst));
+        });
+    });
+    return svc;
+}
+
+Config parse_config(const YAML::Node& root) {
+    const MapReader m(root, "", {"gateway", "ports", "neighbors", "routes", "services"});
+    Config c;
+    c.gateway = parse_gateway(m.require("gateway"), m.path("gateway"));
+
+    const YAML::Node& ports = m.require("ports");
+    if (list_size(ports, "ports") == 0)
+        fail("ports", "at least one port is required");
+    std::map<std::string, std::string> port_names;  // name -> path of first use
+    for_each_item(ports, "ports", [&](const YAML::Node& v, const std::string& p) {
+        PortConfig port = parse_port(v, p);
+        const auto [it, fresh] = port_names.emplace(port.name, p);
+        if (!fresh)
+            fail(child_path(p, "name"), "duplicate port name '" + port.name + "' (first at " + it->second + ")");
+        c.ports.push_back(std::move(port));
+    });
+
+    std::map<Ipv6Addr, std::string> neighbor_addrs;  // address -> path of first use
+    m.with("neighbors", [&](const YAML::Node& list, const std::string& lp) {
+        for_each_item(list, lp, [&](const YAML::Node& v, const std::string& p) {
+            NeighborConfig nb = parse_neighbor(v, p);
+            const auto [it, fresh] = neighbor_addrs.emplace(nb.address, p);
+            if (!fresh)
+                fail(child_path(p, "address"),
+                     "duplicate neighbor " + format_ipv6(nb.address) + " (first at " + it->second + ")");
+            if (port_names.count(nb.port) == 0)
+                fail(child_path(p, "port"), "'" + nb.port + "' is not in ports");
+            c.neighbors.push_back(std::move(nb));
+        });
+    });
+
+    std::map<std::pair<Ipv6Addr, std::uint8_t>, std::string> prefixes;  // prefix -> path of first use
+    m.with("routes", [&](const YAML::Node& list, const std::string& lp) {
+        for_each_item(list, lp, [&](const YAML::Node& v, const std::string& p) {
+            RouteConfig r = parse_route(v, p);
+            // Two next hops for one prefix would leave the FIB's choice to
+            // insertion order.
+            const auto [it, fresh] = prefixes.emplace(std::pair{r.prefix.addr, r.prefix.len}, p);
+            if (!fresh)
+                fail(child_path(p, "prefix"),
+                     "duplicate route " + format_prefix(r.prefix) + " (first at " + it->second + ")");
+            if (neighbor_addrs.count(r.via) == 0)
+                fail(child_path(p, "via"), format_ipv6(r.via) + " is not a neighbor address");
+            c.routes.push_back(r);
+        });
+    });
+
+    std::map<std::uint32_t, std::string> cs_ids;  // cs_id -> path of first use
+    std::size_t total_instances = 0;
+    m.with("services", [&](const YAML::Node& list, const std::string& lp) {
+        for_each_item(list, lp, [&](const YAML::Node& v, const std::string& p) {
+            ServiceConfig svc = parse_service(v, p);
+            const auto [it, fresh] = cs_ids.emplace(svc.cs_id, p);
+            if (!fresh)
+                fail(child_path(p, "cs_id"),
+                     "duplicate cs_id " + std::to_string(svc.cs_id) + " (first at " + it->second + ")");
+            total_instances += svc.instances.size();
+            c.services.push_back(std::move(svc));
+        });
+        // Counter slots are sized from these limits at start.
+        if (c.services.size() > c.gateway.max_services)
+            fail(lp, std::to_string(c.services.size()) + " services exceed gateway.max_services (" +
+                         std::to_string(c.gateway.max_services) + ")");
+        if (total_instances > c.gateway.max_instances)
+            fail(lp, std::to_string(total_instances) + " instances exceed gateway.max_instances (" +
+                         std::to_string(c.gateway.max_instances) + ")");
+    });
+    return c;
+}
+
+// `source` names the text in errors that are not about one YAML path.
+Config load_from_text(const std::string& text, const std::string& source) {
+    std::vector<YAML::Node> docs;
+    try {
+        docs = YAML::LoadAll(text);
+    } catch (const YAML::ParserException& e) {
+        throw ConfigError(source + ": YAML syntax error at line " + std::to_string(e.mark.line + 1) +
+                          ", column " + std::to_string(e.mark.column + 1) + ": " + e.msg);
+    }
+    if (docs.size() > 1)
+        throw ConfigError(source + ": expected one YAML document, found " + std::to_string(docs.size()));
+    try {
+        return parse_config(docs.empty() ? YAML::Node() : docs.front());
+    } catch (const YAML::Exception& e) {
+        // The readers above check every shape before use; this is a net so
+        // that nothing but ConfigError ever leaves this file.
+        throw ConfigError(source + ": " + e.what());
+    }
+}
+
+}  // namespace
+
+Config load_config_file(const std::string& path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec))
+        throw ConfigError(path + ": cannot read: is a directory");
+    std::ifstream in(path, std::ios::binary);
+    if (!in)
+        throw ConfigError(path + ": cannot read: " + std::strerror(errno));
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad())
+        throw ConfigError(path + ": cannot read: I/O error");
+    return load_from_text(text.str(), path);
+}
+
+Config load_config_string(const std::string& yaml) {
+    return load_from_text(yaml, "<string>");
+}
+
+std::optional<Ipv6Addr> parse_ipv6_addr(const std::string& s) {
+    // inet_pton reads a C string: an embedded NUL would hide a tail.
+    if (s.find('\0') != std::string::npos)
+        return std::nullopt;
+    Ipv6Addr a{};
+    if (inet_pton(AF_INET6, s.c_str(), a.data()) != 1)
+        return std::nullopt;
+    return a;
+}
+
+std::optional<Ipv6Prefix> parse_ipv6_prefix(const std::string& s) {
+    const std::size_t slash = s.find('/');
+    if (slash == std::string::npos)
+        return std::nullopt;
+    const std::string_view len_text = std::string_view(s).substr(slash + 1);
+    if (len_text.empty() || len_text.size() > 3 ||
+        !std::all_of(len_text.begin(), len_text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return std::nullopt;
+    unsigned len = 0;
+    std::from_chars(len_text.data(), len_text.data() + len_text.size(), len);
+    if (len > 128)
+        return std::nullopt;
+    const std::optional<Ipv6Addr> addr = parse_ipv6_addr(s.substr(0, slash));
+    if (!addr)
+        return std::nullopt;
+    return Ipv6Prefix{*addr, static_cast<std::uint8_t>(len)};
+}
+
+std::optional<MacAddr> parse_mac(const std::string& s) {
+    // Exactly "hh:hh:hh:hh:hh:hh".
+    constexpr std::size_t kLen = 17;
+    if (s.size() != kLen)
+        return std::nullopt;
+    const auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9')
+            return c - '0';
+        if (c >= 'a' && c <= 'f')
+            return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+            return c - 'A' + 10;
+        return -1;
+    };
+    MacAddr m{};
+    for (std::size_t i = 0; i < m.size(); ++i) {
+        const std::size_t off = i * 3;
+        if (i > 0 && s[off - 1] != ':')
+            return std::nullopt;
+        const int hi = nibble(s[off]);
+        const int lo = nibble(s[off + 1]);
+        if (hi < 0 || lo < 0)
+            return std::nullopt;
+        m[i] = static_cast<std::uint8_t>((hi << 4) | lo);
+    }
+    return m;
+}
+
+std::string format_ipv6(const Ipv6Addr& a) {
+    char buf[INET6_ADDRSTRLEN];
+    // Cannot fail: the family is right and the buffer is large enough.
+    inet_ntop(AF_INET6, a.data(), buf, sizeof(buf));
+    return buf;
+}
+
+std::string format_mac(const MacAddr& m) {
+    static constexpr char kHex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(17);
+    for (std::size_t i = 0; i < m.size(); ++i) {
+        if (i > 0)
+            out += ':';
+        out += kHex[m[i] >> 4];
+        out += kHex[m[i] & 0x0F];
+    }
+    return out;
+}
+
+}  // namespace cats::dp

@@ -42,7 +42,7 @@ enum class DropReason : std::uint8_t {
     NoHeadroom,           // not enough mbuf headroom for the encapsulation
     TooBig,               // encapsulated packet exceeds the port MTU
     NonContiguous,        // headers not in the first mbuf segment
-    FragNoFlow,           // non-initial fragment with no flow to follow
+    NonCats,              // non-CATS IPv6 while gateway.non_cats is drop
     TxFull,               // the TX queue did not take the packet
     Count
 };
@@ -82,7 +82,7 @@ inline constexpr std::array<std::string_view, kDropReasonCount> kDropReasonNames
     "no_headroom",
     "too_big",
     "non_contiguous",
-    "frag_no_flow",
+    "non_cats",
     "tx_full",
 };
 

@@ -1,1 +1,86 @@
 // SPDX-License-Identifier: BSD-3-Clause
+#include "flow_table.hpp"
+
+#include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
+#include <rte_malloc.h>
+
+#include <cstring>
+#include <stdexcept>
+
+namespace cats::dp {
+
+FlowTable::FlowTable(const std::string& name, std::uint32_t capacity, int socket_id)
+    : capacity_(capacity) {
+    rte_hash_parameters p{};
+    p.name = name.c_str();
+    p.entries = capacity;
+    p.key_len = sizeof(FlowKey);
+    p.hash_func = rte_hash_crc;
+    p.hash_func_init_val = 0;
+    p.socket_id = socket_id;
+    // Lock-free readers (management thread) beside one writer (the worker).
+    p.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_EXT_TABLE;
+    h_ = rte_hash_create(&p);
+    if (h_ == nullptr)
+        throw std::runtime_error("flow table " + name + ": rte_hash_create: " + rte_strerror(rte_errno));
+    entries_ = static_cast<FlowEntry*>(
+        rte_zmalloc_socket("flow_entries", sizeof(FlowEntry) * capacity, 64, socket_id));
+    if (entries_ == nullptr) {
+        rte_hash_free(h_);
+        throw std::runtime_error("flow table " + name + ": out of memory for " +
+                                 std::to_string(capacity) + " entries");
+    }
+}
+
+FlowTable::~FlowTable() {
+    rte_free(entries_);
+    rte_hash_free(h_);
+}
+
+std::uint32_t FlowTable::hash(const FlowKey& k) noexcept { return rte_hash_crc(&k, sizeof k, 0); }
+
+void FlowTable::lookup_bulk(const void** keys, const std::uint32_t* sigs, unsigned n,
+                            std::int32_t* positions) const noexcept {
+    rte_hash_lookup_with_hash_bulk(h_, keys, const_cast<std::uint32_t*>(sigs), n, positions);
+}
+
+std::int32_t FlowTable::add(const FlowKey& k, std::uint32_t sig) noexcept {
+    const std::int32_t pos = rte_hash_add_key_with_hash(h_, &k, sig);
+    // rte_hash sizes its key store to a power of two and more; positions past
+    // our entry array cannot be pinned.
+    if (pos >= 0 && static_cast<std::uint32_t>(pos) >= capacity_) [[unlikely]] {
+        rte_hash_del_key_with_hash(h_, &k, sig);
+        rte_hash_free_key_with_position(h_, pos);
+        return -ENOSPC;
+    }
+    return pos;
+}
+
+void FlowTable::remove(std::int32_t pos) noexcept {
+    void* key = nullptr;
+    entries_[pos].flags = 0;
+    if (rte_hash_get_key_with_position(h_, pos, &key) != 0)
+        return;
+    const std::int32_t r = rte_hash_del_key(h_, key);
+    // With RW_CONCURRENCY_LF the slot is freed by us, not by the delete; the
+    // owning worker is the only reader that matters for reuse.
+    if (r >= 0)
+        rte_hash_free_key_with_position(h_, r);
+}
+
+bool FlowTable::key_at(std::int32_t pos, FlowKey& out) const noexcept {
+    void* key = nullptr;
+    if (rte_hash_get_key_with_position(h_, pos, &key) != 0 || key == nullptr)
+        return false;
+    std::memcpy(&out, key, sizeof out);
+    return true;
+}
+
+std::uint32_t FlowTable::count() const noexcept {
+    const std::int32_t c = rte_hash_count(h_);
+    return c < 0 ? 0 : static_cast<std::uint32_t>(c);
+}
+
+}  // namespace cats::dp

@@ -1,1 +1,323 @@
-int main() { return 0; }
+// SPDX-License-Identifier: BSD-3-Clause
+// cats-dataplane: EAL options, then `--`, then application options.
+//
+// Every lcore given to EAL runs one worker (the main lcore too, as in l3fwd);
+// a DPDK control thread does the management work: stats on demand, the idle
+// exit of test mode, and (later) table updates from cats-control.
+#include <getopt.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config.hpp"
+#include "fib.hpp"
+#include "port.hpp"
+#include "report.hpp"
+#include "service_table.hpp"
+#include "worker.hpp"
+
+namespace {
+
+using namespace cats::dp;
+
+volatile std::sig_atomic_t g_stop = 0;
+volatile std::sig_atomic_t g_dump = 0;
+
+void on_signal(int sig) {
+    if (sig == SIGUSR1)
+        g_dump = 1;
+    else
+        g_stop = 1;
+}
+
+struct Options {
+    std::string config;
+    std::string stats_format = "json";
+    std::string stats_file;
+    std::uint64_t idle_exit_ms = 0;
+    std::uint64_t stats_interval_s = 0;
+};
+
+void usage(const char* prog) {
+    std::fprintf(stderr,
+                 "usage: %s [EAL options] -- --config FILE [options]\n"
+                 "  --config FILE          YAML config (see configs/README.md)\n"
+                 "  --stats json|text      format of the stats printed on exit and on SIGUSR1 (json)\n"
+                 "  --stats-file PATH      also write the final stats as JSON to PATH\n"
+                 "  --stats-interval SEC   print stats every SEC seconds\n"
+                 "  --idle-exit MS         exit once no packet has arrived for MS milliseconds\n"
+                 "                         (test mode, e.g. for pcap input)\n"
+                 "  --help\n",
+                 prog);
+}
+
+bool parse_options(int argc, char** argv, Options& o) {
+    static const option longopts[] = {
+        {"config", required_argument, nullptr, 'c'},
+        {"stats", required_argument, nullptr, 's'},
+        {"stats-file", required_argument, nullptr, 'f'},
+        {"stats-interval", required_argument, nullptr, 'i'},
+        {"idle-exit", required_argument, nullptr, 'x'},
+        {"help", no_argument, nullptr, 'h'},
+        {nullptr, 0, nullptr, 0},
+    };
+    optind = 1;
+    int c;
+    auto number = [](const char* name, const char* v, std::uint64_t& out) {
+        char* end = nullptr;
+        errno = 0;
+        const unsigned long long x = std::strtoull(v, &end, 10);
+        if (errno != 0 || end == v || *end != '\0' || v[0] == '-') {
+            std::fprintf(stderr, "cats-dataplane: --%s: '%s' is not a non-negative integer\n", name, v);
+            return false;
+        }
+        out = x;
+        return true;
+    };
+    while ((c = getopt_long(argc, argv, "", longopts, nullptr)) != -1) {
+        switch (c) {
+        case 'c': o.config = optarg; break;
+        case 's':
+            o.stats_format = optarg;
+            if (o.stats_format != "json" && o.stats_format != "text") {
+                std::fprintf(stderr, "cats-dataplane: --stats: '%s' is not json or text\n", optarg);
+                return false;
+            }
+            break;
+        case 'f': o.stats_file = optarg; break;
+        case 'i':
+            if (!number("stats-interval", optarg, o.stats_interval_s))
+                return false;
+            break;
+        case 'x':
+            if (!number("idle-exit", optarg, o.idle_exit_ms))
+                return false;
+            break;
+        case 'h': usage(argv[0]); std::exit(0);
+        default: usage(argv[0]); return false;
+        }
+    }
+    if (optind < argc) {
+        std::fprintf(stderr, "cats-dataplane: unexpected argument '%s'\n", argv[optind]);
+        return false;
+    }
+    if (o.config.empty()) {
+        std::fprintf(stderr, "cats-dataplane: --config FILE is required\n");
+        usage(argv[0]);
+        return false;
+    }
+    return true;
+}
+
+struct App {
+    Options opt;
+    Config cfg;
+    rte_mempool* pool = nullptr;
+    std::vector<PortState> ports;
+    std::unique_ptr<Fib> fib;
+    rte_rcu_qsbr* qsbr = nullptr;
+    std::unique_ptr<ServiceTable> table;
+    Engine engine;
+    std::vector<std::unique_ptr<Worker>> workers;
+    std::uint64_t start_tsc = 0;
+
+    double uptime() const {
+        return static_cast<double>(rte_rdtsc() - start_tsc) / static_cast<double>(rte_get_tsc_hz());
+    }
+    nlohmann::json report() const { return build_report(workers, *table->current(), ports, uptime()); }
+    void print(const nlohmann::json& r) const {
+        const std::string s = opt.stats_format == "text" ? render_text(r) : r.dump(2) + "\n";
+        std::fwrite(s.data(), 1, s.size(), stdout);
+        std::fflush(stdout);
+    }
+};
+
+// The management thread: not a worker, never on the per-packet path.
+void* mgmt_main(void* arg) {
+    App& app = *static_cast<App*>(arg);
+    const std::uint64_t hz = rte_get_tsc_hz();
+    std::uint64_t next_print = app.start_tsc + app.opt.stats_interval_s * hz;
+    while (!app.engine.quit.load()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        const std::uint64_t now = rte_rdtsc();
+        if (g_stop)
+            app.engine.quit.store(true);
+        if (g_dump) {
+            g_dump = 0;
+            app.print(app.report());
+        }
+        if (app.opt.stats_interval_s != 0 && now >= next_print) {
+            next_print = now + app.opt.stats_interval_s * hz;
+            app.print(app.report());
+        }
+        if (app.opt.idle_exit_ms != 0) {
+            std::uint64_t last = app.start_tsc;
+            for (const auto& w : app.workers)
+                last = std::max(last, w->last_rx_tsc.load(std::memory_order_relaxed));
+            if (now - last > app.opt.idle_exit_ms * hz / 1000)
+                app.engine.quit.store(true);
+        }
+    }
+    return nullptr;
+}
+
+int run(App& app) {
+    Config& cfg = app.cfg;
+    const unsigned n_workers = rte_lcore_count();
+    const int socket = static_cast<int>(rte_socket_id());
+
+    app.pool = create_mbuf_pool(cfg, n_workers, socket);
+    app.ports = start_ports(cfg, n_workers, app.pool);
+
+    std::vector<Neighbor> nbrs;
+    for (std::size_t i = 0; i < cfg.neighbors.size(); ++i) {
+        const NeighborConfig& nc = cfg.neighbors[i];
+        Neighbor n{nc.address, nc.mac, 0};
+        bool found = false;
+        for (const PortState& p : app.ports)
+            if (p.name == nc.port) {
+                n.port_id = p.port_id;
+                found = true;
+            }
+        if (!found)
+            throw ConfigError("neighbors[" + std::to_string(i) + "].port: '" + nc.port + "' is not in ports");
+        nbrs.push_back(n);
+    }
+    app.fib = std::make_unique<Fib>("cats_fib", socket, cfg.routes, std::move(nbrs));
+
+    const std::size_t qsz = rte_rcu_qsbr_get_memsize(n_workers);
+    app.qsbr = static_cast<rte_rcu_qsbr*>(rte_zmalloc("cats_qsbr", qsz, RTE_CACHE_LINE_SIZE));
+    if (app.qsbr == nullptr || rte_rcu_qsbr_init(app.qsbr, n_workers) != 0)
+        throw std::runtime_error("RCU QSBR init failed");
+
+    std::vector<MacAddr> macs(kMaxPorts);
+    for (const PortState& p : app.ports)
+        macs[p.port_id] = p.mac;
+    EncapParams ep{cfg.gateway.encap_source, cfg.gateway.encap_mode, cfg.gateway.hop_limit};
+    app.table = std::make_unique<ServiceTable>(ep, *app.fib, macs, app.qsbr, cfg.gateway.max_services,
+                                               cfg.gateway.max_instances);
+    app.table->replace_all(cfg.services);
+    for (const Service* s : app.table->current()->services)
+        for (const Instance& in : s->instances)
+            if (!in.resolved)
+                std::fprintf(stderr, "cats-dataplane: warning: service %u instance %u: no route to %s; "
+                                     "not used until one exists\n",
+                             s->cs_id, in.id, format_ipv6(in.sids[0]).c_str());
+
+    Engine& e = app.engine;
+    if (cfg.gateway.service_sid_prefix) {
+        std::memcpy(e.parse.sid_prefix, cfg.gateway.service_sid_prefix->addr.data(), 12);
+        e.parse.sid_enabled = true;
+    }
+    e.non_cats = cfg.gateway.non_cats;
+    e.burst = static_cast<std::uint16_t>(cfg.gateway.burst);
+    for (const PortState& p : app.ports) {
+        e.port_ids.push_back(p.port_id);
+        e.port_mtu[p.port_id] = p.mtu;
+        e.port_mac[p.port_id] = p.mac;
+    }
+    e.fib = app.fib.get();
+    e.services = app.table.get();
+    e.qsbr = app.qsbr;
+    e.tsc_per_ms = std::max<std::uint64_t>(1, rte_get_tsc_hz() / 1000);
+
+    unsigned idx = 0;
+    unsigned lcore;
+    RTE_LCORE_FOREACH(lcore) {
+        auto w = std::make_unique<Worker>();
+        w->index = idx;
+        w->lcore_id = lcore;
+        w->queue = static_cast<std::uint16_t>(idx);
+        w->engine = &e;
+        w->flows = std::make_unique<FlowTable>("cats_flows_" + std::to_string(idx), cfg.gateway.flow_table_size,
+                                               static_cast<int>(rte_lcore_to_socket_id(lcore)));
+        w->ctr = std::make_unique<WorkerCounters>(cfg.gateway.max_services, cfg.gateway.max_instances);
+        app.workers.push_back(std::move(w));
+        ++idx;
+    }
+
+    std::fprintf(stderr, "cats-dataplane: %zu port(s), %u worker(s), %zu service(s), table version %lu\n",
+                 app.ports.size(), n_workers, app.table->current()->services.size(),
+                 static_cast<unsigned long>(app.table->current()->version));
+
+    app.start_tsc = rte_rdtsc();
+    pthread_t mgmt;
+    if (rte_ctrl_thread_create(&mgmt, "cats-mgmt", nullptr, mgmt_main, &app) != 0)
+        throw std::runtime_error("cannot start the management thread");
+
+    Worker* main_worker = nullptr;
+    for (auto& w : app.workers) {
+        if (w->lcore_id == rte_get_main_lcore())
+            main_worker = w.get();
+        else
+            rte_eal_remote_launch(worker_main, w.get(), w->lcore_id);
+    }
+    worker_main(main_worker);
+    rte_eal_mp_wait_lcore();
+    pthread_join(mgmt, nullptr);
+
+    const nlohmann::json r = app.report();
+    app.print(r);
+    if (!app.opt.stats_file.empty()) {
+        std::ofstream f(app.opt.stats_file);
+        f << r.dump(2) << "\n";
+        if (!f)
+            std::fprintf(stderr, "cats-dataplane: cannot write %s\n", app.opt.stats_file.c_str());
+    }
+    stop_ports(app.ports);
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const int eal_args = rte_eal_init(argc, argv);
+    if (eal_args < 0) {
+        std::fprintf(stderr, "cats-dataplane: EAL init failed: %s\n", rte_strerror(rte_errno));
+        return 1;
+    }
+    argc -= eal_args;
+    argv += eal_args;
+    argv[0] = const_cast<char*>("cats-dataplane");
+
+    int rc = 1;
+    {
+        App app;
+        if (parse_options(argc, argv, app.opt)) {
+            try {
+                app.cfg = load_config_file(app.opt.config);
+                std::signal(SIGINT, on_signal);
+                std::signal(SIGTERM, on_signal);
+                std::signal(SIGUSR1, on_signal);
+                rc = run(app);
+            } catch (const ConfigError& ex) {
+                std::fprintf(stderr, "cats-dataplane: %s: %s\n", app.opt.config.c_str(), ex.what());
+            } catch (const std::exception& ex) {
+                std::fprintf(stderr, "cats-dataplane: %s\n", ex.what());
+            }
+        } else {
+            rc = 2;
+        }
+        app.workers.clear();
+        app.table.reset();
+        app.fib.reset();
+        rte_free(app.qsbr);
+    }
+    rte_eal_cleanup();
+    return rc;
+}

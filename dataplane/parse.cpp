@@ -106,10 +106,10 @@ constexpr std::size_t l4_min_len(std::uint8_t proto) noexcept {
     }
 }
 
-}  // namespace
-
-DropReason parse_ipv6(std::span<const std::uint8_t> pkt, const ParseConfig& cfg,
-                      PacketInfo& out) noexcept {
+// parse_ipv6() without resetting `out` (parse_packet() has already filled
+// the Ethernet fields).
+DropReason parse_ipv6_fields(std::span<const std::uint8_t> pkt, const ParseConfig& cfg,
+                             PacketInfo& out) noexcept {
     if (pkt.size() < kIpv6HdrLen) [[unlikely]]
         return DropReason::Ipv6Truncated;
     if ((pkt[0] >> 4) != 6) [[unlikely]]
@@ -213,8 +213,23 @@ DropReason parse_ipv6(std::span<const std::uint8_t> pkt, const ParseConfig& cfg,
     return DropReason::None;
 }
 
+}  // namespace
+
+// Both entry points start from a fresh PacketInfo: the code above
+// accumulates into `out` (vlan_count, srh_off for SrhDuplicate, meta_source
+// for precedence, has_ports, ...), so a PacketInfo reused across packets
+// (e.g. one array per burst) would otherwise carry the previous packet's
+// state into this one: a spurious VlanTooDeep or SrhDuplicate, or the last
+// packet's CATS request winning the precedence check.
+DropReason parse_ipv6(std::span<const std::uint8_t> pkt, const ParseConfig& cfg,
+                      PacketInfo& out) noexcept {
+    out = PacketInfo{};
+    return parse_ipv6_fields(pkt, cfg, out);
+}
+
 DropReason parse_packet(std::span<const std::uint8_t> frame, const ParseConfig& cfg,
                         PacketInfo& out) noexcept {
+    out = PacketInfo{};
     if (frame.size() < kEthHdrLen) [[unlikely]]
         return DropReason::EthTruncated;
     std::size_t off = 12;
@@ -234,7 +249,7 @@ DropReason parse_packet(std::span<const std::uint8_t> frame, const ParseConfig& 
     if (type != kEtherTypeIpv6) [[unlikely]]
         return type == kEtherTypeIpv4 ? DropReason::Ipv4 : DropReason::NonIp;
     out.ip6_off = static_cast<std::uint16_t>(off);
-    DropReason r = parse_ipv6(frame.subspan(off), cfg, out);
+    DropReason r = parse_ipv6_fields(frame.subspan(off), cfg, out);
     if (r == DropReason::None && out.srh_off != 0)
         out.srh_off = static_cast<std::uint16_t>(out.srh_off + off);
     return r;

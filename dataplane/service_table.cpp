@@ -1,1 +1,188 @@
 // SPDX-License-Identifier: BSD-3-Clause
+#include "service_table.hpp"
+
+#include <rte_rcu_qsbr.h>
+
+#include <algorithm>
+#include <set>
+#include <stdexcept>
+
+namespace cats::dp {
+
+const Service* Snapshot::find(std::uint32_t cs_id) const noexcept {
+    const auto it = std::lower_bound(cs_ids.begin(), cs_ids.end(), cs_id);
+    if (it == cs_ids.end() || *it != cs_id)
+        return nullptr;
+    return services[static_cast<std::size_t>(it - cs_ids.begin())];
+}
+
+void validate_service(const ServiceConfig& sc) {
+    const std::string where = "service " + std::to_string(sc.cs_id);
+    if (sc.instances.size() > kMaxInstancesPerService)
+        throw std::invalid_argument(where + ": more than " + std::to_string(kMaxInstancesPerService) +
+                                    " instances");
+    if (sc.affinity_timeout_s == 0)
+        throw std::invalid_argument(where + ": affinity_timeout_s must be > 0");
+    std::set<std::uint32_t> ids;
+    for (const InstanceConfig& ic : sc.instances) {
+        const std::string iw = where + " instance " + std::to_string(ic.id);
+        if (!ids.insert(ic.id).second)
+            throw std::invalid_argument(iw + ": duplicate instance id");
+        if (ic.sids.empty() || ic.sids.size() > kMaxSids)
+            throw std::invalid_argument(iw + ": sids must hold 1.." + std::to_string(kMaxSids) + " SIDs");
+        if (ic.metrics.score > wire::kMaxScore)
+            throw std::invalid_argument(iw + ": score must be 0..10");
+        if (ic.metrics.load_pct > 100)
+            throw std::invalid_argument(iw + ": load_pct must be 0..100");
+    }
+}
+
+ServiceTable::ServiceTable(EncapParams encap, const Fib& fib, std::vector<MacAddr> port_macs,
+                           rte_rcu_qsbr* qsbr, std::uint32_t max_services, std::uint32_t max_instances)
+    : encap_(encap), fib_(fib), port_macs_(std::move(port_macs)), qsbr_(qsbr),
+      max_services_(max_services), max_instances_(max_instances) {
+    owned_ = std::make_unique<Snapshot>();
+    current_.store(owned_.get(), std::memory_order_release);
+}
+
+ServiceTable::~ServiceTable() = default;
+
+std::uint32_t ServiceTable::service_slot(std::uint32_t cs_id) {
+    const auto it = service_slots_.find(cs_id);
+    if (it != service_slots_.end())
+        return it->second;
+    if (service_slots_.size() >= max_services_)
+        throw std::invalid_argument("service " + std::to_string(cs_id) + ": gateway.max_services (" +
+                                    std::to_string(max_services_) + ") reached");
+    const auto slot = static_cast<std::uint32_t>(service_slots_.size());
+    service_slots_.emplace(cs_id, slot);
+    return slot;
+}
+
+std::uint32_t ServiceTable::instance_slot(std::uint32_t cs_id, std::uint32_t id) {
+    const auto key = std::make_pair(cs_id, id);
+    const auto it = instance_slots_.find(key);
+    if (it != instance_slots_.end())
+        return it->second;
+    if (instance_slots_.size() >= max_instances_)
+        throw std::invalid_argument("service " + std::to_string(cs_id) + " instance " + std::to_string(id) +
+                                    ": gateway.max_instances (" + std::to_string(max_instances_) +
+                                    ") reached");
+    const auto slot = static_cast<std::uint32_t>(instance_slots_.size());
+    instance_slots_.emplace(key, slot);
+    return slot;
+}
+
+std::shared_ptr<const Service> ServiceTable::build(const ServiceConfig& sc) {
+    auto svc = std::make_shared<Service>();
+    svc->cs_id = sc.cs_id;
+    svc->slot = service_slot(sc.cs_id);
+    svc->affinity_timeout_ms = sc.affinity_timeout_s * 1000;
+    svc->name = sc.name;
+    svc->instances.reserve(sc.instances.size());
+    for (const InstanceConfig& ic : sc.instances) {
+        Instance in;
+        in.id = ic.id;
+        in.slot = instance_slot(sc.cs_id, ic.id);
+        in.metrics = ic.metrics;
+        in.weight = effective_weight(ic.metrics);
+        in.seed = instance_seed(sc.cs_id, ic.id);
+        in.n_sids = static_cast<std::uint8_t>(ic.sids.size());
+        std::copy(ic.sids.begin(), ic.sids.end(), in.sids.begin());
+        // Resolve the first SID once per table change, not per packet.
+        const int nbr = fib_.lookup(ic.sids[0]);
+        if (nbr >= 0) {
+            const Neighbor& n = fib_.neighbor(static_cast<std::size_t>(nbr));
+            in.resolved = true;
+            in.port_id = n.port_id;
+            build_encap_template(in.encap, port_macs_.at(n.port_id), n.mac, encap_.source,
+                                 std::span<const Ipv6Addr>(ic.sids), encap_.mode, encap_.hop_limit);
+        }
+        svc->instances.push_back(in);
+    }
+    return svc;
+}
+
+std::uint64_t ServiceTable::publish(std::map<std::uint32_t, ServiceConfig> next,
+                                    std::optional<std::uint32_t> rebuilt_only) {
+    auto snap = std::make_unique<Snapshot>();
+    snap->version = version_ + 1;
+    const Snapshot* old = owned_.get();
+    // Build first: any throw leaves the current table untouched.
+    for (const auto& [cs_id, sc] : next) {
+        std::shared_ptr<const Service> svc;
+        if (rebuilt_only && *rebuilt_only != cs_id) {
+            if (const Service* prev = old->find(cs_id)) {
+                const auto idx = static_cast<std::size_t>(
+                    std::lower_bound(old->cs_ids.begin(), old->cs_ids.end(), cs_id) - old->cs_ids.begin());
+                svc = old->owners[idx];
+                (void)prev;
+            }
+        }
+        if (!svc)
+            svc = build(sc);
+        snap->cs_ids.push_back(cs_id);
+        snap->services.push_back(svc.get());
+        snap->owners.push_back(std::move(svc));
+    }
+    current_.store(snap.get(), std::memory_order_release);
+    // Wait until no worker can still hold the old snapshot, then free it.
+    if (qsbr_ != nullptr)
+        rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
+    owned_ = std::move(snap);
+    configs_ = std::move(next);
+    return ++version_;
+}
+
+std::uint64_t ServiceTable::replace_all(const std::vector<ServiceConfig>& services) {
+    std::map<std::uint32_t, ServiceConfig> next;
+    for (const ServiceConfig& sc : services) {
+        validate_service(sc);
+        if (!next.emplace(sc.cs_id, sc).second)
+            throw std::invalid_argument("service " + std::to_string(sc.cs_id) + ": duplicate cs_id");
+    }
+    return publish(std::move(next), std::nullopt);
+}
+
+std::uint64_t ServiceTable::upsert_service(const ServiceConfig& sc) {
+    validate_service(sc);
+    auto next = configs_;
+    next[sc.cs_id] = sc;
+    return publish(std::move(next), sc.cs_id);
+}
+
+std::uint64_t ServiceTable::remove_service(std::uint32_t cs_id) {
+    auto next = configs_;
+    if (next.erase(cs_id) == 0)
+        throw std::invalid_argument("service " + std::to_string(cs_id) + ": not found");
+    return publish(std::move(next), cs_id);
+}
+
+std::uint64_t ServiceTable::upsert_instance(std::uint32_t cs_id, const InstanceConfig& inst) {
+    auto it = configs_.find(cs_id);
+    if (it == configs_.end())
+        throw std::invalid_argument("service " + std::to_string(cs_id) + ": not found");
+    ServiceConfig sc = it->second;
+    auto pos = std::find_if(sc.instances.begin(), sc.instances.end(),
+                            [&](const InstanceConfig& i) { return i.id == inst.id; });
+    if (pos != sc.instances.end())
+        *pos = inst;
+    else
+        sc.instances.push_back(inst);
+    return upsert_service(sc);
+}
+
+std::uint64_t ServiceTable::remove_instance(std::uint32_t cs_id, std::uint32_t instance_id) {
+    auto it = configs_.find(cs_id);
+    if (it == configs_.end())
+        throw std::invalid_argument("service " + std::to_string(cs_id) + ": not found");
+    ServiceConfig sc = it->second;
+    const auto before = sc.instances.size();
+    std::erase_if(sc.instances, [&](const InstanceConfig& i) { return i.id == instance_id; });
+    if (sc.instances.size() == before)
+        throw std::invalid_argument("service " + std::to_string(cs_id) + " instance " +
+                                    std::to_string(instance_id) + ": not found");
+    return upsert_service(sc);
+}
+
+}  // namespace cats::dp

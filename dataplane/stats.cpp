@@ -1,1 +1,174 @@
 // SPDX-License-Identifier: BSD-3-Clause
+#include <rte_ethdev.h>
+
+#include <cstdio>
+#include <sstream>
+
+#include "report.hpp"
+
+namespace cats::dp {
+
+namespace {
+
+using nlohmann::json;
+
+template <typename F>
+std::uint64_t sum(const std::vector<std::unique_ptr<Worker>>& ws, F f) {
+    std::uint64_t s = 0;
+    for (const auto& w : ws)
+        s += f(*w->ctr).get();
+    return s;
+}
+
+std::string pct(std::uint64_t part, std::uint64_t whole) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.1f%%", whole == 0 ? 0.0 : 100.0 * static_cast<double>(part) /
+                                                                   static_cast<double>(whole));
+    return buf;
+}
+
+}  // namespace
+
+json build_report(const std::vector<std::unique_ptr<Worker>>& ws, const Snapshot& snap,
+                  const std::vector<PortState>& ports, double uptime_s) {
+    json r;
+    r["table_version"] = snap.version;
+    r["workers"] = ws.size();
+    r["uptime_s"] = uptime_s;
+
+    json jp = json::array();
+    for (const PortState& p : ports) {
+        rte_eth_stats hw{};
+        rte_eth_stats_get(p.port_id, &hw);
+        const auto id = p.port_id;
+        jp.push_back({{"name", p.name},
+                      {"port_id", id},
+                      {"driver", p.driver},
+                      {"rx_queues", p.rx_queues},
+                      {"rss", p.rss},
+                      {"rx_packets", sum(ws, [id](auto& c) -> auto& { return c.port_rx[id]; })},
+                      {"rx_bytes", sum(ws, [id](auto& c) -> auto& { return c.port_rx_bytes[id]; })},
+                      {"tx_packets", sum(ws, [id](auto& c) -> auto& { return c.port_tx[id]; })},
+                      {"tx_bytes", sum(ws, [id](auto& c) -> auto& { return c.port_tx_bytes[id]; })},
+                      {"hw", {{"ipackets", hw.ipackets},
+                              {"opackets", hw.opackets},
+                              {"imissed", hw.imissed},
+                              {"ierrors", hw.ierrors},
+                              {"oerrors", hw.oerrors},
+                              {"rx_nombuf", hw.rx_nombuf}}}});
+    }
+    r["ports"] = jp;
+
+    std::uint64_t dropped = 0;
+    json drops = json::object();
+    for (std::size_t i = 1; i < kDropReasonCount; ++i) {
+        const std::uint64_t v = sum(ws, [i](auto& c) -> auto& { return c.drops[i]; });
+        drops[std::string(kDropReasonNames[i])] = v;
+        dropped += v;
+    }
+    r["totals"] = {
+        {"rx_packets", sum(ws, [](auto& c) -> auto& { return c.rx_packets; })},
+        {"rx_bytes", sum(ws, [](auto& c) -> auto& { return c.rx_bytes; })},
+        {"tx_packets", sum(ws, [](auto& c) -> auto& { return c.tx_packets; })},
+        {"tx_bytes", sum(ws, [](auto& c) -> auto& { return c.tx_bytes; })},
+        {"steered", sum(ws, [](auto& c) -> auto& { return c.steered; })},
+        {"forwarded", sum(ws, [](auto& c) -> auto& { return c.forwarded; })},
+        {"dropped", dropped},
+        {"best_effort", sum(ws, [](auto& c) -> auto& { return c.best_effort; })},
+        {"flow_hits", sum(ws, [](auto& c) -> auto& { return c.flow_hits; })},
+        {"new_flows", sum(ws, [](auto& c) -> auto& { return c.new_flows; })},
+        {"resteered", sum(ws, [](auto& c) -> auto& { return c.resteered; })},
+        {"flow_table_full", sum(ws, [](auto& c) -> auto& { return c.flow_table_full; })},
+        {"expired", sum(ws, [](auto& c) -> auto& { return c.expired; })},
+    };
+    r["encodings"] = {
+        {"srh_tlv", sum(ws, [](auto& c) -> auto& { return c.by_source[static_cast<int>(MetaSource::SrhTlv)]; })},
+        {"option", sum(ws, [](auto& c) -> auto& { return c.by_source[static_cast<int>(MetaSource::Option)]; })},
+        {"service_sid",
+         sum(ws, [](auto& c) -> auto& { return c.by_source[static_cast<int>(MetaSource::ServiceSid)]; })},
+    };
+    r["drops"] = drops;
+
+    json svcs = json::array();
+    for (const Service* s : snap.services) {
+        const auto ss = s->slot;
+        json insts = json::array();
+        for (const Instance& in : s->instances) {
+            const auto is = in.slot;
+            json sids = json::array();
+            for (std::size_t k = 0; k < in.n_sids; ++k)
+                sids.push_back(format_ipv6(in.sids[k]));
+            insts.push_back({{"id", in.id},
+                             {"sids", sids},
+                             {"resolved", in.resolved},
+                             {"weight", in.weight},
+                             {"packets", sum(ws, [is](auto& c) -> auto& { return c.instances[is].packets; })},
+                             {"bytes", sum(ws, [is](auto& c) -> auto& { return c.instances[is].bytes; })},
+                             {"new_flows", sum(ws, [is](auto& c) -> auto& { return c.instances[is].new_flows; })}});
+        }
+        svcs.push_back({{"cs_id", s->cs_id},
+                        {"name", s->name},
+                        {"affinity_timeout_s", s->affinity_timeout_ms / 1000},
+                        {"packets", sum(ws, [ss](auto& c) -> auto& { return c.services[ss].packets; })},
+                        {"bytes", sum(ws, [ss](auto& c) -> auto& { return c.services[ss].bytes; })},
+                        {"new_flows", sum(ws, [ss](auto& c) -> auto& { return c.services[ss].new_flows; })},
+                        {"instances", insts}});
+    }
+    r["services"] = svcs;
+
+    std::uint64_t occ = 0, cap = 0;
+    json per = json::array();
+    for (const auto& w : ws) {
+        occ += w->flows->count();
+        cap += w->flows->capacity();
+        per.push_back(w->flows->count());
+    }
+    r["flow_table"] = {{"occupancy", occ}, {"capacity", cap}, {"per_worker", per}};
+    return r;
+}
+
+std::string render_text(const json& r) {
+    std::ostringstream o;
+    o << "cats-dataplane: table version " << r["table_version"] << ", " << r["workers"] << " worker(s)\n";
+    o << "ports:\n";
+    for (const auto& p : r["ports"])
+        o << "  " << p["name"].get<std::string>() << "  rx " << p["rx_packets"] << " pkts " << p["rx_bytes"]
+          << " B  tx " << p["tx_packets"] << " pkts " << p["tx_bytes"] << " B  (hw missed "
+          << p["hw"]["imissed"] << ", errors " << p["hw"]["ierrors"] << "/" << p["hw"]["oerrors"] << ")\n";
+    const auto& t = r["totals"];
+    const std::uint64_t rx = t["rx_packets"];
+    o << "totals: rx " << rx << "  steered " << t["steered"] << "  forwarded " << t["forwarded"]
+      << "  dropped " << t["dropped"] << "  best-effort " << t["best_effort"] << "\n";
+    o << "flows: new " << t["new_flows"] << "  pinned hits " << t["flow_hits"] << "  re-steered "
+      << t["resteered"] << "  table-full " << t["flow_table_full"] << "  expired " << t["expired"]
+      << "  occupancy " << r["flow_table"]["occupancy"] << "/" << r["flow_table"]["capacity"] << "\n";
+    const auto& e = r["encodings"];
+    o << "by encoding: srh_tlv " << e["srh_tlv"] << "  option " << e["option"] << "  service_sid "
+      << e["service_sid"] << "\n";
+    o << "services:\n";
+    for (const auto& s : r["services"]) {
+        const std::uint64_t sp = s["packets"];
+        o << "  " << s["cs_id"] << " " << s["name"].get<std::string>() << ": " << sp << " pkts, "
+          << s["new_flows"] << " flows\n";
+        for (const auto& in : s["instances"]) {
+            std::string sids;
+            for (const auto& x : in["sids"])
+                sids += (sids.empty() ? "" : ",") + x.get<std::string>();
+            o << "    instance " << in["id"] << " [" << sids << "]: " << in["packets"] << " pkts ("
+              << pct(in["packets"], sp) << "), " << in["new_flows"] << " flows"
+              << (in["resolved"].get<bool>() ? "" : "  UNRESOLVED") << "\n";
+        }
+    }
+    o << "drops:";
+    bool any = false;
+    for (const auto& [k, v] : r["drops"].items()) {
+        if (v.get<std::uint64_t>() == 0)
+            continue;
+        o << "\n  " << k << " " << v;
+        any = true;
+    }
+    o << (any ? "\n" : " none\n");
+    return o.str();
+}
+
+}  // namespace cats::dp

@@ -1,1 +1,378 @@
 // SPDX-License-Identifier: BSD-3-Clause
+#include "worker.hpp"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_prefetch.h>
+#include <rte_rcu_qsbr.h>
+
+#include <cstring>
+
+namespace cats::dp {
+
+namespace {
+
+constexpr unsigned kPrefetchAhead = 4;
+
+enum class Path : std::uint8_t { Drop, Flow, Forward };
+
+// Per-burst scratch, on the worker's stack.
+struct Burst {
+    PacketInfo info[kMaxBurst];
+    Path path[kMaxBurst];
+    FlowKey keys[kMaxBurst];
+    const void* key_ptrs[kMaxBurst];
+    std::uint32_t sigs[kMaxBurst];
+    std::int32_t pos[kMaxBurst];
+    std::uint8_t flow_idx[kMaxBurst];   // packet index of each flow lookup
+    std::uint8_t fwd_idx[kMaxBurst];    // packet index of each FIB lookup
+    std::uint8_t fwd_ips[kMaxBurst][16];
+    std::uint64_t fwd_nh[kMaxBurst];
+};
+
+void make_key(const PacketInfo& pi, FlowKey& k) noexcept {
+    std::memset(&k, 0, sizeof k);
+    if (pi.meta_source != MetaSource::None && pi.meta.has_affinity_key) {
+        k.kind = FlowKind::Affinity;
+        wire::store_be64(k.src, pi.meta.affinity_key);
+        wire::store_be32(k.src + 8, pi.meta.cs_id);
+        return;
+    }
+    std::memcpy(k.src, pi.src, 16);
+    std::memcpy(k.dst, pi.dst, 16);
+    if (pi.non_initial_fragment) {
+        k.kind = FlowKind::Fragment;
+        k.proto = kProtoFragment;
+        k.sport = static_cast<std::uint16_t>(pi.frag_id >> 16);
+        k.dport = static_cast<std::uint16_t>(pi.frag_id);
+        return;
+    }
+    k.kind = FlowKind::FiveTuple;
+    k.proto = pi.l4_proto;
+    if (pi.has_spi) {
+        k.sport = static_cast<std::uint16_t>(pi.spi >> 16);
+        k.dport = static_cast<std::uint16_t>(pi.spi);
+    } else {
+        k.sport = pi.sport;
+        k.dport = pi.dport;
+    }
+}
+
+const Instance* find_instance(const Service& svc, const FlowEntry& fe) noexcept {
+    if (fe.index_hint < svc.instances.size() && svc.instances[fe.index_hint].id == fe.instance_id)
+        return &svc.instances[fe.index_hint];
+    for (const Instance& in : svc.instances)
+        if (in.id == fe.instance_id)
+            return &in;
+    return nullptr;
+}
+
+inline std::uint8_t traffic_class(const std::uint8_t* ip) noexcept {
+    return static_cast<std::uint8_t>(((ip[0] & 0x0F) << 4) | (ip[1] >> 4));
+}
+
+// H.Encaps towards `in`. Checks everything before touching the mbuf.
+DropReason encapsulate(const Engine& e, rte_mbuf* m, const PacketInfo& pi, const Instance& in,
+                       std::uint32_t sig) noexcept {
+    const std::size_t outer_len = std::size_t{pi.ip6_len} + in.encap.ip_len;
+    if (outer_len > e.port_mtu[in.port_id] || outer_len > 0xFFFF) [[unlikely]]
+        return DropReason::TooBig;
+    if (std::size_t{rte_pktmbuf_headroom(m)} + pi.ip6_off < in.encap.len) [[unlikely]]
+        return DropReason::NoHeadroom;
+    const std::uint8_t tc = traffic_class(rte_pktmbuf_mtod_offset(m, const std::uint8_t*, pi.ip6_off));
+    rte_pktmbuf_adj(m, pi.ip6_off);
+    if (m->data_len > pi.ip6_len)
+        rte_pktmbuf_trim(m, static_cast<std::uint16_t>(m->data_len - pi.ip6_len));
+    auto* hdr = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_prepend(m, in.encap.len));
+    write_encap(hdr, in.encap, pi.ip6_len, tc, flow_label_from_hash(mix64(sig)));
+    m->port = in.port_id;
+    return DropReason::None;
+}
+
+// Plain IPv6 forwarding to a FIB neighbor: new Ethernet header, hop limit - 1.
+DropReason forward(const Engine& e, rte_mbuf* m, const PacketInfo& pi, std::uint64_t nh) noexcept {
+    if (nh == Fib::kNoRoute) [[unlikely]]
+        return DropReason::NoRoute;
+    if (pi.hop_limit <= 1) [[unlikely]]
+        return DropReason::HopLimitExceeded;
+    const Neighbor& nbr = e.fib->neighbor(nh - 1);
+    if (pi.ip6_len > e.port_mtu[nbr.port_id]) [[unlikely]]
+        return DropReason::TooBig;
+    rte_pktmbuf_adj(m, static_cast<std::uint16_t>(pi.ip6_off - kEthHdrLen));
+    if (m->data_len > pi.ip6_len + kEthHdrLen)
+        rte_pktmbuf_trim(m, static_cast<std::uint16_t>(m->data_len - pi.ip6_len - kEthHdrLen));
+    auto* p = rte_pktmbuf_mtod(m, std::uint8_t*);
+    std::memcpy(p, nbr.mac.data(), 6);
+    std::memcpy(p + 6, e.port_mac[nbr.port_id].data(), 6);
+    wire::store_be16(p + 12, kEtherTypeIpv6);
+    p[kEthHdrLen + 7] = static_cast<std::uint8_t>(pi.hop_limit - 1);
+    m->port = nbr.port_id;
+    return DropReason::None;
+}
+
+}  // namespace
+
+void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** pkts,
+                   std::uint16_t n, std::uint32_t now_ms, std::uint16_t* out_port) noexcept {
+    Burst b;
+    WorkerCounters& c = *w.ctr;
+    unsigned n_flow = 0, n_fwd = 0;
+
+    // 1. Parse every packet; sort into flow lookups and FIB lookups.
+    for (unsigned i = 0; i < kPrefetchAhead && i < n; ++i)
+        rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+    for (unsigned i = 0; i < n; ++i) {
+        if (i + kPrefetchAhead < n)
+            rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchAhead], void*));
+        rte_mbuf* m = pkts[i];
+        PacketInfo& pi = b.info[i];
+        pi = PacketInfo{};
+        out_port[i] = kVerdictDrop;
+        b.path[i] = Path::Drop;
+        DropReason r;
+        if (m->nb_segs != 1) [[unlikely]]
+            r = DropReason::NonContiguous;
+        else
+            r = parse_packet({rte_pktmbuf_mtod(m, const std::uint8_t*), m->data_len}, e.parse, pi);
+        if (r != DropReason::None) [[unlikely]] {
+            c.drop(r);
+            continue;
+        }
+        if (pi.meta_source != MetaSource::None || pi.non_initial_fragment) {
+            make_key(pi, b.keys[n_flow]);
+            b.sigs[n_flow] = FlowTable::hash(b.keys[n_flow]);
+            b.key_ptrs[n_flow] = &b.keys[n_flow];
+            b.flow_idx[n_flow++] = static_cast<std::uint8_t>(i);
+            b.path[i] = Path::Flow;
+        } else {
+            b.path[i] = Path::Forward;
+        }
+    }
+
+    // 2. One bulk lookup for every flow of the burst.
+    if (n_flow != 0)
+        w.flows->lookup_bulk(b.key_ptrs, b.sigs, n_flow, b.pos);
+
+    // 3. Steer: keep the pinned instance while it is there and eligible,
+    //    otherwise choose and pin.
+    for (unsigned f = 0; f < n_flow; ++f) {
+        const unsigned i = b.flow_idx[f];
+        rte_mbuf* m = pkts[i];
+        PacketInfo& pi = b.info[i];
+        const std::uint32_t sig = b.sigs[f];
+        FlowTable& ft = *w.flows;
+        std::int32_t pos = b.pos[f];
+        FlowEntry* fe = pos >= 0 ? &ft.entry(pos) : nullptr;
+
+        // A non-initial fragment that matches no pin is plain traffic unless
+        // it carries its own request.
+        if (pi.non_initial_fragment && pi.meta_source == MetaSource::None) {
+            if (fe == nullptr || !(fe->flags & kFlowValid)) {
+                b.path[i] = Path::Forward;
+                continue;
+            }
+            pi.meta.cs_id = fe->cs_id;
+        }
+        const Service* svc = snap.find(pi.meta.cs_id);
+        if (svc == nullptr) [[unlikely]] {
+            c.drop(DropReason::UnknownService);
+            continue;
+        }
+        if (svc->instances.empty()) [[unlikely]] {
+            c.drop(DropReason::NoInstance);
+            continue;
+        }
+
+        // A miss inserts the key now, so that a second packet of the same new
+        // flow later in this burst finds the pin made for the first.
+        if (fe == nullptr) {
+            pos = ft.add(b.keys[f], sig);
+            if (pos >= 0)
+                fe = &ft.entry(pos);
+        }
+        const Instance* in = nullptr;
+        bool was_pinned = false;
+        if (fe != nullptr && (fe->flags & kFlowValid) && fe->cs_id == svc->cs_id &&
+            now_ms - fe->last_seen_ms <= svc->affinity_timeout_ms) {
+            const Instance* pinned = find_instance(*svc, *fe);
+            was_pinned = true;
+            if (pinned != nullptr && available(*pinned) &&
+                ((fe->flags & kFlowBestEffort) || meets(pinned->metrics, pi.meta.req))) {
+                in = pinned;
+                fe->last_seen_ms = now_ms;
+                c.flow_hits.add();
+            }
+        }
+        if (in == nullptr) {
+            const Choice ch = select_instance(svc->instances, pi.meta.req, sig);
+            if (ch.index < 0) [[unlikely]] {
+                if (fe != nullptr && !(fe->flags & kFlowValid))
+                    ft.remove(pos);
+                c.drop(pi.meta.req.strict ? DropReason::NoEligibleInstance : DropReason::NoRoute);
+                continue;
+            }
+            in = &svc->instances[static_cast<std::size_t>(ch.index)];
+            if (ch.best_effort)
+                c.best_effort.add();
+            if (fe != nullptr) {
+                if (was_pinned)
+                    c.resteered.add();
+                c.new_flows.add();
+                c.services[svc->slot].new_flows.add();
+                c.instances[in->slot].new_flows.add();
+                *fe = FlowEntry{svc->cs_id, in->id, now_ms,
+                                static_cast<std::uint16_t>(ch.index),
+                                static_cast<std::uint8_t>(kFlowValid | (ch.best_effort ? kFlowBestEffort : 0)),
+                                0};
+            } else {
+                c.flow_table_full.add();
+            }
+        }
+        // The first fragment pins the datagram so that later fragments,
+        // which carry no ports, follow it.
+        if (pi.is_fragment && !pi.non_initial_fragment) {
+            PacketInfo frag = pi;
+            frag.non_initial_fragment = true;
+            frag.meta.has_affinity_key = false;
+            FlowKey fk;
+            make_key(frag, fk);
+            const std::uint32_t fsig = FlowTable::hash(fk);
+            const std::int32_t fpos = ft.add(fk, fsig);
+            if (fpos >= 0)
+                ft.entry(fpos) = FlowEntry{svc->cs_id, in->id, now_ms,
+                                           static_cast<std::uint16_t>(in - svc->instances.data()),
+                                           kFlowValid | kFlowBestEffort, 0};
+        }
+
+        const std::uint32_t len = m->pkt_len;
+        const DropReason r = encapsulate(e, m, pi, *in, sig);
+        if (r != DropReason::None) [[unlikely]] {
+            c.drop(r);
+            continue;
+        }
+        out_port[i] = in->port_id;
+        c.steered.add();
+        c.by_source[static_cast<std::size_t>(pi.meta_source)].add();
+        c.services[svc->slot].packets.add();
+        c.services[svc->slot].bytes.add(len);
+        c.instances[in->slot].packets.add();
+        c.instances[in->slot].bytes.add(len);
+    }
+
+    // 4. Non-CATS IPv6: one bulk FIB lookup, then forward.
+    for (unsigned i = 0; i < n; ++i) {
+        if (b.path[i] != Path::Forward)
+            continue;
+        if (e.non_cats == NonCatsPolicy::Drop) [[unlikely]] {
+            c.drop(DropReason::NonCats);
+            continue;
+        }
+        std::memcpy(b.fwd_ips[n_fwd], b.info[i].dst, 16);
+        b.fwd_idx[n_fwd++] = static_cast<std::uint8_t>(i);
+    }
+    if (n_fwd != 0) {
+        e.fib->lookup_bulk(b.fwd_ips, b.fwd_nh, n_fwd);
+        for (unsigned f = 0; f < n_fwd; ++f) {
+            const unsigned i = b.fwd_idx[f];
+            const DropReason r = forward(e, pkts[i], b.info[i], b.fwd_nh[f]);
+            if (r != DropReason::None) [[unlikely]] {
+                c.drop(r);
+                continue;
+            }
+            out_port[i] = pkts[i]->port;
+            c.forwarded.add();
+        }
+    }
+}
+
+void sweep_idle(Worker& w, const Snapshot& snap, std::uint32_t now_ms, unsigned budget) noexcept {
+    FlowTable& ft = *w.flows;
+    std::uint32_t cur = ft.sweep_cursor();
+    for (unsigned k = 0; k < budget; ++k) {
+        if (cur >= ft.capacity())
+            cur = 0;
+        const auto pos = static_cast<std::int32_t>(cur++);
+        const FlowEntry& fe = ft.entry(pos);
+        if (!(fe.flags & kFlowValid))
+            continue;
+        const Service* svc = snap.find(fe.cs_id);
+        const std::uint32_t timeout = svc != nullptr ? svc->affinity_timeout_ms : 0;
+        if (now_ms - fe.last_seen_ms > timeout) {
+            ft.remove(pos);
+            w.ctr->expired.add();
+        }
+    }
+    ft.sweep_cursor() = cur;
+}
+
+int worker_main(void* arg) {
+    Worker& w = *static_cast<Worker*>(arg);
+    const Engine& e = *w.engine;
+    WorkerCounters& c = *w.ctr;
+    rte_mbuf* rx[kMaxBurst];
+    std::uint16_t out[kMaxBurst];
+    rte_mbuf* tx[kMaxPorts][kMaxBurst];
+    std::uint16_t n_tx[kMaxPorts] = {};
+    rte_mbuf* drops[kMaxBurst];
+
+    rte_rcu_qsbr_thread_register(e.qsbr, w.index);
+    rte_rcu_qsbr_thread_online(e.qsbr, w.index);
+    while (!e.quit.load(std::memory_order_relaxed)) {
+        const Snapshot& snap = *e.services->current();
+        const std::uint64_t tsc = rte_rdtsc();
+        const auto now_ms = static_cast<std::uint32_t>(tsc / e.tsc_per_ms);
+        for (const std::uint16_t port : e.port_ids) {
+            const std::uint16_t n = rte_eth_rx_burst(port, w.queue, rx, e.burst);
+            if (n == 0)
+                continue;
+            w.last_rx_tsc.store(tsc, std::memory_order_relaxed);
+            std::uint64_t bytes = 0;
+            for (unsigned i = 0; i < n; ++i)
+                bytes += rx[i]->pkt_len;
+            c.rx_packets.add(n);
+            c.rx_bytes.add(bytes);
+            c.port_rx[port].add(n);
+            c.port_rx_bytes[port].add(bytes);
+
+            process_burst(w, e, snap, rx, n, now_ms, out);
+
+            unsigned n_drop = 0;
+            for (unsigned i = 0; i < n; ++i) {
+                if (out[i] == kVerdictDrop)
+                    drops[n_drop++] = rx[i];
+                else
+                    tx[out[i]][n_tx[out[i]]++] = rx[i];
+            }
+            if (n_drop != 0)
+                rte_pktmbuf_free_bulk(drops, n_drop);
+            for (const std::uint16_t op : e.port_ids) {
+                const std::uint16_t cnt = n_tx[op];
+                if (cnt == 0)
+                    continue;
+                n_tx[op] = 0;
+                std::uint64_t tx_bytes = 0;
+                for (unsigned i = 0; i < cnt; ++i)
+                    tx_bytes += tx[op][i]->pkt_len;
+                const std::uint16_t sent = rte_eth_tx_burst(op, w.queue, tx[op], cnt);
+                for (unsigned i = sent; i < cnt; ++i)
+                    tx_bytes -= tx[op][i]->pkt_len;
+                if (sent < cnt) [[unlikely]] {
+                    c.drops[static_cast<std::size_t>(DropReason::TxFull)].add(cnt - sent);
+                    rte_pktmbuf_free_bulk(&tx[op][sent], cnt - sent);
+                }
+                c.tx_packets.add(sent);
+                c.tx_bytes.add(tx_bytes);
+                c.port_tx[op].add(sent);
+                c.port_tx_bytes[op].add(tx_bytes);
+            }
+        }
+        sweep_idle(w, snap, now_ms, 32);
+        rte_rcu_qsbr_quiescent(e.qsbr, w.index);
+    }
+    rte_rcu_qsbr_thread_offline(e.qsbr, w.index);
+    rte_rcu_qsbr_thread_unregister(e.qsbr, w.index);
+    return 0;
+}
+
+}  // namespace cats::dp

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The affinity table: flow -> pinned instance, one table per worker.
+//
+// Each worker owns its table (RSS keeps a flow on one queue, see README
+// "Affinity and RSS"), so the worker is the table's only writer and the fast
+// path takes no lock. The table is an rte_hash created with
+// RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF so that the management thread may
+// read it (flow listings) while the worker writes. Entries live in a flat
+// array indexed by the rte_hash key position.
+//
+// Thread safety: add/expire/lookup only from the owning worker; count() and
+// snapshot reads from any thread.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+struct rte_hash;
+
+namespace cats::dp {
+
+enum class FlowKind : std::uint8_t { FiveTuple = 1, Affinity = 2, Fragment = 3 };
+
+// 40 bytes. FiveTuple: addresses, ports (ESP: SPI split in two), protocol.
+// Affinity: src = AFFINITY_KEY (8 bytes BE) + CS-ID (4 bytes BE), rest zero.
+// Fragment: addresses, Identification split in two, protocol 44.
+struct FlowKey {
+    std::uint8_t src[16];
+    std::uint8_t dst[16];
+    std::uint16_t sport;
+    std::uint16_t dport;
+    std::uint8_t proto;
+    FlowKind kind;
+    std::uint16_t pad;
+};
+static_assert(sizeof(FlowKey) == 40);
+
+inline constexpr std::uint8_t kFlowValid = 1;
+inline constexpr std::uint8_t kFlowBestEffort = 2;
+
+// 16 bytes of state per flow besides the rte_hash key slot.
+struct FlowEntry {
+    std::uint32_t cs_id;
+    std::uint32_t instance_id;
+    std::uint32_t last_seen_ms;  // engine clock, wraps after 49 days
+    std::uint16_t index_hint;    // index in Service::instances when pinned
+    std::uint8_t flags;
+    std::uint8_t pad;
+};
+static_assert(sizeof(FlowEntry) == 16);
+
+class FlowTable {
+public:
+    // Throws std::runtime_error when the hash cannot be created.
+    FlowTable(const std::string& name, std::uint32_t capacity, int socket_id);
+    ~FlowTable();
+    FlowTable(const FlowTable&) = delete;
+    FlowTable& operator=(const FlowTable&) = delete;
+
+    static std::uint32_t hash(const FlowKey& k) noexcept;
+
+    // positions[i] >= 0 on a hit, negative on a miss.
+    void lookup_bulk(const void** keys, const std::uint32_t* sigs, unsigned n,
+                     std::int32_t* positions) const noexcept;
+    // Position of the (new or existing) key, negative when full.
+    std::int32_t add(const FlowKey& k, std::uint32_t sig) noexcept;
+    // Delete by position (the key is read back from the table).
+    void remove(std::int32_t pos) noexcept;
+
+    FlowEntry& entry(std::int32_t pos) noexcept { return entries_[pos]; }
+    const FlowEntry& entry(std::int32_t pos) const noexcept { return entries_[pos]; }
+    // Reads the key stored at pos; false when none.
+    bool key_at(std::int32_t pos, FlowKey& out) const noexcept;
+
+    std::uint32_t capacity() const noexcept { return capacity_; }
+    std::uint32_t count() const noexcept;
+    // Next position the idle sweep will look at.
+    std::uint32_t& sweep_cursor() noexcept { return sweep_cursor_; }
+
+private:
+    rte_hash* h_ = nullptr;
+    FlowEntry* entries_ = nullptr;
+    std::uint32_t capacity_ = 0;
+    std::uint32_t sweep_cursor_ = 0;
+};
+
+}  // namespace cats::dp

@@ -1,0 +1,99 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The service route table: CS-ID -> instances, published to the workers as
+// immutable snapshots under RCU (rte_rcu_qsbr).
+//
+// Workers load current() once per burst (acquire) and report a quiescent
+// state once per loop. The management thread is the one writer: it builds a
+// new snapshot (copy-on-write per service: unchanged services are shared),
+// publishes it with a release store, waits for rte_rcu_qsbr_synchronize(),
+// and only then frees what the old snapshot alone held.
+//
+// Thread safety: current() and Snapshot reads from any registered worker;
+// every other member from the management thread only.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "config.hpp"
+#include "fib.hpp"
+#include "steer.hpp"
+
+struct rte_rcu_qsbr;
+
+namespace cats::dp {
+
+struct Snapshot {
+    std::uint64_t version = 0;
+    std::vector<std::uint32_t> cs_ids;                      // sorted
+    std::vector<const Service*> services;                   // parallel to cs_ids
+    std::vector<std::shared_ptr<const Service>> owners;     // keeps services alive
+
+    // Binary search; nullptr when the CS-ID is unknown.
+    const Service* find(std::uint32_t cs_id) const noexcept;
+};
+
+struct EncapParams {
+    Ipv6Addr source{};
+    EncapMode mode = EncapMode::Encaps;
+    std::uint8_t hop_limit = 64;
+};
+
+class ServiceTable {
+public:
+    // `port_macs[port_id]` is each port's MAC; `qsbr` may be null (no
+    // readers yet, as in unit tests), then old snapshots are freed at once.
+    ServiceTable(EncapParams encap, const Fib& fib, std::vector<MacAddr> port_macs,
+                 rte_rcu_qsbr* qsbr, std::uint32_t max_services, std::uint32_t max_instances);
+    ~ServiceTable();
+    ServiceTable(const ServiceTable&) = delete;
+    ServiceTable& operator=(const ServiceTable&) = delete;
+
+    const Snapshot* current() const noexcept { return current_.load(std::memory_order_acquire); }
+
+    // Writer API. Each returns the new table version or throws
+    // std::invalid_argument naming what is wrong; on error nothing changes.
+    std::uint64_t replace_all(const std::vector<ServiceConfig>& services);
+    std::uint64_t upsert_service(const ServiceConfig& svc);
+    std::uint64_t remove_service(std::uint32_t cs_id);
+    std::uint64_t upsert_instance(std::uint32_t cs_id, const InstanceConfig& inst);
+    std::uint64_t remove_instance(std::uint32_t cs_id, std::uint32_t instance_id);
+
+    // The config each service was built from (for listings and resync).
+    const std::map<std::uint32_t, ServiceConfig>& configs() const noexcept { return configs_; }
+    std::uint32_t max_services() const noexcept { return max_services_; }
+    std::uint32_t max_instances() const noexcept { return max_instances_; }
+
+private:
+    std::shared_ptr<const Service> build(const ServiceConfig& sc);
+    std::uint32_t service_slot(std::uint32_t cs_id);
+    std::uint32_t instance_slot(std::uint32_t cs_id, std::uint32_t id);
+    std::uint64_t publish(std::map<std::uint32_t, ServiceConfig> next,
+                          std::optional<std::uint32_t> rebuilt_only);
+
+    EncapParams encap_;
+    const Fib& fib_;
+    std::vector<MacAddr> port_macs_;
+    rte_rcu_qsbr* qsbr_;
+    std::uint32_t max_services_;
+    std::uint32_t max_instances_;
+    std::atomic<const Snapshot*> current_{nullptr};
+    std::unique_ptr<const Snapshot> owned_;
+    std::map<std::uint32_t, ServiceConfig> configs_;
+    std::map<std::uint32_t, std::uint32_t> service_slots_;
+    std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint32_t> instance_slots_;
+    std::uint64_t version_ = 0;
+};
+
+// Validate one service as the config loader does (ids unique, 1..5 SIDs);
+// throws std::invalid_argument naming the field.
+void validate_service(const ServiceConfig& sc);
+
+}  // namespace cats::dp

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Per-worker counters and their rendering as JSON and text.
+//
+// Each worker writes only its own counters with relaxed loads and stores (no
+// atomic read-modify-write, no shared cache line); the management thread
+// sums them with relaxed loads. Values are monotonic.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "drop_reason.hpp"
+#include "parse.hpp"
+
+namespace cats::dp {
+
+class Counter {
+public:
+    void add(std::uint64_t n = 1) noexcept {
+        v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    }
+    std::uint64_t get() const noexcept { return v_.load(std::memory_order_relaxed); }
+
+private:
+    std::atomic<std::uint64_t> v_{0};
+};
+
+struct PacketCounters {
+    Counter packets;
+    Counter bytes;
+    Counter new_flows;
+};
+
+inline constexpr std::size_t kMaxPorts = 32;
+
+struct alignas(64) WorkerCounters {
+    Counter rx_packets, rx_bytes;
+    Counter tx_packets, tx_bytes;
+    Counter steered;        // encapsulated towards an instance
+    Counter forwarded;      // non-CATS IPv6 forwarded by the FIB
+    Counter best_effort;    // steered although no instance met the needs
+    Counter flow_hits;      // packets of a pinned flow
+    Counter new_flows;      // flows pinned (first packet or after expiry)
+    Counter resteered;      // pinned flows moved: instance gone or ineligible
+    Counter flow_table_full;  // flows steered without a pin (table full)
+    Counter expired;        // pins removed by the idle sweep
+    Counter by_source[4];   // indexed by MetaSource
+    Counter drops[kDropReasonCount];
+    Counter port_rx[kMaxPorts], port_tx[kMaxPorts];
+    Counter port_rx_bytes[kMaxPorts], port_tx_bytes[kMaxPorts];
+    std::unique_ptr<PacketCounters[]> services;   // by Service::slot
+    std::unique_ptr<PacketCounters[]> instances;  // by Instance::slot
+
+    WorkerCounters(std::uint32_t max_services, std::uint32_t max_instances)
+        : services(new PacketCounters[max_services]), instances(new PacketCounters[max_instances]) {}
+
+    void drop(DropReason r) noexcept { drops[static_cast<std::size_t>(r)].add(); }
+};
+
+}  // namespace cats::dp

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Instance selection: which compute instance serves a new flow.
+//
+// Among the instances that meet the flow's requirements, pick one by weighted
+// rendezvous hashing (HRW) over the flow hash: each instance i scores
+// w_i / -ln(u_i), u_i = H(flow, i) in (0,1), and the highest score wins. The
+// winner is chosen in proportion to w_i, the same flow always maps to the
+// same instance with no state, and removing an instance moves only the flows
+// that were on it (Schindelhauer & Schomaker, "Weighted distributed hash
+// tables", 2005; the draft-ietf-cats framework's "consistent" steering).
+//
+// Thread safety: every function is pure; workers call them on immutable
+// service snapshots.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "cats_wire.hpp"
+#include "config.hpp"
+#include "srv6.hpp"
+
+namespace cats::dp {
+
+// One compute instance as the workers see it. Immutable once published.
+struct Instance {
+    std::uint32_t id = 0;
+    std::uint32_t slot = 0;          // index of its counters
+    InstanceMetrics metrics{};
+    double weight = 0;               // effective weight; 0: not available
+    std::uint64_t seed = 0;          // HRW seed derived from cs_id and id
+    bool resolved = false;           // first SID has a route and neighbor
+    std::uint16_t port_id = 0;       // output port when resolved
+    std::uint8_t n_sids = 0;
+    std::array<Ipv6Addr, kMaxSids> sids{};
+    EncapTemplate encap{};
+};
+
+struct Service {
+    std::uint32_t cs_id = 0;
+    std::uint32_t slot = 0;
+    std::uint32_t affinity_timeout_ms = 30000;
+    std::string name;
+    std::vector<Instance> instances;
+};
+
+// Effective weight derived from the metrics: the operator's weight scaled by
+// spare load and by the L2 score. 0 when the instance cannot take a flow
+// (load 100 %, no free capacity, or weight 0).
+//   w = weight * (100 - load) / 100 * (score + 1) / 11
+double effective_weight(const InstanceMetrics& m) noexcept;
+
+// Available: it can take flows at all (resolved and effective weight > 0).
+inline bool available(const Instance& i) noexcept { return i.resolved && i.weight > 0; }
+
+// Does the instance meet what the flow asks for?
+bool meets(const InstanceMetrics& m, const wire::Requirements& r) noexcept;
+
+// HRW seed for an instance: stable across restarts and table versions.
+std::uint64_t instance_seed(std::uint32_t cs_id, std::uint32_t instance_id) noexcept;
+
+// 64-bit finaliser (MurmurHash3 fmix64): spreads a flow hash.
+constexpr std::uint64_t mix64(std::uint64_t k) noexcept {
+    k ^= k >> 33;
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    k *= 0xc4ceb9fe1a85ec53ULL;
+    k ^= k >> 33;
+    return k;
+}
+
+struct Choice {
+    std::int32_t index = -1;  // into Service::instances, -1: none
+    bool best_effort = false; // no instance met the requirements
+};
+
+// Choose an instance for a new flow. Eligible = available and meets(req).
+// With none eligible: strict -> none; otherwise the best available
+// instance, or failing that any instance with a resolved route (best effort).
+Choice select_instance(std::span<const Instance> insts, const wire::Requirements& req,
+                       std::uint64_t flow_hash) noexcept;
+
+}  // namespace cats::dp

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The per-packet path: receive a burst, parse, look up flows in bulk, steer
+// or forward, encapsulate, transmit. Run-to-completion, one worker per lcore,
+// each polling its own RX/TX queue on every port.
+//
+// Thread safety: a Worker is touched only by its lcore (its counters are
+// read by the management thread). The Engine is shared and read-only while
+// workers run, except `quit` and the service table's RCU-published snapshot.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "fib.hpp"
+#include "flow_table.hpp"
+#include "parse.hpp"
+#include "service_table.hpp"
+#include "stats.hpp"
+
+struct rte_mbuf;
+struct rte_rcu_qsbr;
+
+namespace cats::dp {
+
+inline constexpr unsigned kMaxBurst = 64;
+inline constexpr std::uint16_t kVerdictDrop = 0xFFFF;
+
+struct Engine {
+    ParseConfig parse{};
+    NonCatsPolicy non_cats = NonCatsPolicy::Forward;
+    std::uint16_t burst = 32;
+    std::vector<std::uint16_t> port_ids;           // ports every worker polls
+    std::array<std::uint16_t, kMaxPorts> port_mtu{};
+    std::array<MacAddr, kMaxPorts> port_mac{};
+    const Fib* fib = nullptr;
+    const ServiceTable* services = nullptr;
+    rte_rcu_qsbr* qsbr = nullptr;
+    std::uint64_t tsc_per_ms = 1;
+    std::atomic<bool> quit{false};
+};
+
+struct Worker {
+    unsigned index = 0;       // RCU thread id and counter index
+    unsigned lcore_id = 0;
+    std::uint16_t queue = 0;  // RX and TX queue on every port
+    std::unique_ptr<FlowTable> flows;
+    std::unique_ptr<WorkerCounters> ctr;
+    std::atomic<std::uint64_t> last_rx_tsc{0};
+    const Engine* engine = nullptr;
+};
+
+// Process n (<= kMaxBurst) received packets. For each, out_port[i] is the
+// port to transmit pkts[i] on (the mbuf rewritten in place), or kVerdictDrop
+// (counted by reason; the caller frees it). Does not transmit.
+void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** pkts,
+                   std::uint16_t n, std::uint32_t now_ms, std::uint16_t* out_port) noexcept;
+
+// Remove at most `budget` idle pins, looking at the next `budget` positions.
+void sweep_idle(Worker& w, const Snapshot& snap, std::uint32_t now_ms, unsigned budget) noexcept;
+
+// lcore entry point; arg is a Worker*. Returns when engine->quit is set.
+int worker_main(void* arg);
+
+}  // namespace cats::dp
