@@ -27,6 +27,10 @@ DropReason take_meta(std::span<const std::uint8_t> body, MetaSource src, PacketI
 // Walk the options of a Hop-by-Hop or Destination Options header (RFC 8200
 // 4.2). `opts` is the header after its Next Header and Hdr Ext Len bytes.
 DropReason walk_options(std::span<const std::uint8_t> opts, PacketInfo& out) noexcept {
+    // The option layout is checked to the end before a CATS body error is
+    // reported, so a header that is itself broken counts as opt_overrun
+    // whatever CATS option came before the break.
+    DropReason cats = DropReason::None;
     std::size_t off = 0;
     while (off < opts.size()) {
         const std::uint8_t type = opts[off];
@@ -39,16 +43,13 @@ DropReason walk_options(std::span<const std::uint8_t> opts, PacketInfo& out) noe
         const std::size_t len = opts[off + 1];
         if (len > opts.size() - off - 2) [[unlikely]]
             return DropReason::OptOverrun;
-        if (type == wire::kOptCats) {
-            const DropReason r = take_meta(opts.subspan(off + 2, len), MetaSource::Option, out);
-            if (r != DropReason::None) [[unlikely]]
-                return r;
-        }
+        if (type == wire::kOptCats && cats == DropReason::None)
+            cats = take_meta(opts.subspan(off + 2, len), MetaSource::Option, out);
         // PadN and unknown options are skipped: this gateway is not the
         // destination, so their action bits are not ours to apply.
         off += 2 + len;
     }
-    return DropReason::None;
+    return cats;
 }
 
 // Validate an SRH the way Linux seg6_validate_srh() does, then walk its TLVs
@@ -71,6 +72,11 @@ DropReason walk_srh(std::span<const std::uint8_t> srh, PacketInfo& out) noexcept
     if (srh[3] > last_entry + 1) [[unlikely]]
         return DropReason::SrhBadSegmentsLeft;
 
+    // As seg6_validate_srh(), the whole TLV area is walked before anything
+    // inside a TLV is judged: a CATS body error is reported only once the SRH
+    // itself is known to be well formed (validate the SRH, then the TLVs, then
+    // our sub-TLVs), so a broken SRH counts as srh_tlv_overrun.
+    DropReason cats = DropReason::None;
     std::size_t off = 8 + seg_bytes;
     while (off < hdr_len) {
         const std::uint8_t type = srh[off];
@@ -83,13 +89,12 @@ DropReason walk_srh(std::span<const std::uint8_t> srh, PacketInfo& out) noexcept
         const std::size_t len = srh[off + 1];
         if (len > hdr_len - off - 2) [[unlikely]]
             return DropReason::SrhTlvOverrun;
-        if (type == wire::kSrhTlvCats) {
-            const DropReason r = take_meta(srh.subspan(off + 2, len), MetaSource::SrhTlv, out);
-            if (r != DropReason::None) [[unlikely]]
-                return r;
-        }
+        if (type == wire::kSrhTlvCats && cats == DropReason::None)
+            cats = take_meta(srh.subspan(off + 2, len), MetaSource::SrhTlv, out);
         off += 2 + len;
     }
+    if (cats != DropReason::None) [[unlikely]]
+        return cats;
     out.segments_left = srh[3];
     return DropReason::None;
 }

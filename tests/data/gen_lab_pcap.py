@@ -14,9 +14,10 @@ import json
 import random
 import struct
 import sys
+from socket import AF_INET6, inet_pton
 
 sys.path.insert(0, "/usr/lib/python3/dist-packages")
-from scapy.all import Ether, IPv6, IP, UDP, TCP, Raw, ARP, wrpcap  # noqa: E402
+from scapy.all import Ether, IPv6, IP, UDP, TCP, Raw, ARP, raw, wrpcap  # noqa: E402
 from scapy.layers.inet6 import (  # noqa: E402
     IPv6ExtHdrDestOpt, IPv6ExtHdrHopByHop, IPv6ExtHdrSegmentRouting,
     IPv6ExtHdrSegmentRoutingTLV, IPv6ExtHdrFragment, HBHOptUnknown, fragment6)
@@ -66,10 +67,18 @@ def build(flow, rng, seq):
     upper = l4(rng, flow.get("proto", "udp"), flow["sport"], flow["dport"], flow.get("size", 64))
     eth = Ether(src=CLIENT_MAC, dst=GW_MAC)
     if enc == "srh":
-        srh = IPv6ExtHdrSegmentRouting(
-            addresses=[APP_DST], segleft=0, lastentry=0,
-            tlv_objects=[IPv6ExtHdrSegmentRoutingTLV(type=124, len=len(body), value=body)])
-        pkt = eth / IPv6(src=src, dst=APP_DST) / srh / upper
+        # The SRH is laid out by hand (RFC 8754 2): scapy pads odd-sized
+        # TLVs wrongly. One segment (the destination), Segments Left 0, then
+        # TLV 124 and PadN/Pad1 to a multiple of 8 bytes.
+        tlvs = bytes([124, len(body)]) + body
+        pad = -(8 + 16 + len(tlvs)) % 8
+        tlvs += b"\x00" if pad == 1 else (bytes([4, pad - 2]) + bytes(pad - 2) if pad else b"")
+        nh = {"udp": 17, "tcp": 6, "esp": 50}[flow.get("proto", "udp")]
+        srh = bytes([nh, (16 + len(tlvs)) // 8, 4, 0, 0, 0, 0, 0]) + inet_pton(AF_INET6, APP_DST) + tlvs
+        ip = IPv6(src=src, dst=APP_DST, nh=43)
+        # L4 checksums over the pseudo-header of the final destination.
+        upper = upper.__class__(raw(IPv6(src=src, dst=APP_DST) / upper)[40:])
+        pkt = eth / ip / Raw(srh + raw(upper))
     elif enc == "doh":
         pkt = eth / IPv6(src=src, dst=APP_DST) / IPv6ExtHdrDestOpt(
             options=[HBHOptUnknown(otype=0x1E, optlen=len(body), optdata=body)]) / upper

@@ -81,14 +81,19 @@ inline Bytes tlv(std::uint8_t type, const Bytes& value) {
     return out;
 }
 
-// Option padding: Pad1 is one zero byte; PadN of `total` bytes (>= 2).
+// Option padding: Pad1 is one zero byte; PadN of `total` bytes (>= 2, so
+// that its Length is total - 2).
 inline Bytes opt_pad1() { return {wire::kOptPad1}; }
 inline Bytes opt_padn(std::size_t total) {
+    if (total < 2)
+        throw std::invalid_argument("PadN is at least 2 bytes");
     return tlv(wire::kOptPadN, Bytes(total - 2, 0));
 }
 // SRH TLV padding (RFC 8754 2.1.1.1/2.1.1.2): Pad1 type 0, PadN type 4.
 inline Bytes srh_pad1() { return {wire::kSrhTlvPad1}; }
 inline Bytes srh_padn(std::size_t total) {
+    if (total < 2)
+        throw std::invalid_argument("PadN is at least 2 bytes");
     return tlv(wire::kSrhTlvPadN, Bytes(total - 2, 0));
 }
 
@@ -260,9 +265,10 @@ public:
             append(t.data(), t.size());
         if (s.pad) {
             const std::size_t p = pad_needed(bytes_.size() - start);
-            const Bytes padding = p == 1 ? srh_pad1() : srh_padn(p);
-            if (p != 0)
+            if (p != 0) {
+                const Bytes padding = p == 1 ? srh_pad1() : srh_padn(p);
                 append(padding.data(), padding.size());
+            }
         }
         bytes_[len_pos] = s.hdr_ext_len.value_or(ext_len8(bytes_.size() - start));
         if (!s.segments.empty())
@@ -509,9 +515,10 @@ private:
             append(o.data(), o.size());
         if (s.pad) {
             const std::size_t p = pad_needed(bytes_.size() - start);
-            const Bytes padding = p == 1 ? opt_pad1() : opt_padn(p);
-            if (p != 0)
+            if (p != 0) {
+                const Bytes padding = p == 1 ? opt_pad1() : opt_padn(p);
                 append(padding.data(), padding.size());
+            }
         }
         bytes_[len_pos] = s.hdr_ext_len.value_or(ext_len8(bytes_.size() - start));
         return *this;

@@ -365,8 +365,14 @@ TEST_CASE("opt_overrun", "[parse]") {
         const Bytes p = eth_ip6().hbh({.options = {{0x01, 5}}}).build();
         CHECK(reason(p) == DropReason::OptOverrun);
     }
+    SECTION("a broken header counts as such even after a bad CATS option") {
+        // The options are walked to the end before the CATS body error is
+        // reported.
+        const Bytes p = eth_ip6().dst_opts({.options = {cats_raw(0x1E, kBodyBadValue), {0x3E, 40}}}).build();
+        CHECK(reason(p) == DropReason::OptOverrun);
+    }
     SECTION("in a Destination Options header after the SRH") {
-        const Bytes p = eth_ip6_srh().dst_opts({.options = {{0x3E, 7}}, .pad = false}).build();
+        const Bytes p = eth_ip6_srh().dst_opts({.options = {{0x3E, 7, 0, 0, 0, 0}}, .pad = false}).build();
         CHECK(reason(p) == DropReason::OptOverrun);
     }
 }
@@ -408,9 +414,8 @@ TEST_CASE("srh_bad_last_entry", "[parse]") {
         CHECK(reason(p) == DropReason::SrhBadLastEntry);
     }
     SECTION("TLV bytes do not count as a segment") {
-        // 24 bytes of TLV after one segment: Hdr Ext Len 5 (48 bytes), Last
-        // Entry 1 would need 8 + 32 = 40 bytes of segments, but the second
-        // "segment" would overlap the TLVs only partly; Last Entry 2 cannot fit.
+        // One segment and 24 bytes of TLVs: a 48-byte SRH, while Last Entry 2
+        // needs 8 + 3 * 16 = 56.
         const Bytes p = eth_ip6(kSeg0)
                             .srh({.segments = {kSeg0}, .segments_left = 0, .last_entry = 2,
                                   .tlvs = {srh_padn(24)}})
@@ -454,6 +459,12 @@ TEST_CASE("srh_tlv_overrun", "[parse]") {
         Bytes t = cats_tlv(meta(1));
         t[1] = static_cast<std::uint8_t>(t[1] + 16);
         const Bytes p = eth_ip6_srh({t}).udp(kUdp).build();
+        CHECK(reason(p) == DropReason::SrhTlvOverrun);
+    }
+    SECTION("a broken SRH counts as such even after a bad CATS TLV") {
+        // seg6_validate_srh() order: the TLV walk completes before the CATS
+        // body is judged.
+        const Bytes p = eth_ip6_srh({cats_raw(124, kBodyBadValue), {0x80, 40}}).udp(kUdp).build();
         CHECK(reason(p) == DropReason::SrhTlvOverrun);
     }
     SECTION("PadN past the SRH") {
@@ -704,7 +715,7 @@ TEST_CASE("CATS option in a Hop-by-Hop header", "[parse]") {
 TEST_CASE("CATS option among Pad1, PadN and unknown options", "[parse]") {
     const wire::CatsMetadata md = meta(77);
     const Bytes p = eth_ip6()
-                        .hbh({.options = {opt_pad1(), opt_padn(3), tlv(0x3E, {1, 2}), tlv(0xC2, {0, 0, 0, 0}),
+                        .hbh({.options = {opt_pad1(), opt_padn(3), tlv(0x3E, {1, 2}), tlv(0x3E, {0, 0, 0, 0}),
                                           cats_option(md), opt_pad1()}})
                         .udp(kUdp)
                         .build();
@@ -716,8 +727,10 @@ TEST_CASE("CATS option among Pad1, PadN and unknown options", "[parse]") {
 
 TEST_CASE("CATS option in a Destination Options header before the SRH", "[parse]") {
     const wire::CatsMetadata md = meta(0xAABBCCDD);
+    std::size_t srh_at = 0;
     const Bytes p = eth_ip6(kSeg1)
                         .dst_opts({.options = {cats_option(md)}})
+                        .mark(srh_at)
                         .srh({.segments = {kSeg0, kSeg1}})
                         .udp(kUdp)
                         .build();
@@ -725,7 +738,9 @@ TEST_CASE("CATS option in a Destination Options header before the SRH", "[parse]
     REQUIRE(r == DropReason::None);
     CHECK(info.meta_source == MetaSource::Option);
     CHECK(info.meta == md);
-    CHECK(info.srh_off == 14 + 40 + 32);
+    // 2 + 33-byte option padded to 40.
+    CHECK(srh_at == 14 + 40 + 40);
+    CHECK(info.srh_off == srh_at);
     CHECK(info.segments_left == 1);
 }
 
@@ -957,7 +972,7 @@ TEST_CASE("offsets: ip6_off, srh_off, segments_left", "[parse]") {
         CHECK(l3[info.srh_off + 2] == 4);
     }
     SECTION("parse_packet: relative to the frame") {
-        Bytes frame = PacketBuilder{}.eth({.vlans = {{.tci = 1}}}).build();
+        Bytes frame = PacketBuilder{}.eth({.vlans = {{.tci = 1}}, .ether_type = 0x86DD}).build();
         frame.insert(frame.end(), l3.begin(), l3.end());
         const auto [r, info] = parse(frame);
         REQUIRE(r == DropReason::None);
