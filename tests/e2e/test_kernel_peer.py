@@ -1,0 +1,279 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""End to end with the Linux kernel as the peer.
+
+  client ns             gateway ns (cats-dataplane)      compute node ns x2    app ns x2
+  cl0 ---veth--- gwc [net_af_packet0]
+                     [net_af_packet1] gwn1 ---veth--- cn1: End.DX6 ---veth--- UDP socket
+                     [net_af_packet2] gwn2 ---veth--- cn2: End.DX6 ---veth--- UDP socket
+
+(The kernel's seg6local lookups never deliver locally, so End.DX6 hands the
+inner packet to a next hop: the application's namespace behind each node.)
+
+The client sends real UDP: from a kernel socket to the service SID
+(2001:db8:5::64 asks for CS-ID 100), and with scapy carrying the CATS
+Destination option and the SRH TLV. cats-dataplane encapsulates (H.Encaps);
+each compute node's kernel decapsulates with seg6local End.DX6 and delivers
+the inner packet to a listening socket. Checked: every datagram arrives once,
+byte-identical, each flow at one node only, both nodes used; the engine's
+counters agree. Everything created is removed, also on failure.
+
+usage: test_kernel_peer.py BUILD_DIR
+"""
+import json
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+BUILD = sys.argv[1]
+DP = os.path.join(BUILD, "dataplane", "cats-dataplane")
+TAG = "ce%d" % (os.getpid() % 100000)
+NS = {k: "%s-%s" % (TAG, k) for k in ("cl", "gw", "cn1", "cn2", "app1", "app2")}
+APP = "2001:db8:5::64"          # service SID of CS-ID 100, also the app address
+PORT = 5000
+N_SOCKET_FLOWS, N_OPT_FLOWS, N_SRH_FLOWS, PKTS = 24, 8, 8, 5
+
+failures = []
+
+
+def check(cond, msg):
+    if not cond:
+        failures.append(msg)
+        print("FAIL:", msg)
+
+
+def sh(*args, ns=None, check_rc=True):
+    cmd = (["ip", "netns", "exec", ns] if ns else []) + list(args)
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if check_rc and p.returncode != 0:
+        raise RuntimeError("%s: %s" % (" ".join(cmd), p.stderr.strip()))
+    return p.stdout
+
+
+def mac_of(ns, dev):
+    return json.loads(sh("ip", "-j", "link", "show", dev, ns=ns))[0]["address"]
+
+
+def setup():
+    for n in NS.values():
+        sh("ip", "netns", "add", n)
+    sh("ip", "link", "add", "cl0", "netns", NS["cl"], "type", "veth", "peer", "name", "gwc", "netns", NS["gw"])
+    for i in (1, 2):
+        sh("ip", "link", "add", "cn%d" % i, "netns", NS["cn%d" % i], "type", "veth",
+           "peer", "name", "gwn%d" % i, "netns", NS["gw"])
+    for n, devs in ((NS["cl"], ["cl0", "lo"]), (NS["gw"], ["gwc", "gwn1", "gwn2", "lo"]),
+                    (NS["cn1"], ["cn1", "lo"]), (NS["cn2"], ["cn2", "lo"])):
+        for d in devs:
+            sh("sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=0" % d if d != "lo" else
+               "net.ipv6.conf.all.disable_ipv6=0", ns=n, check_rc=False)
+            sh("ip", "link", "set", d, "up", ns=n)
+    # The gateway's interfaces belong to DPDK: no kernel addresses, no ND.
+    for d in ("gwc", "gwn1", "gwn2"):
+        sh("sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % d, ns=NS["gw"])
+    # Client: checksums in software (AF_PACKET hands the engine the frame as
+    # the kernel wrote it), a route to the service prefix via the gateway.
+    gwc_mac = mac_of(NS["gw"], "gwc")
+    sh("ip", "-6", "addr", "add", "2001:db8:c::1/64", "dev", "cl0", "nodad", ns=NS["cl"])
+    sh("ethtool", "-K", "cl0", "tx", "off", ns=NS["cl"], check_rc=False)
+    sh("ip", "-6", "neigh", "add", "fe80::1", "lladdr", gwc_mac, "dev", "cl0", "nud", "permanent", ns=NS["cl"])
+    sh("ip", "-6", "route", "add", "2001:db8:5::/96", "via", "fe80::1", "dev", "cl0", ns=NS["cl"])
+    # Compute nodes: End.DX6 for their SID towards the app behind them.
+    for i in (1, 2):
+        n, dev, app = NS["cn%d" % i], "cn%d" % i, NS["app%d" % i]
+        sh("ip", "link", "add", "up%d" % i, "netns", n, "type", "veth", "peer", "name", "ap0", "netns", app)
+        for ns_, d in ((n, "up%d" % i), (app, "ap0"), (app, "lo")):
+            sh("ip", "link", "set", d, "up", ns=ns_)
+        sh("ip", "-6", "addr", "add", "2001:db8:e%d::1/64" % i, "dev", "up%d" % i, "nodad", ns=n)
+        sh("ip", "-6", "addr", "add", "2001:db8:e%d::2/64" % i, "dev", "ap0", "nodad", ns=app)
+        sh("ip", "-6", "addr", "add", APP + "/128", "dev", "lo", ns=app)
+        sh("ip", "-6", "route", "add", "default", "via", "2001:db8:e%d::1" % i, ns=app)
+        # The app host accepts the inner SRH (Segments Left 0) of SRH-TLV flows.
+        sh("sysctl", "-qw", "net.ipv6.conf.all.seg6_enabled=1", ns=app)
+        sh("sysctl", "-qw", "net.ipv6.conf.ap0.seg6_enabled=1", ns=app)
+        sh("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1", ns=n)
+        sh("sysctl", "-qw", "net.ipv6.conf.all.seg6_enabled=1", ns=n)
+        sh("sysctl", "-qw", "net.ipv6.conf.%s.seg6_enabled=1" % dev, ns=n)
+        sh("ip", "-6", "addr", "add", "2001:db8:ff::a%d/64" % i, "dev", dev, "nodad", ns=n)
+        sh("ip", "-6", "route", "add", "2001:db8:a%d::100/128" % i, "encap", "seg6local",
+           "action", "End.DX6", "nh6", "2001:db8:e%d::2" % i, "dev", "up%d" % i, ns=n)
+        # Replies go back to the client through the gateway's FIB.
+        sh("ip", "-6", "route", "add", "2001:db8:c::/64", "via", "2001:db8:ff::1", "dev", dev, ns=n,
+           check_rc=False)
+    return gwc_mac
+
+
+def teardown():
+    for n in NS.values():
+        subprocess.run(["ip", "netns", "pids", n], capture_output=True)
+        pids = subprocess.run(["ip", "netns", "pids", n], capture_output=True, text=True).stdout.split()
+        for pid in pids:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except (ProcessLookupError, ValueError):
+                pass
+        subprocess.run(["ip", "netns", "del", n], capture_output=True)
+
+
+def config(tmp):
+    cn = {i: mac_of(NS["cn%d" % i], "cn%d" % i) for i in (1, 2)}
+    text = """
+gateway:
+  encap_source: 2001:db8:ff::1
+  service_sid_prefix: 2001:db8:5::/96
+  flow_table_size: 4096
+ports:
+  - name: net_af_packet0
+  - name: net_af_packet1
+  - name: net_af_packet2
+neighbors:
+  - {address: "2001:db8:ff::a1", mac: "%s", port: net_af_packet1}
+  - {address: "2001:db8:ff::a2", mac: "%s", port: net_af_packet2}
+routes:
+  - {prefix: "2001:db8:a1::/48", via: "2001:db8:ff::a1"}
+  - {prefix: "2001:db8:a2::/48", via: "2001:db8:ff::a2"}
+services:
+  - cs_id: 100
+    name: e2e
+    affinity_timeout_s: 60
+    instances:
+      - {id: 1, sids: ["2001:db8:a1::100"], metrics: {weight: 100}}
+      - {id: 2, sids: ["2001:db8:a2::100"], metrics: {weight: 100}}
+""" % (cn[1], cn[2])
+    path = os.path.join(tmp, "e2e.yaml")
+    with open(path, "w") as fh:
+        fh.write(text)
+    return path
+
+
+LISTENER = r"""
+import socket, sys, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.bind(("%s", %d))
+s.settimeout(0.5)
+out = open(sys.argv[1], "w")
+end = time.time() + float(sys.argv[2])
+while time.time() < end:
+    try:
+        data, addr = s.recvfrom(4096)
+    except socket.timeout:
+        continue
+    out.write("%%s %%d %%s\n" %% (addr[0], addr[1], data.hex()))
+    out.flush()
+""" % (APP, PORT)
+
+SENDER = r"""
+import socket, struct, sys
+sys.path.insert(0, "/usr/lib/python3/dist-packages")
+from scapy.all import Ether, IPv6, UDP, Raw, sendp, raw
+from scapy.layers.inet6 import IPv6ExtHdrDestOpt, HBHOptUnknown
+gw_mac, n_sock, n_opt, n_srh, pkts = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+APP, PORT = "%s", %d
+body = bytes([0, 0, 0, 0]) + struct.pack("!I", 100)
+frames = []
+socks = []
+for f in range(n_sock):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.bind(("2001:db8:c::1", 20000 + f))
+    socks.append(s)
+for seq in range(pkts):
+    for f, s in enumerate(socks):
+        s.sendto(b"sock-%%d-%%d" %% (f, seq), (APP, PORT))
+    for f in range(n_opt):
+        frames.append(Ether(dst=gw_mac) / IPv6(src="2001:db8:c::1", dst=APP) /
+                      IPv6ExtHdrDestOpt(options=[HBHOptUnknown(otype=0x1E, optlen=len(body), optdata=body)]) /
+                      UDP(sport=30000 + f, dport=PORT) / Raw(b"opt-%%d-%%d" %% (f, seq)))
+    for f in range(n_srh):
+        u = UDP(sport=40000 + f, dport=PORT) / Raw(b"srh-%%d-%%d" %% (f, seq))
+        u = raw(IPv6(src="2001:db8:c::1", dst=APP) / u)[40:]
+        tlv = bytes([124, len(body)]) + body + bytes([4, 4, 0, 0, 0, 0])
+        srh = bytes([17, (16 + len(tlv)) // 8, 4, 0, 0, 0, 0, 0]) + socket.inet_pton(socket.AF_INET6, APP) + tlv
+        frames.append(Ether(dst=gw_mac) / IPv6(src="2001:db8:c::1", dst=APP, nh=43) / Raw(srh + u))
+sendp(frames, iface="cl0", verbose=False)
+""" % (APP, PORT)
+
+
+def main():
+    if os.geteuid() != 0:
+        print("SKIP: needs root for network namespaces")
+        print("0 passed, 0 failed, 1 skipped")
+        return 0
+    teardown()
+    dp = None
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            gwc_mac = setup()
+            cfg = config(tmp)
+            stats_path = os.path.join(tmp, "stats.json")
+            dp = subprocess.Popen(
+                ["ip", "netns", "exec", NS["gw"], DP, "--no-huge", "-m", "512", "--no-pci",
+                 "--file-prefix", TAG, "-l", "0", "--no-telemetry", "--log-level", "lib.eal:error",
+                 "--vdev", "net_af_packet0,iface=gwc", "--vdev", "net_af_packet1,iface=gwn1",
+                 "--vdev", "net_af_packet2,iface=gwn2",
+                 "--", "--config", cfg, "--stats-file", stats_path],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            listeners = {}
+            for i in (1, 2):
+                out = os.path.join(tmp, "rx%d.txt" % i)
+                listeners[i] = (out, subprocess.Popen(
+                    ["ip", "netns", "exec", NS["app%d" % i], "/usr/bin/python3", "-c", LISTENER, out, "12"]))
+            time.sleep(3)   # EAL up, ports started, listeners bound
+            check(dp.poll() is None, "cats-dataplane exited early: %s" % (dp.stderr.read() if dp.poll() is not None else ""))
+            snd = subprocess.run(["ip", "netns", "exec", NS["cl"], "/usr/bin/python3", "-c", SENDER, gwc_mac,
+                                  str(N_SOCKET_FLOWS), str(N_OPT_FLOWS), str(N_SRH_FLOWS), str(PKTS)],
+                                 capture_output=True, text=True, timeout=120)
+            check(snd.returncode == 0, "sender failed: " + snd.stderr[-1000:])
+            for out, p in listeners.values():
+                p.wait(timeout=30)
+            dp.send_signal(signal.SIGTERM)
+            dp_out, dp_err = dp.communicate(timeout=30)
+            check(dp.returncode == 0, "cats-dataplane exit %s: %s" % (dp.returncode, dp_err[-1000:]))
+            st = json.load(open(stats_path))
+
+            seen = {}        # payload -> node
+            flows = {}       # flow name -> set of nodes
+            for i, (out, _) in listeners.items():
+                for line in open(out):
+                    src, sport, data = line.split()
+                    payload = bytes.fromhex(data).decode()
+                    check(payload not in seen, "datagram %s delivered twice" % payload)
+                    seen[payload] = i
+                    kind, f, _seq = payload.split("-")
+                    flows.setdefault((kind, f), set()).add(i)
+                    check(src == "2001:db8:c::1", "inner source changed: %s" % src)
+            total = (N_SOCKET_FLOWS + N_OPT_FLOWS + N_SRH_FLOWS) * PKTS
+            check(len(seen) == total, "delivered %d of %d datagrams" % (len(seen), total))
+            for fl, nodes in flows.items():
+                check(len(nodes) == 1, "flow %s reached nodes %s" % (fl, sorted(nodes)))
+            per_node = {i: sum(1 for v in seen.values() if v == i) for i in (1, 2)}
+            check(all(per_node.values()), "a compute node got nothing: %s" % per_node)
+            enc = st["encodings"]
+            check(enc["service_sid"] == N_SOCKET_FLOWS * PKTS, "service_sid count %s" % enc)
+            check(enc["option"] == N_OPT_FLOWS * PKTS and enc["srh_tlv"] == N_SRH_FLOWS * PKTS,
+                  "encodings %s" % enc)
+            inst = {i["id"]: i["packets"] for i in st["services"][0]["instances"]}
+            check(inst.get(1) == per_node[1] and inst.get(2) == per_node[2],
+                  "engine says %s, kernels received %s" % (inst, per_node))
+            print("delivered %d datagrams: node1 %d, node2 %d; flows %d; drops %s" % (
+                len(seen), per_node[1], per_node[2], len(flows),
+                {k: v for k, v in st["drops"].items() if v}))
+    finally:
+        if failures:   # what the kernels saw, for the log
+            for i in (1, 2):
+                print(sh("ip", "-s", "link", "show", "cn%d" % i, ns=NS["cn%d" % i], check_rc=False))
+                snmp = sh("cat", "/proc/net/snmp6", ns=NS["cn%d" % i], check_rc=False)
+                print(" ".join(l for l in snmp.splitlines()
+                               if l.split()[-1] != "0" and ("Ip6" in l or "Udp6" in l)))
+        if dp is not None and dp.poll() is None:
+            dp.kill()
+        teardown()
+    print("%d passed, %d failed" % (0 if failures else 1, 1 if failures else 0))
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
