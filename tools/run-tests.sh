@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# Every test, from scratch: install what is missing, build in a fresh
+# directory, run all meson test suites (unit, integration on net_pcap, end to
+# end with the kernel in network namespaces), then the unit tests again under
+# ASan/UBSan.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+"$root/tools/install-deps.sh"
+work=${CATS_TEST_DIR:-$(mktemp -d /tmp/cats-test.XXXXXX)}
+echo "== build ($work/build)"
+meson setup "$work/build" "$root" >/dev/null
+ninja -C "$work/build"
+echo "== tests"
+meson test -C "$work/build" --print-errorlogs
+echo "== unit tests under ASan/UBSan"
+meson setup "$work/build-asan" "$root" -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+ninja -C "$work/build-asan" tests/unit/cats-unit-tests
+ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    "$work/build-asan/tests/unit/cats-unit-tests"
+echo "== all tests passed"
