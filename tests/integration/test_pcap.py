@@ -75,8 +75,11 @@ def main():
         fresh = os.path.join(tmp, "lab.pcap")
         subprocess.run(["/usr/bin/python3", GEN, fresh, "--seed", "7", "--flows", "24", "--packets", "3"],
                        check=True, capture_output=True)
-        for inp in (os.path.join(SRC, "tests", "data", "lab-sample.pcap"), fresh):
-            check_one(tmp, inp)
+        sample = os.path.join(SRC, "tests", "data", "lab-sample.pcap")
+        where = {}
+        for inp in (sample, fresh):
+            where[inp] = check_one(tmp, inp)
+        two_workers(tmp, sample, where[sample])
         bad_config(tmp)
     print("%d passed, %d failed" % (0 if failures else 1, 1 if failures else 0))
     return 1 if failures else 0
@@ -203,6 +206,39 @@ def check_one(tmp, inp):
             if ip.src == "2001:db8:ff::1":
                 where2[IPv6(raw(ip[IPv6ExtHdrSegmentRouting].payload)).src].add(ip.dst)
         check(where2 == where, "second run steered flows differently")
+        return where
+
+
+def steering_of(pcaps):
+    where = collections.defaultdict(set)
+    for path in pcaps:
+        for p in rdpcap(path):
+            ip = p[IPv6]
+            if ip.src == "2001:db8:ff::1":
+                where[IPv6(raw(ip[IPv6ExtHdrSegmentRouting].payload)).src].add(ip.dst)
+    return where
+
+
+def two_workers(tmp, inp, where_one):
+    """Two worker lcores, each on its own RX/TX queue (net_pcap gives one
+    queue per rx_pcap/tx_pcap pair), fed the same input: each worker has its
+    own flow table, yet both steer every flow to the instance the single
+    worker chose, because selection is a consistent hash."""
+    print("== two workers")
+    outs = [os.path.join(tmp, "out-2w-%d.pcap" % q) for q in (0, 1)]
+    stats = os.path.join(tmp, "stats-2w.json")
+    cmd = [DP, "--no-huge", "-m", "512", "--no-pci", "--file-prefix", "cats-it-%d-2w" % os.getpid(),
+           "-l", "0-1", "--log-level", "lib.eal:error", "--no-telemetry",
+           "--vdev", "net_pcap0,rx_pcap=%s,rx_pcap=%s,tx_pcap=%s,tx_pcap=%s" % (inp, inp, outs[0], outs[1]),
+           "--", "--config", CONFIG, "--idle-exit", "300", "--stats-file", stats]
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    check(p.returncode == 0, "two workers: exit %d: %s" % (p.returncode, p.stderr[-2000:]))
+    st = json.load(open(stats))
+    per = st["flow_table"]["per_worker"]
+    check(len(per) == 2 and per[0] > 0 and per[0] == per[1], "per-worker flow tables %s" % per)
+    for q in (0, 1):
+        w = steering_of([outs[q]])
+        check(w == where_one, "worker %d steered differently from the single worker" % q)
 
 
 
