@@ -46,6 +46,10 @@ void FlowTable::lookup_bulk(const void** keys, const std::uint32_t* sigs, unsign
     rte_hash_lookup_with_hash_bulk(h_, keys, const_cast<std::uint32_t*>(sigs), n, positions);
 }
 
+std::int32_t FlowTable::lookup(const FlowKey& k, std::uint32_t sig) const noexcept {
+    return rte_hash_lookup_with_hash(h_, &k, sig);
+}
+
 std::int32_t FlowTable::add(const FlowKey& k, std::uint32_t sig) noexcept {
     const std::int32_t pos = rte_hash_add_key_with_hash(h_, &k, sig);
     // rte_hash sizes its key store to a power of two and more; positions past

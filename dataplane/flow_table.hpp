@@ -63,6 +63,8 @@ public:
     // positions[i] >= 0 on a hit, negative on a miss.
     void lookup_bulk(const void** keys, const std::uint32_t* sigs, unsigned n,
                      std::int32_t* positions) const noexcept;
+    // Position of the key, negative on a miss.
+    std::int32_t lookup(const FlowKey& k, std::uint32_t sig) const noexcept;
     // Position of the (new or existing) key, negative when full.
     std::int32_t add(const FlowKey& k, std::uint32_t sig) noexcept;
     // Delete by position (the key is read back from the table).

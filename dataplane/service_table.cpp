@@ -21,8 +21,9 @@ void validate_service(const ServiceConfig& sc) {
     if (sc.instances.size() > kMaxInstancesPerService)
         throw std::invalid_argument(where + ": more than " + std::to_string(kMaxInstancesPerService) +
                                     " instances");
-    if (sc.affinity_timeout_s == 0)
-        throw std::invalid_argument(where + ": affinity_timeout_s must be > 0");
+    if (sc.affinity_timeout_s == 0 || sc.affinity_timeout_s > kMaxAffinityTimeoutS)
+        throw std::invalid_argument(where + ": affinity_timeout_s must be 1.." +
+                                    std::to_string(kMaxAffinityTimeoutS));
     std::set<std::uint32_t> ids;
     for (const InstanceConfig& ic : sc.instances) {
         const std::string iw = where + " instance " + std::to_string(ic.id);
@@ -47,29 +48,35 @@ ServiceTable::ServiceTable(EncapParams encap, const Fib& fib, std::vector<MacAdd
 
 ServiceTable::~ServiceTable() = default;
 
+// Slots are allocated into staged_* while a snapshot is built and become
+// permanent only when it is published, so a refused update uses none.
 std::uint32_t ServiceTable::service_slot(std::uint32_t cs_id) {
-    const auto it = service_slots_.find(cs_id);
-    if (it != service_slots_.end())
+    if (const auto it = service_slots_.find(cs_id); it != service_slots_.end())
         return it->second;
-    if (service_slots_.size() >= max_services_)
+    if (const auto it = staged_services_.find(cs_id); it != staged_services_.end())
+        return it->second;
+    const std::size_t used = service_slots_.size() + staged_services_.size();
+    if (used >= max_services_)
         throw std::invalid_argument("service " + std::to_string(cs_id) + ": gateway.max_services (" +
                                     std::to_string(max_services_) + ") reached");
-    const auto slot = static_cast<std::uint32_t>(service_slots_.size());
-    service_slots_.emplace(cs_id, slot);
+    const auto slot = static_cast<std::uint32_t>(used);
+    staged_services_.emplace(cs_id, slot);
     return slot;
 }
 
 std::uint32_t ServiceTable::instance_slot(std::uint32_t cs_id, std::uint32_t id) {
     const auto key = std::make_pair(cs_id, id);
-    const auto it = instance_slots_.find(key);
-    if (it != instance_slots_.end())
+    if (const auto it = instance_slots_.find(key); it != instance_slots_.end())
         return it->second;
-    if (instance_slots_.size() >= max_instances_)
+    if (const auto it = staged_instances_.find(key); it != staged_instances_.end())
+        return it->second;
+    const std::size_t used = instance_slots_.size() + staged_instances_.size();
+    if (used >= max_instances_)
         throw std::invalid_argument("service " + std::to_string(cs_id) + " instance " + std::to_string(id) +
                                     ": gateway.max_instances (" + std::to_string(max_instances_) +
                                     ") reached");
-    const auto slot = static_cast<std::uint32_t>(instance_slots_.size());
-    instance_slots_.emplace(key, slot);
+    const auto slot = static_cast<std::uint32_t>(used);
+    staged_instances_.emplace(key, slot);
     return slot;
 }
 
@@ -108,16 +115,16 @@ std::uint64_t ServiceTable::publish(std::map<std::uint32_t, ServiceConfig> next,
     auto snap = std::make_unique<Snapshot>();
     snap->version = version_ + 1;
     const Snapshot* old = owned_.get();
-    // Build first: any throw leaves the current table untouched.
+    // Build first: any throw leaves the current table (and slots) untouched.
+    staged_services_.clear();
+    staged_instances_.clear();
     for (const auto& [cs_id, sc] : next) {
         std::shared_ptr<const Service> svc;
-        if (rebuilt_only && *rebuilt_only != cs_id) {
-            if (const Service* prev = old->find(cs_id)) {
-                const auto idx = static_cast<std::size_t>(
-                    std::lower_bound(old->cs_ids.begin(), old->cs_ids.end(), cs_id) - old->cs_ids.begin());
-                svc = old->owners[idx];
-                (void)prev;
-            }
+        if (rebuilt_only && *rebuilt_only != cs_id && old->find(cs_id) != nullptr) {
+            // Unchanged: share it with the old snapshot (copy-on-write).
+            const auto idx = static_cast<std::size_t>(
+                std::lower_bound(old->cs_ids.begin(), old->cs_ids.end(), cs_id) - old->cs_ids.begin());
+            svc = old->owners[idx];
         }
         if (!svc)
             svc = build(sc);
@@ -125,6 +132,8 @@ std::uint64_t ServiceTable::publish(std::map<std::uint32_t, ServiceConfig> next,
         snap->services.push_back(svc.get());
         snap->owners.push_back(std::move(svc));
     }
+    service_slots_.merge(staged_services_);
+    instance_slots_.merge(staged_instances_);
     current_.store(snap.get(), std::memory_order_release);
     // Wait until no worker can still hold the old snapshot, then free it.
     if (qsbr_ != nullptr)

@@ -30,6 +30,8 @@ struct rte_rcu_qsbr;
 
 namespace cats::dp {
 
+inline constexpr std::uint32_t kMaxAffinityTimeoutS = 86400;
+
 struct Snapshot {
     std::uint64_t version = 0;
     std::vector<std::uint32_t> cs_ids;                      // sorted
@@ -89,6 +91,8 @@ private:
     std::map<std::uint32_t, ServiceConfig> configs_;
     std::map<std::uint32_t, std::uint32_t> service_slots_;
     std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint32_t> instance_slots_;
+    std::map<std::uint32_t, std::uint32_t> staged_services_;
+    std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint32_t> staged_instances_;
     std::uint64_t version_ = 0;
 };
 

@@ -165,8 +165,13 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
         std::int32_t pos = b.pos[f];
         FlowEntry* fe = pos >= 0 ? &ft.entry(pos) : nullptr;
 
-        // A non-initial fragment that matches no pin is plain traffic unless
-        // it carries its own request.
+        // A non-initial fragment may follow a first fragment pinned earlier
+        // in this very burst, after the bulk lookup: look again. One that
+        // matches no pin is plain traffic unless it carries its own request.
+        if (pi.non_initial_fragment && fe == nullptr) {
+            pos = ft.lookup(b.keys[f], sig);
+            fe = pos >= 0 ? &ft.entry(pos) : nullptr;
+        }
         if (pi.non_initial_fragment && pi.meta_source == MetaSource::None) {
             if (fe == nullptr || !(fe->flags & kFlowValid)) {
                 b.path[i] = Path::Forward;

@@ -15,7 +15,7 @@ void ensure_eal() {
     if (done)
         return;
     std::string prefix = "cats-unit-" + std::to_string(::getpid());
-    std::vector<std::string> args = {"cats-unit-tests", "--no-huge", "-m", "256", "--no-pci",
+    std::vector<std::string> args = {"cats-unit-tests", "--no-huge", "-m", "1024", "--no-pci",
                                      "--file-prefix", prefix, "-l", "0", "--log-level", "lib.eal:error",
                                      "--no-telemetry"};
     std::vector<char*> argv;
