@@ -1,0 +1,294 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "mgmt_wire.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "cats_wire.hpp"
+
+namespace cats::mgmt {
+
+namespace {
+
+using wire::load_be16;
+using wire::load_be32;
+using wire::load_be64;
+
+class Writer {
+public:
+    explicit Writer(std::vector<std::uint8_t>& out) : out_(out) {}
+    void u8(std::uint8_t v) { out_.push_back(v); }
+    void u16(std::uint16_t v) { put(v, 2); }
+    void u32(std::uint32_t v) { put(v, 4); }
+    void u64(std::uint64_t v) { put(v, 8); }
+    void bytes(const void* p, std::size_t n) {
+        const auto* b = static_cast<const std::uint8_t*>(p);
+        out_.insert(out_.end(), b, b + n);
+    }
+
+private:
+    void put(std::uint64_t v, int n) {
+        for (int i = n - 1; i >= 0; --i)
+            out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
+    }
+    std::vector<std::uint8_t>& out_;
+};
+
+// Bounds-checked reader: every read fails (returns false) past the end.
+class Reader {
+public:
+    explicit Reader(std::span<const std::uint8_t> in) : in_(in) {}
+    bool u8(std::uint8_t& v) { return take(1) && (v = in_[pos_ - 1], true); }
+    bool u16(std::uint16_t& v) { return take(2) && (v = load_be16(&in_[pos_ - 2]), true); }
+    bool u32(std::uint32_t& v) { return take(4) && (v = load_be32(&in_[pos_ - 4]), true); }
+    bool u64(std::uint64_t& v) { return take(8) && (v = load_be64(&in_[pos_ - 8]), true); }
+    bool bytes(void* p, std::size_t n) {
+        if (!take(n))
+            return false;
+        if (n != 0)
+            std::memcpy(p, &in_[pos_ - n], n);
+        return true;
+    }
+    std::size_t left() const { return in_.size() - pos_; }
+
+private:
+    bool take(std::size_t n) {
+        if (n > in_.size() - pos_)
+            return false;
+        pos_ += n;
+        return true;
+    }
+    std::span<const std::uint8_t> in_;
+    std::size_t pos_ = 0;
+};
+
+constexpr std::size_t kMetricsLen = 20;
+constexpr std::size_t kMinInstanceLen = 4 + 1 + 16 + kMetricsLen;
+
+void put_instance(Writer& w, const InstanceRec& in) {
+    w.u32(in.id);
+    w.u8(static_cast<std::uint8_t>(in.sids.size()));
+    for (const auto& s : in.sids)
+        w.bytes(s.data(), 16);
+    const Metrics& m = in.metrics;
+    w.u8(m.score);
+    w.u8(m.load_pct);
+    w.u16(m.compute_types);
+    w.u32(m.free_capacity);
+    w.u32(m.latency_us);
+    w.u32(m.bandwidth_kbps);
+    w.u32(m.weight);
+}
+
+std::string get_instance(Reader& r, InstanceRec& in) {
+    std::uint8_t n = 0;
+    if (!r.u32(in.id) || !r.u8(n))
+        return "truncated instance";
+    const std::string where = "instance " + std::to_string(in.id) + ": ";
+    if (n < 1 || n > kMaxSids)
+        return where + std::to_string(n) + " SIDs, want 1.." + std::to_string(kMaxSids);
+    in.sids.resize(n);
+    for (auto& s : in.sids)
+        if (!r.bytes(s.data(), 16))
+            return where + "truncated SID list";
+    Metrics& m = in.metrics;
+    if (!r.u8(m.score) || !r.u8(m.load_pct) || !r.u16(m.compute_types) || !r.u32(m.free_capacity) ||
+        !r.u32(m.latency_us) || !r.u32(m.bandwidth_kbps) || !r.u32(m.weight))
+        return where + "truncated metrics";
+    return {};
+}
+
+void put_service(Writer& w, const ServiceRec& s) {
+    w.u32(s.cs_id);
+    w.u32(s.affinity_timeout_s);
+    const std::size_t nl = std::min(s.name.size(), kMaxNameLen);
+    w.u8(static_cast<std::uint8_t>(nl));
+    w.bytes(s.name.data(), nl);
+    w.u16(static_cast<std::uint16_t>(s.instances.size()));
+    for (const InstanceRec& in : s.instances)
+        put_instance(w, in);
+}
+
+std::string get_service(Reader& r, ServiceRec& s) {
+    std::uint8_t nl = 0;
+    if (!r.u32(s.cs_id) || !r.u32(s.affinity_timeout_s) || !r.u8(nl))
+        return "truncated service";
+    const std::string where = "service " + std::to_string(s.cs_id) + ": ";
+    if (nl > kMaxNameLen)
+        return where + "name of " + std::to_string(nl) + " bytes, at most " + std::to_string(kMaxNameLen);
+    s.name.resize(nl);
+    if (!r.bytes(s.name.data(), nl))
+        return where + "truncated name";
+    std::uint16_t n = 0;
+    if (!r.u16(n))
+        return where + "truncated instance count";
+    // Bound the allocation by what the payload can hold.
+    if (std::size_t{n} * kMinInstanceLen > r.left())
+        return where + std::to_string(n) + " instances do not fit in the message";
+    s.instances.resize(n);
+    for (InstanceRec& in : s.instances)
+        if (std::string e = get_instance(r, in); !e.empty())
+            return where + e;
+    return {};
+}
+
+}  // namespace
+
+HeaderError decode_header(std::span<const std::uint8_t, kHeaderLen> in, Header& out) noexcept {
+    out.magic = load_be32(&in[0]);
+    out.version = load_be16(&in[4]);
+    const std::uint16_t type = load_be16(&in[6]);
+    out.length = load_be32(&in[8]);
+    out.seq = load_be32(&in[12]);
+    if (out.magic != kMagic)
+        return HeaderError::BadMagic;
+    if (out.version != kVersion)
+        return HeaderError::BadVersion;
+    if (type < static_cast<std::uint16_t>(MsgType::Update) || type > static_cast<std::uint16_t>(MsgType::Error))
+        return HeaderError::BadType;
+    out.type = static_cast<MsgType>(type);
+    if (out.length > kMaxPayload)
+        return HeaderError::TooLong;
+    return HeaderError::Ok;
+}
+
+void encode_header(const Header& h, std::uint8_t out[kHeaderLen]) noexcept {
+    wire::store_be32(out, h.magic);
+    wire::store_be16(out + 4, h.version);
+    wire::store_be16(out + 6, static_cast<std::uint16_t>(h.type));
+    wire::store_be32(out + 8, h.length);
+    wire::store_be32(out + 12, h.seq);
+}
+
+void encode_batch(const Batch& b, std::vector<std::uint8_t>& out) {
+    Writer w(out);
+    w.u8(b.replace_all ? 1 : 0);
+    w.u8(0);
+    w.u16(0);
+    w.u32(static_cast<std::uint32_t>(b.ops.size()));
+    for (const Op& op : b.ops) {
+        w.u8(static_cast<std::uint8_t>(op.type));
+        switch (op.type) {
+        case OpType::UpsertService: put_service(w, op.service); break;
+        case OpType::RemoveService: w.u32(op.service.cs_id); break;
+        case OpType::UpsertInstance:
+            w.u32(op.service.cs_id);
+            put_instance(w, op.instance);
+            break;
+        case OpType::RemoveInstance:
+            w.u32(op.service.cs_id);
+            w.u32(op.instance.id);
+            break;
+        }
+    }
+}
+
+std::string decode_batch(std::span<const std::uint8_t> in, Batch& out) {
+    Reader r(in);
+    std::uint8_t flags = 0, rsv8 = 0;
+    std::uint16_t rsv16 = 0;
+    std::uint32_t n = 0;
+    if (!r.u8(flags) || !r.u8(rsv8) || !r.u16(rsv16) || !r.u32(n))
+        return "truncated batch header";
+    if ((flags & ~1u) != 0)
+        return "unknown batch flags " + std::to_string(flags);
+    out.replace_all = (flags & 1) != 0;
+    if (std::size_t{n} * 5 > r.left())
+        return std::to_string(n) + " operations do not fit in the message";
+    out.ops.clear();
+    out.ops.resize(n);
+    for (std::uint32_t i = 0; i < n; ++i) {
+        Op& op = out.ops[i];
+        const std::string where = "op " + std::to_string(i) + ": ";
+        std::uint8_t t = 0;
+        if (!r.u8(t))
+            return where + "truncated";
+        std::string e;
+        switch (static_cast<OpType>(t)) {
+        case OpType::UpsertService: e = get_service(r, op.service); break;
+        case OpType::RemoveService:
+            if (!r.u32(op.service.cs_id))
+                e = "truncated";
+            break;
+        case OpType::UpsertInstance:
+            if (!r.u32(op.service.cs_id))
+                e = "truncated";
+            else
+                e = get_instance(r, op.instance);
+            break;
+        case OpType::RemoveInstance:
+            if (!r.u32(op.service.cs_id) || !r.u32(op.instance.id))
+                e = "truncated";
+            break;
+        default: return where + "unknown operation type " + std::to_string(t);
+        }
+        if (!e.empty())
+            return where + e;
+        op.type = static_cast<OpType>(t);
+        if (out.replace_all && op.type != OpType::UpsertService)
+            return where + "a replace-all batch holds only service upserts";
+    }
+    if (r.left() != 0)
+        return std::to_string(r.left()) + " trailing bytes";
+    return {};
+}
+
+void encode_ack(const Ack& a, std::vector<std::uint8_t>& out) {
+    Writer w(out);
+    const std::size_t el = std::min<std::size_t>(a.error.size(), 4096);
+    w.u8(static_cast<std::uint8_t>(a.status));
+    w.u8(0);
+    w.u16(static_cast<std::uint16_t>(el));
+    w.u64(a.table_version);
+    w.bytes(a.error.data(), el);
+}
+
+std::string decode_ack(std::span<const std::uint8_t> in, Ack& out) {
+    Reader r(in);
+    std::uint8_t st = 0, rsv = 0;
+    std::uint16_t el = 0;
+    if (!r.u8(st) || !r.u8(rsv) || !r.u16(el) || !r.u64(out.table_version))
+        return "truncated ack";
+    if (st > static_cast<std::uint8_t>(Status::Unsupported))
+        return "unknown status " + std::to_string(st);
+    out.status = static_cast<Status>(st);
+    out.error.resize(el);
+    if (!r.bytes(out.error.data(), el))
+        return "truncated ack text";
+    if (r.left() != 0)
+        return "trailing bytes after ack";
+    return {};
+}
+
+void encode_flows_query(const FlowsQuery& q, std::vector<std::uint8_t>& out) {
+    Writer w(out);
+    w.u8(static_cast<std::uint8_t>((q.cs_id ? 1 : 0) | (q.instance_id ? 2 : 0)));
+    w.u8(0);
+    w.u16(0);
+    w.u32(q.cs_id.value_or(0));
+    w.u32(q.instance_id.value_or(0));
+    w.u32(q.limit);
+}
+
+std::string decode_flows_query(std::span<const std::uint8_t> in, FlowsQuery& out) {
+    Reader r(in);
+    std::uint8_t flags = 0, rsv8 = 0;
+    std::uint16_t rsv16 = 0;
+    std::uint32_t cs = 0, inst = 0;
+    if (!r.u8(flags) || !r.u8(rsv8) || !r.u16(rsv16) || !r.u32(cs) || !r.u32(inst) || !r.u32(out.limit))
+        return "truncated flows query";
+    if (r.left() != 0)
+        return "trailing bytes after flows query";
+    out.cs_id = (flags & 1) ? std::optional<std::uint32_t>(cs) : std::nullopt;
+    out.instance_id = (flags & 2) ? std::optional<std::uint32_t>(inst) : std::nullopt;
+    return {};
+}
+
+std::vector<std::uint8_t> make_message(MsgType type, std::uint32_t seq, std::span<const std::uint8_t> payload) {
+    std::vector<std::uint8_t> out(kHeaderLen);
+    encode_header(Header{kMagic, kVersion, type, static_cast<std::uint32_t>(payload.size()), seq}, out.data());
+    out.insert(out.end(), payload.begin(), payload.end());
+    return out;
+}
+
+}  // namespace cats::mgmt

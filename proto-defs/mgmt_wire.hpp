@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The management channel between cats-control and cats-dataplane, version 0.
+// A local stream socket (AF_UNIX, SOCK_STREAM); each message is a 16-byte
+// header followed by `length` bytes of payload. See SPEC.md section 5.
+//
+//   0                   1                   2                   3
+//   |            magic 'C' 'A' 'T' 'M' (0x4341544D)                 |
+//   |    version (0)                |    type                       |
+//   |    payload length (bytes, <= kMaxPayload)                     |
+//   |    seq (echoed in the reply)                                  |
+//
+// The control process sends UPDATE (a batch of table operations applied
+// atomically: one new table version, or none on error), STATUS_REQ,
+// STATS_REQ and FLOWS_REQ; the dataplane answers each with exactly one
+// message carrying the same seq. The dataplane never sends unprompted.
+//
+// Thread safety: pure functions; call from any thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace cats::mgmt {
+
+inline constexpr std::uint32_t kMagic = 0x4341544D;  // "CATM"
+inline constexpr std::uint16_t kVersion = 0;
+inline constexpr std::size_t kHeaderLen = 16;
+inline constexpr std::uint32_t kMaxPayload = 64u << 20;  // 64 MiB
+inline constexpr std::size_t kMaxSids = 5;
+inline constexpr std::size_t kMaxNameLen = 64;
+
+enum class MsgType : std::uint16_t {
+    Update = 1,      // control -> dataplane: Batch
+    UpdateAck = 2,   // dataplane -> control: Ack
+    StatusReq = 3,   // control -> dataplane: empty
+    Status = 4,      // dataplane -> control: JSON text
+    StatsReq = 5,    // control -> dataplane: empty
+    Stats = 6,       // dataplane -> control: JSON text
+    FlowsReq = 7,    // control -> dataplane: FlowsQuery
+    Flows = 8,       // dataplane -> control: JSON text
+    Error = 9,       // dataplane -> control: Ack with status != Ok
+};
+
+struct Header {
+    std::uint32_t magic = kMagic;
+    std::uint16_t version = kVersion;
+    MsgType type = MsgType::Update;
+    std::uint32_t length = 0;
+    std::uint32_t seq = 0;
+};
+
+enum class HeaderError : std::uint8_t { Ok, BadMagic, BadVersion, BadType, TooLong };
+
+// Decode the 16 header bytes; rejects oversize payloads before any read.
+HeaderError decode_header(std::span<const std::uint8_t, kHeaderLen> in, Header& out) noexcept;
+void encode_header(const Header& h, std::uint8_t out[kHeaderLen]) noexcept;
+
+struct Metrics {
+    std::uint8_t score = 10;
+    std::uint8_t load_pct = 0;
+    std::uint16_t compute_types = 1;
+    std::uint32_t free_capacity = 1;
+    std::uint32_t latency_us = 0;
+    std::uint32_t bandwidth_kbps = UINT32_MAX;
+    std::uint32_t weight = 100;
+    friend bool operator==(const Metrics&, const Metrics&) = default;
+};
+
+struct InstanceRec {
+    std::uint32_t id = 0;
+    std::vector<std::array<std::uint8_t, 16>> sids;  // 1..5
+    Metrics metrics;
+    friend bool operator==(const InstanceRec&, const InstanceRec&) = default;
+};
+
+struct ServiceRec {
+    std::uint32_t cs_id = 0;
+    std::uint32_t affinity_timeout_s = 30;
+    std::string name;  // <= kMaxNameLen bytes
+    std::vector<InstanceRec> instances;
+    friend bool operator==(const ServiceRec&, const ServiceRec&) = default;
+};
+
+enum class OpType : std::uint8_t {
+    UpsertService = 1,   // service (with all its instances) replaces any old one
+    RemoveService = 2,   // cs_id
+    UpsertInstance = 3,  // cs_id + instance (the service must exist)
+    RemoveInstance = 4,  // cs_id + instance id
+};
+
+struct Op {
+    OpType type = OpType::UpsertService;
+    ServiceRec service;      // UpsertService; cs_id for the others
+    InstanceRec instance;    // UpsertInstance; id for RemoveInstance
+    friend bool operator==(const Op&, const Op&) = default;
+};
+
+// UPDATE payload. replace_all: the table becomes exactly the UpsertService
+// operations of this batch (a full snapshot, as sent on (re)connect).
+struct Batch {
+    bool replace_all = false;
+    std::vector<Op> ops;
+    friend bool operator==(const Batch&, const Batch&) = default;
+};
+
+enum class Status : std::uint8_t { Ok = 0, Malformed = 1, Rejected = 2, Unsupported = 3 };
+
+// UPDATE_ACK / ERROR payload.
+struct Ack {
+    Status status = Status::Ok;
+    std::uint64_t table_version = 0;
+    std::string error;  // what was wrong, naming the op index and field
+    friend bool operator==(const Ack&, const Ack&) = default;
+};
+
+struct FlowsQuery {
+    std::optional<std::uint32_t> cs_id;
+    std::optional<std::uint32_t> instance_id;
+    std::uint32_t limit = 1000;
+    friend bool operator==(const FlowsQuery&, const FlowsQuery&) = default;
+};
+
+// Encoders append to `out`. Decoders return an empty string on success, or
+// what is wrong ("op 3: instance 7: 6 SIDs, at most 5"); on error `out` is
+// unspecified. Every length is checked before it is read.
+void encode_batch(const Batch& b, std::vector<std::uint8_t>& out);
+std::string decode_batch(std::span<const std::uint8_t> in, Batch& out);
+void encode_ack(const Ack& a, std::vector<std::uint8_t>& out);
+std::string decode_ack(std::span<const std::uint8_t> in, Ack& out);
+void encode_flows_query(const FlowsQuery& q, std::vector<std::uint8_t>& out);
+std::string decode_flows_query(std::span<const std::uint8_t> in, FlowsQuery& out);
+
+// A whole message: header + payload.
+std::vector<std::uint8_t> make_message(MsgType type, std::uint32_t seq, std::span<const std::uint8_t> payload);
+
+}  // namespace cats::mgmt
