@@ -26,6 +26,7 @@
 
 #include "config.hpp"
 #include "fib.hpp"
+#include "mgmt.hpp"
 #include "port.hpp"
 #include "report.hpp"
 #include "service_table.hpp"
@@ -51,6 +52,7 @@ struct Options {
     std::string stats_file;
     std::uint64_t idle_exit_ms = 0;
     std::uint64_t stats_interval_s = 0;
+    std::string mgmt_socket;
 };
 
 void usage(const char* prog) {
@@ -60,6 +62,7 @@ void usage(const char* prog) {
                  "  --stats json|text      format of the stats printed on exit and on SIGUSR1 (json)\n"
                  "  --stats-file PATH      also write the final stats as JSON to PATH\n"
                  "  --stats-interval SEC   print stats every SEC seconds\n"
+                 "  --mgmt-socket PATH     listen for cats-control on this Unix socket\n"
                  "  --idle-exit MS         exit once no packet has arrived for MS milliseconds\n"
                  "                         (test mode, e.g. for pcap input)\n"
                  "  --help\n",
@@ -73,6 +76,7 @@ bool parse_options(int argc, char** argv, Options& o) {
         {"stats-file", required_argument, nullptr, 'f'},
         {"stats-interval", required_argument, nullptr, 'i'},
         {"idle-exit", required_argument, nullptr, 'x'},
+        {"mgmt-socket", required_argument, nullptr, 'm'},
         {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
     };
@@ -100,6 +104,7 @@ bool parse_options(int argc, char** argv, Options& o) {
             }
             break;
         case 'f': o.stats_file = optarg; break;
+        case 'm': o.mgmt_socket = optarg; break;
         case 'i':
             if (!number("stats-interval", optarg, o.stats_interval_s))
                 return false;
@@ -134,12 +139,34 @@ struct App {
     std::unique_ptr<ServiceTable> table;
     Engine engine;
     std::vector<std::unique_ptr<Worker>> workers;
+    std::unique_ptr<MgmtServer> mgmt;
     std::uint64_t start_tsc = 0;
 
     double uptime() const {
         return static_cast<double>(rte_rdtsc() - start_tsc) / static_cast<double>(rte_get_tsc_hz());
     }
     nlohmann::json report() const { return build_report(workers, *table->current(), ports, uptime()); }
+    std::uint32_t now_ms() const { return static_cast<std::uint32_t>(rte_rdtsc() / engine.tsc_per_ms); }
+    nlohmann::json status() const {
+        const Snapshot& s = *table->current();
+        std::size_t n_inst = 0;
+        for (const Service* svc : s.services)
+            n_inst += svc->instances.size();
+        std::uint64_t occ = 0;
+        for (const auto& w : workers)
+            occ += w->flows->count();
+        return {{"table_version", s.version},
+                {"services", s.services.size()},
+                {"instances", n_inst},
+                {"workers", workers.size()},
+                {"ports", ports.size()},
+                {"flows", occ},
+                {"uptime_s", uptime()},
+                {"updates_applied", mgmt ? mgmt->updates_applied() : 0},
+                {"updates_rejected", mgmt ? mgmt->updates_rejected() : 0},
+                {"messages_malformed", mgmt ? mgmt->messages_malformed() : 0},
+                {"last_update_unix", mgmt ? mgmt->last_update_unix() : 0.0}};
+    }
     void print(const nlohmann::json& r) const {
         const std::string s = opt.stats_format == "text" ? render_text(r) : r.dump(2) + "\n";
         std::fwrite(s.data(), 1, s.size(), stdout);
@@ -153,7 +180,10 @@ void* mgmt_main(void* arg) {
     const std::uint64_t hz = rte_get_tsc_hz();
     std::uint64_t next_print = app.start_tsc + app.opt.stats_interval_s * hz;
     while (!app.engine.quit.load()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        if (app.mgmt)
+            app.mgmt->poll(10);
+        else
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
         const std::uint64_t now = rte_rdtsc();
         if (g_stop)
             app.engine.quit.store(true);
@@ -255,6 +285,16 @@ int run(App& app) {
                  app.ports.size(), n_workers, app.table->current()->services.size(),
                  static_cast<unsigned long>(app.table->current()->version));
 
+    if (!app.opt.mgmt_socket.empty()) {
+        MgmtHooks hooks;
+        hooks.status = [&app] { return app.status(); };
+        hooks.stats = [&app] { return app.report(); };
+        hooks.flows = [&app](const cats::mgmt::FlowsQuery& q) {
+            return list_flows(app.workers, app.now_ms(), q.cs_id, q.instance_id, q.limit);
+        };
+        app.mgmt = std::make_unique<MgmtServer>(app.opt.mgmt_socket, *app.table, std::move(hooks));
+    }
+
     app.start_tsc = rte_rdtsc();
     pthread_t mgmt;
     if (rte_ctrl_thread_create(&mgmt, "cats-mgmt", nullptr, mgmt_main, &app) != 0)
@@ -279,6 +319,7 @@ int run(App& app) {
         if (!f)
             std::fprintf(stderr, "cats-dataplane: cannot write %s\n", app.opt.stats_file.c_str());
     }
+    app.mgmt.reset();
     stop_ports(app.ports);
     return 0;
 }
@@ -313,6 +354,7 @@ int main(int argc, char** argv) {
         } else {
             rc = 2;
         }
+        app.mgmt.reset();
         app.workers.clear();
         app.table.reset();
         app.fib.reset();

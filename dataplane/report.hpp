@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,5 +24,11 @@ nlohmann::json build_report(const std::vector<std::unique_ptr<Worker>>& workers,
                             const std::vector<PortState>& ports, double uptime_s);
 
 std::string render_text(const nlohmann::json& report);
+
+// Pinned flows of every worker matching the filter, at most q.limit. A
+// best-effort view: workers keep changing their tables while it is read.
+nlohmann::json list_flows(const std::vector<std::unique_ptr<Worker>>& workers, std::uint32_t now_ms,
+                          std::optional<std::uint32_t> cs_id, std::optional<std::uint32_t> instance_id,
+                          std::uint32_t limit);
 
 }  // namespace cats::dp

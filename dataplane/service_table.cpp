@@ -35,6 +35,10 @@ void validate_service(const ServiceConfig& sc) {
             throw std::invalid_argument(iw + ": score must be 0..10");
         if (ic.metrics.load_pct > 100)
             throw std::invalid_argument(iw + ": load_pct must be 0..100");
+        if ((ic.metrics.compute_types & ~wire::kComputeAll) != 0)
+            throw std::invalid_argument(iw + ": compute_types has unknown bits");
+        if (ic.metrics.weight > 1000000)
+            throw std::invalid_argument(iw + ": weight must be 0..1000000");
     }
 }
 
@@ -111,7 +115,7 @@ std::shared_ptr<const Service> ServiceTable::build(const ServiceConfig& sc) {
 }
 
 std::uint64_t ServiceTable::publish(std::map<std::uint32_t, ServiceConfig> next,
-                                    std::optional<std::uint32_t> rebuilt_only) {
+                                    const std::set<std::uint32_t>* changed) {
     auto snap = std::make_unique<Snapshot>();
     snap->version = version_ + 1;
     const Snapshot* old = owned_.get();
@@ -120,7 +124,7 @@ std::uint64_t ServiceTable::publish(std::map<std::uint32_t, ServiceConfig> next,
     staged_instances_.clear();
     for (const auto& [cs_id, sc] : next) {
         std::shared_ptr<const Service> svc;
-        if (rebuilt_only && *rebuilt_only != cs_id && old->find(cs_id) != nullptr) {
+        if (changed != nullptr && !changed->contains(cs_id) && old->find(cs_id) != nullptr) {
             // Unchanged: share it with the old snapshot (copy-on-write).
             const auto idx = static_cast<std::size_t>(
                 std::lower_bound(old->cs_ids.begin(), old->cs_ids.end(), cs_id) - old->cs_ids.begin());
@@ -150,21 +154,31 @@ std::uint64_t ServiceTable::replace_all(const std::vector<ServiceConfig>& servic
         if (!next.emplace(sc.cs_id, sc).second)
             throw std::invalid_argument("service " + std::to_string(sc.cs_id) + ": duplicate cs_id");
     }
-    return publish(std::move(next), std::nullopt);
+    return publish(std::move(next), nullptr);
 }
 
 std::uint64_t ServiceTable::upsert_service(const ServiceConfig& sc) {
     validate_service(sc);
     auto next = configs_;
     next[sc.cs_id] = sc;
-    return publish(std::move(next), sc.cs_id);
+    const std::set<std::uint32_t> changed{sc.cs_id};
+    return publish(std::move(next), &changed);
 }
 
 std::uint64_t ServiceTable::remove_service(std::uint32_t cs_id) {
     auto next = configs_;
     if (next.erase(cs_id) == 0)
         throw std::invalid_argument("service " + std::to_string(cs_id) + ": not found");
-    return publish(std::move(next), cs_id);
+    const std::set<std::uint32_t> changed{cs_id};
+    return publish(std::move(next), &changed);
+}
+
+std::uint64_t ServiceTable::commit(std::map<std::uint32_t, ServiceConfig> next,
+                                   const std::set<std::uint32_t>* changed) {
+    for (const auto& [cs_id, sc] : next)
+        if (changed == nullptr || changed->contains(cs_id))
+            validate_service(sc);
+    return publish(std::move(next), changed);
 }
 
 std::uint64_t ServiceTable::upsert_instance(std::uint32_t cs_id, const InstanceConfig& inst) {

@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <utility>
@@ -67,6 +68,10 @@ public:
     std::uint64_t remove_service(std::uint32_t cs_id);
     std::uint64_t upsert_instance(std::uint32_t cs_id, const InstanceConfig& inst);
     std::uint64_t remove_instance(std::uint32_t cs_id, std::uint32_t instance_id);
+    // Many edits as one version: `next` is the whole new table, `changed`
+    // the CS-IDs that differ from configs() (nullptr: rebuild all). Every
+    // changed service is validated first.
+    std::uint64_t commit(std::map<std::uint32_t, ServiceConfig> next, const std::set<std::uint32_t>* changed);
 
     // The config each service was built from (for listings and resync).
     const std::map<std::uint32_t, ServiceConfig>& configs() const noexcept { return configs_; }
@@ -78,7 +83,7 @@ private:
     std::uint32_t service_slot(std::uint32_t cs_id);
     std::uint32_t instance_slot(std::uint32_t cs_id, std::uint32_t id);
     std::uint64_t publish(std::map<std::uint32_t, ServiceConfig> next,
-                          std::optional<std::uint32_t> rebuilt_only);
+                          const std::set<std::uint32_t>* changed);
 
     EncapParams encap_;
     const Fib& fib_;

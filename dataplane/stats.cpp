@@ -2,6 +2,7 @@
 #include <rte_ethdev.h>
 
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 
 #include "report.hpp"
@@ -169,6 +170,61 @@ std::string render_text(const json& r) {
     }
     o << (any ? "\n" : " none\n");
     return o.str();
+}
+
+json list_flows(const std::vector<std::unique_ptr<Worker>>& ws, std::uint32_t now_ms,
+                std::optional<std::uint32_t> cs_id, std::optional<std::uint32_t> instance_id,
+                std::uint32_t limit) {
+    json out = json::array();
+    for (const auto& w : ws) {
+        const FlowTable& ft = *w->flows;
+        for (std::uint32_t pos = 0; pos < ft.capacity(); ++pos) {
+            const FlowEntry fe = ft.entry(static_cast<std::int32_t>(pos));
+            if (!(fe.flags & kFlowValid) || (cs_id && fe.cs_id != *cs_id) ||
+                (instance_id && fe.instance_id != *instance_id))
+                continue;
+            FlowKey k;
+            if (!ft.key_at(static_cast<std::int32_t>(pos), k))
+                continue;
+            if (out.size() >= limit)
+                return out;
+            Ipv6Addr src, dst;
+            std::memcpy(src.data(), k.src, 16);
+            std::memcpy(dst.data(), k.dst, 16);
+            json f = {{"worker", w->index},
+                      {"cs_id", fe.cs_id},
+                      {"instance_id", fe.instance_id},
+                      {"idle_ms", now_ms - fe.last_seen_ms},
+                      {"best_effort", (fe.flags & kFlowBestEffort) != 0}};
+            switch (k.kind) {
+            case FlowKind::Affinity:
+                f["kind"] = "affinity";
+                f["affinity_key"] = wire::load_be64(k.src);
+                break;
+            case FlowKind::Fragment:
+                f["kind"] = "fragment";
+                f["src"] = format_ipv6(src);
+                f["dst"] = format_ipv6(dst);
+                f["frag_id"] = (std::uint32_t{k.sport} << 16) | k.dport;
+                break;
+            case FlowKind::FiveTuple:
+            default:
+                f["kind"] = "5tuple";
+                f["src"] = format_ipv6(src);
+                f["dst"] = format_ipv6(dst);
+                f["proto"] = k.proto;
+                if (k.proto == kProtoEsp) {
+                    f["spi"] = (std::uint32_t{k.sport} << 16) | k.dport;
+                } else {
+                    f["sport"] = k.sport;
+                    f["dport"] = k.dport;
+                }
+                break;
+            }
+            out.push_back(std::move(f));
+        }
+    }
+    return out;
 }
 
 }  // namespace cats::dp
