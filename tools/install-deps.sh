@@ -3,7 +3,7 @@
 # Install the Debian 12 packages cats needs to build and test, if missing.
 set -euo pipefail
 pkgs=(g++ pkg-config meson ninja-build libdpdk-dev dpdk dpdk-dev libbpf-dev
-      libyaml-cpp-dev catch2 nlohmann-json3-dev libboost-dev libssl-dev libpcap-dev
+      libyaml-cpp-dev catch2 nlohmann-json3-dev libboost-dev libssl-dev libpcap-dev libcli11-dev
       python3 python3-scapy tshark iproute2 ethtool)
 missing=()
 for p in "${pkgs[@]}"; do
