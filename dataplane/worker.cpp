@@ -15,22 +15,6 @@ namespace {
 
 constexpr unsigned kPrefetchAhead = 4;
 
-enum class Path : std::uint8_t { Drop, Flow, Forward };
-
-// Per-burst scratch, on the worker's stack.
-struct Burst {
-    PacketInfo info[kMaxBurst];
-    Path path[kMaxBurst];
-    FlowKey keys[kMaxBurst];
-    const void* key_ptrs[kMaxBurst];
-    std::uint32_t sigs[kMaxBurst];
-    std::int32_t pos[kMaxBurst];
-    std::uint8_t flow_idx[kMaxBurst];   // packet index of each flow lookup
-    std::uint8_t fwd_idx[kMaxBurst];    // packet index of each FIB lookup
-    std::uint8_t fwd_ips[kMaxBurst][16];
-    std::uint64_t fwd_nh[kMaxBurst];
-};
-
 void make_key(const PacketInfo& pi, FlowKey& k) noexcept {
     std::memset(&k, 0, sizeof k);
     if (pi.meta_source != MetaSource::None && pi.meta.has_affinity_key) {
@@ -115,7 +99,7 @@ DropReason forward(const Engine& e, rte_mbuf* m, const PacketInfo& pi, std::uint
 
 void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** pkts,
                    std::uint16_t n, std::uint32_t now_ms, std::uint16_t* out_port) noexcept {
-    Burst b;
+    BurstScratch& b = *w.scratch;
     WorkerCounters& c = *w.ctr;
     unsigned n_flow = 0, n_fwd = 0;
 
@@ -127,7 +111,6 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
             rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchAhead], void*));
         rte_mbuf* m = pkts[i];
         PacketInfo& pi = b.info[i];
-        pi = PacketInfo{};
         out_port[i] = kVerdictDrop;
         b.path[i] = Path::Drop;
         DropReason r;

@@ -44,12 +44,30 @@ struct Engine {
     std::atomic<bool> quit{false};
 };
 
+enum class Path : std::uint8_t { Drop, Flow, Forward };
+
+// Per-burst scratch, allocated once per worker (not on the stack, not per
+// burst: PacketInfo has initialisers that would run 64 times a burst).
+struct BurstScratch {
+    PacketInfo info[kMaxBurst];
+    Path path[kMaxBurst];
+    FlowKey keys[kMaxBurst];
+    const void* key_ptrs[kMaxBurst];
+    std::uint32_t sigs[kMaxBurst];
+    std::int32_t pos[kMaxBurst];
+    std::uint8_t flow_idx[kMaxBurst];   // packet index of each flow lookup
+    std::uint8_t fwd_idx[kMaxBurst];    // packet index of each FIB lookup
+    std::uint8_t fwd_ips[kMaxBurst][16];
+    std::uint64_t fwd_nh[kMaxBurst];
+};
+
 struct Worker {
     unsigned index = 0;       // RCU thread id and counter index
     unsigned lcore_id = 0;
     std::uint16_t queue = 0;  // RX and TX queue on every port
     std::unique_ptr<FlowTable> flows;
     std::unique_ptr<WorkerCounters> ctr;
+    std::unique_ptr<BurstScratch> scratch = std::make_unique<BurstScratch>();
     std::atomic<std::uint64_t> last_rx_tsc{0};
     const Engine* engine = nullptr;
 };

@@ -451,9 +451,10 @@ public:
         return out;
     }
 
-    // The Internet checksum of an upper-layer header over the RFC 8200 8.1
-    // pseudo-header, with its own checksum field counted as zero by the
-    // caller. Exposed for golden-packet tests that rewrite addresses.
+    // The Internet checksum of pkt[from, to) (an upper-layer header and its
+    // data) over the RFC 8200 8.1 pseudo-header. The bytes are summed as they
+    // are: with the checksum field zeroed this is the value to store; over a
+    // packet whose checksum is right it is 0. For golden-packet tests.
     static std::uint16_t checksum(const Bytes& pkt, std::size_t from, std::size_t to,
                                   const Ipv6Addr& src, const Ipv6Addr& dst, std::uint8_t proto) {
         std::uint32_t sum = 0;

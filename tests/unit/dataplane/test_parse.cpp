@@ -177,6 +177,45 @@ TEST_CASE("packet builder writes the headers byte for byte", "[parse][builder]")
     CHECK(PacketBuilder::checksum(p, udp, p.size(), kSrc, kSeg0, 17) == 0);
 }
 
+TEST_CASE("packet builder nests IPv6 in IPv6 (H.Encaps shape)", "[parse][builder]") {
+    const Ipv6Addr outer_src = ip6("2001:db8:ff::1");
+    std::size_t inner = 0;
+    const Bytes p = PacketBuilder{}
+                        .eth()
+                        .ipv6({.src = outer_src, .dst = kSeg1})
+                        .srh({.segments = {kSeg0, kSeg1}, .tlvs = {cats_tlv(meta(1))}})
+                        .mark(inner)
+                        .ipv6({.src = kSrc, .dst = kDst, .hop_limit = 9})
+                        .udp(kUdp)
+                        .payload(Bytes(5, 0x42))
+                        .build();
+    const std::size_t inner_len = 40 + 8 + 5;
+    REQUIRE(p.size() == inner + inner_len);
+    CHECK(p[14 + 6] == 43);                                          // outer next: SRH
+    CHECK(wire::load_be16(&p[14 + 4]) == p.size() - 14 - 40);        // outer payload length
+    CHECK(p[14 + 40] == 41);                                         // SRH next: IPv6
+    CHECK(wire::load_be16(&p[inner + 4]) == inner_len - 40);         // inner payload length
+    CHECK(p[inner + 6] == 17);
+    // The inner UDP checksum uses the inner addresses, not the SRH's.
+    CHECK(PacketBuilder::checksum(p, inner + 40, p.size(), kSrc, kDst, 17) == 0);
+}
+
+TEST_CASE("packet builder checksums verify", "[parse][builder]") {
+    SECTION("TCP") {
+        const Bytes p = eth_ip6().tcp({.sport = 5, .dport = 6}).payload({1, 2, 3}).build();
+        CHECK(PacketBuilder::checksum(p, 54, p.size(), kSrc, kDst, 6) == 0);
+        CHECK(wire::load_be16(&p[54 + 16]) != 0);
+    }
+    SECTION("ICMPv6") {
+        const Bytes p = eth_ip6().icmpv6({.rest = 0x00010002}).payload({9}).build();
+        CHECK(PacketBuilder::checksum(p, 54, p.size(), kSrc, kDst, 58) == 0);
+    }
+    SECTION("override") {
+        const Bytes p = eth_ip6().udp({.sport = 1, .dport = 2, .checksum = 0}).build();
+        CHECK(wire::load_be16(&p[54 + 6]) == 0);
+    }
+}
+
 TEST_CASE("packet builder pads options and SRH TLVs to 8 octets", "[parse][builder]") {
     SECTION("options: one byte short needs Pad1") {
         // 2 + 5 = 7 bytes of header: one Pad1.
