@@ -63,7 +63,9 @@ private:
 };
 
 constexpr std::size_t kMetricsLen = 20;
-constexpr std::size_t kMinInstanceLen = 4 + 1 + 16 + kMetricsLen;
+// Without a SID: an instance with 0 SIDs must reach the SID count check
+// and be reported as such, not as "instances do not fit".
+constexpr std::size_t kMinInstanceLen = 4 + 1 + kMetricsLen;
 
 void put_instance(Writer& w, const InstanceRec& in) {
     w.u32(in.id);

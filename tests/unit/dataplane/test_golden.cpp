@@ -330,6 +330,7 @@ struct Options {
     NonCatsPolicy non_cats = NonCatsPolicy::Forward;
     std::uint16_t mtu = 1500;
     std::vector<ServiceConfig> services = default_services();
+    std::uint32_t flow_capacity = 1024;
 };
 
 struct Out {
@@ -364,12 +365,10 @@ public:
         engine.fib = &fib_;
         engine.services = &table;
         w.index = 0;
-        w.flows = std::make_unique<FlowTable>("gold_ft" + std::to_string(next_id()), kFlowCapacity, SOCKET_ID_ANY);
+        w.flows = std::make_unique<FlowTable>("gold_ft" + std::to_string(next_id()), o.flow_capacity, SOCKET_ID_ANY);
         w.ctr = std::make_unique<WorkerCounters>(16, 64);
         w.engine = &engine;
     }
-
-    static constexpr std::uint32_t kFlowCapacity = 1024;
 
     // An mbuf holding `b`; `headroom` >= 0 sets the headroom before it.
     rte_mbuf* mbuf(const Bytes& b, int headroom = -1) {
@@ -448,7 +447,7 @@ public:
 
     WorkerCounters& ctr() { return *w.ctr; }
     std::uint32_t flow_count() const { return w.flows->count(); }
-    void sweep(std::uint32_t now_ms, unsigned budget = kFlowCapacity) {
+    void sweep(std::uint32_t now_ms, unsigned budget = 1024) {
         sweep_idle(w, *table.current(), now_ms, budget);
     }
 
@@ -1046,7 +1045,7 @@ TEST_CASE("golden: sweep_idle removes expired pins only", "[golden]") {
         gw.run(old_flows, 20000);  // 8 pins (one existed)
         REQUIRE(gw.flow_count() == 8);
         const auto e0 = gw.ctr().expired.get();
-        for (std::uint32_t k = 0; k < Gateway::kFlowCapacity / 16; ++k)
+        for (std::uint32_t k = 0; k < 1024 / 16; ++k)
             gw.sweep(20000 + kTimeoutMs + 1, 16);
         CHECK(gw.flow_count() == 0);
         CHECK(gw.ctr().expired.get() - e0 == 8);
@@ -1201,6 +1200,43 @@ TEST_CASE("golden: affinity: best-effort flows", "[golden]") {
     CHECK(on1 > 0);
     CHECK(gw.ctr().resteered.get() == on1);
     CHECK(gw.ctr().best_effort.get() == 32 + on1);
+}
+
+TEST_CASE("golden: affinity: pinned instance no longer meets the needs and none other does", "[golden]") {
+    // The flow keeps being delivered, to the same (only) instance, now as
+    // best effort.
+    Gateway gw({.services = {service(kCsGrow, {instance(1, {ip6("fc00:a::600")}, {.latency_us = 100})})}});
+    const Bytes f = frame(via_doh(md_latency(kCsGrow, 500)));
+    CHECK(gw.instance_of(gw.run1(f, 1000), kCsGrow) == 1);
+    CHECK(gw.ctr().best_effort.get() == 0);
+    gw.table.upsert_instance(kCsGrow, instance(1, {ip6("fc00:a::600")}, {.latency_us = 1000}));
+    CHECK(gw.instance_of(gw.run1(f, 2000), kCsGrow) == 1);
+    CHECK(gw.ctr().best_effort.get() == 1);
+    // From then on a best-effort pin: hits, no more re-selection.
+    CHECK(gw.instance_of(gw.run1(f, 3000), kCsGrow) == 1);
+    CHECK(gw.ctr().best_effort.get() == 1);
+    CHECK(gw.ctr().flow_hits.get() == 1);
+    CHECK(gw.ctr().steered.get() == 3);
+}
+
+TEST_CASE("golden: a full flow table still steers, without a pin", "[golden]") {
+    Gateway gw({.flow_capacity = 8});
+    std::vector<Bytes> burst;
+    for (std::uint16_t sp = 1; sp <= 12; ++sp)
+        burst.push_back(frame(via_sid(kCsMulti, {.sport = sp})));
+    std::vector<std::uint32_t> first;
+    for (const Out& o : gw.run(burst, 1000))
+        first.push_back(gw.instance_of(o, kCsMulti));
+    CHECK(gw.ctr().steered.get() == 12);
+    CHECK(gw.flow_count() == 8);
+    CHECK(gw.ctr().new_flows.get() == 8);
+    CHECK(gw.ctr().flow_table_full.get() == 4);
+    // Unpinned flows are still steered consistently (same hash, same choice).
+    std::size_t k = 0;
+    for (const Out& o : gw.run(burst, 1001))
+        CHECK(gw.instance_of(o, kCsMulti) == first[k++]);
+    CHECK(gw.ctr().flow_hits.get() == 8);
+    CHECK(gw.ctr().flow_table_full.get() == 8);
 }
 
 TEST_CASE("golden: two packets of one new flow in one burst", "[golden]") {

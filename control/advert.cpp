@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "advert.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/ip/v6_only.hpp>
+
+#include <algorithm>
+#include <boost/system/system_error.hpp>
+
+#include "log.hpp"
+
+namespace cats::control {
+
+using Json = nlohmann::json;
+
+RxReason to_reason(advert::Error e) noexcept {
+    // Same values up to advert::Error::Count (static_assert in the header).
+    return static_cast<RxReason>(e);
+}
+
+AdvertReceiver::AdvertReceiver(const std::vector<PeerConfig>& peers, std::uint32_t default_lifetime_cap_s, Rib& rib)
+    : default_lifetime_cap_s_(default_lifetime_cap_s), rib_(rib) {
+    for (const PeerConfig& p : peers)
+        peers_[p.key_id] = Peer{p, {}};
+}
+
+AdvertReceiver::Result AdvertReceiver::reject(RxReason r, std::string detail, Peer* peer) {
+    ++counters_[static_cast<std::size_t>(r)];
+    if (peer != nullptr) {
+        ++peer->stats.rejected;
+        peer->stats.last_error = std::string(kRxReasonNames[static_cast<std::size_t>(r)]) +
+                                 (detail.empty() ? "" : ": " + detail);
+    }
+    return Result{r, std::move(detail), {}};
+}
+
+AdvertReceiver::Result AdvertReceiver::handle(std::span<const std::uint8_t> dgram, Time now) {
+    advert::Message hdr;
+    if (const advert::Error e = advert::peek(dgram, hdr); e != advert::Error::Ok)
+        return reject(to_reason(e), std::to_string(dgram.size()) + " bytes", nullptr);
+
+    const auto it = peers_.find(hdr.key_id);
+    if (it == peers_.end())
+        return reject(RxReason::UnknownKey,
+                      "key id " + std::to_string(hdr.key_id) + " (claims node " + std::to_string(hdr.node_id) + ")",
+                      nullptr);
+    Peer& peer = it->second;
+    const std::string who = "key id " + std::to_string(hdr.key_id) + " (" + peer.cfg.name + ")";
+
+    advert::Message msg;
+    std::string detail;
+    if (const advert::Error e = advert::decode(dgram, peer.cfg.key, msg, &detail); e != advert::Error::Ok)
+        return reject(to_reason(e), who + (detail.empty() ? "" : ": " + detail), &peer);
+    // The key proves who signed; the node id it signed must be the one the
+    // key was issued to, or one node could speak for another.
+    if (msg.node_id != peer.cfg.node_id)
+        return reject(RxReason::NodeMismatch,
+                      who + " is node " + std::to_string(peer.cfg.node_id) + ", message says node " +
+                          std::to_string(msg.node_id),
+                      &peer);
+    const auto last = last_seq_.find(msg.node_id);
+    if (last != last_seq_.end() && msg.sequence <= last->second)
+        return reject(RxReason::Replay,
+                      who + ": sequence " + std::to_string(msg.sequence) + " <= last accepted " +
+                          std::to_string(last->second),
+                      &peer);
+    if (msg.type == advert::Type::Advertise && msg.lifetime_s == 0)
+        return reject(RxReason::BadRecord, who + ": lifetime 0", &peer);
+
+    // Accepted: from here on the node's state changes.
+    last_seq_[msg.node_id] = msg.sequence;
+    ++counters_[static_cast<std::size_t>(RxReason::Accepted)];
+    ++peer.stats.accepted;
+    peer.stats.last_sequence = msg.sequence;
+    peer.stats.last_seen = now;
+
+    const std::uint32_t cap = peer.cfg.lifetime_cap_s != 0 ? peer.cfg.lifetime_cap_s : default_lifetime_cap_s_;
+    const std::chrono::seconds lifetime(std::min<std::uint32_t>(msg.lifetime_s, cap));
+    Rib::IngestResult r = rib_.ingest(msg, lifetime, now);
+    peer.stats.records_accepted += r.accepted;
+    peer.stats.records_rejected += r.rejected;
+    Result res{RxReason::Accepted, {}, std::move(r.ops)};
+    if (r.rejected > 0) {
+        res.detail = who + ": " + std::to_string(r.rejected) + " of " + std::to_string(msg.records.size()) +
+                     " records refused; first: " + r.first_error;
+        peer.stats.last_error = res.detail;
+    }
+    return res;
+}
+
+const PeerStats* AdvertReceiver::peer_stats(std::uint16_t key_id) const {
+    const auto it = peers_.find(key_id);
+    return it == peers_.end() ? nullptr : &it->second.stats;
+}
+
+Json AdvertReceiver::peers_json(Time now) const {
+    Json out = Json::array();
+    for (const auto& [key_id, p] : peers_) {
+        Json j = {{"name", p.cfg.name},
+                  {"node_id", p.cfg.node_id},
+                  {"key_id", key_id},
+                  {"accepted", p.stats.accepted},
+                  {"rejected", p.stats.rejected},
+                  {"records_accepted", p.stats.records_accepted},
+                  {"records_rejected", p.stats.records_rejected},
+                  {"last_sequence", nullptr},
+                  {"last_seen_ms_ago", nullptr},
+                  {"last_error", p.stats.last_error}};
+        if (p.stats.last_sequence)
+            j["last_sequence"] = *p.stats.last_sequence;
+        if (p.stats.last_seen)
+            j["last_seen_ms_ago"] =
+                std::chrono::duration_cast<std::chrono::milliseconds>(now - *p.stats.last_seen).count();
+        out.push_back(std::move(j));
+    }
+    return Json{{"peers", std::move(out)}};
+}
+
+Json AdvertReceiver::counters_json() const {
+    Json j = Json::object();
+    for (std::size_t i = 0; i < kRxReasonNames.size(); ++i)
+        j[kRxReasonNames[i]] = counters_[i];
+    return j;
+}
+
+// ---------------------------------------------------------------------------
+// UDP
+
+namespace asio = boost::asio;
+using asio::ip::udp;
+using boost::system::error_code;
+
+struct AdvertListener::Impl {
+    struct Socket {
+        explicit Socket(asio::io_context& io) : sock(io) {}
+        udp::socket sock;
+        udp::endpoint from;
+        std::string name;  // "[::1]:7410"
+        // Larger than any UDP payload, so that no datagram is cut short: an
+        // oversize one reaches peek() whole and is refused as bad_length.
+        // One per socket: two sockets may both complete before a handler runs.
+        std::array<std::uint8_t, 65536> buf{};
+    };
+
+    Impl(AdvertReceiver& r, OpsFn f) : rx(r), on_ops(std::move(f)) {}
+
+    void receive(Socket& s) {
+        s.sock.async_receive_from(asio::buffer(s.buf), s.from, [this, &s](const error_code& ec, std::size_t n) {
+            if (ec == asio::error::operation_aborted || stopped)
+                return;
+            if (!ec) {
+                handle(s, n);
+            } else {
+                // ICMP errors (connection refused) surface on UDP sockets;
+                // they concern no one here.
+                limiter.log(LogLevel::Warn, "recv", "advert: receive on " + s.name + ": " + ec.message(),
+                            Clock::now());
+            }
+            receive(s);
+        });
+    }
+
+    void handle(Socket& s, std::size_t n) {
+        const Time now = Clock::now();
+        AdvertReceiver::Result r = rx.handle(std::span<const std::uint8_t>(s.buf.data(), n), now);
+        const char* reason = kRxReasonNames[static_cast<std::size_t>(r.reason)];
+        if (r.reason != RxReason::Accepted) {
+            error_code ignored;
+            limiter.log(LogLevel::Warn, reason,
+                        std::string("advert: rejected datagram from ") + s.from.address().to_string(ignored) +
+                            " on " + s.name + ": " + reason + ": " + r.detail,
+                        now);
+        } else if (!r.detail.empty()) {
+            limiter.log(LogLevel::Warn, "records", "advert: " + r.detail, now);
+        }
+        if (!r.ops.empty())
+            on_ops(std::move(r.ops));
+    }
+
+    AdvertReceiver& rx;
+    OpsFn on_ops;
+    std::vector<std::unique_ptr<Socket>> sockets;
+    LogLimiter limiter;
+    bool stopped = false;
+};
+
+AdvertListener::AdvertListener(asio::io_context& io, const std::vector<ListenConfig>& listen, AdvertReceiver& rx,
+                               OpsFn on_ops)
+    : impl_(std::make_unique<Impl>(rx, std::move(on_ops))) {
+    for (const ListenConfig& l : listen) {
+        auto s = std::make_unique<Impl::Socket>(io);
+        error_code ec;
+        const asio::ip::address addr = asio::ip::make_address(l.address, ec);
+        s->name = (addr.is_v6() ? "[" + l.address + "]" : l.address) + ":" + std::to_string(l.port);
+        if (ec)
+            throw boost::system::system_error(ec, "advert listener " + s->name);
+        const udp::endpoint ep(addr, l.port);
+        s->sock.open(ep.protocol(), ec);
+        if (!ec && addr.is_v6())
+            s->sock.set_option(asio::ip::v6_only(true), ec);
+        if (!ec)
+            s->sock.bind(ep, ec);
+        if (ec)
+            throw boost::system::system_error(ec, "advert listener " + s->name);
+        if (l.port == 0)
+            s->name = (addr.is_v6() ? "[" + l.address + "]" : l.address) + ":" +
+                      std::to_string(s->sock.local_endpoint().port());
+        log_info("advert: listening on udp " + s->name);
+        impl_->sockets.push_back(std::move(s));
+    }
+    for (auto& s : impl_->sockets)
+        impl_->receive(*s);
+}
+
+AdvertListener::~AdvertListener() {
+    stop();
+}
+
+void AdvertListener::stop() {
+    if (!impl_ || impl_->stopped)
+        return;
+    impl_->stopped = true;
+    for (auto& s : impl_->sockets) {
+        error_code ignored;
+        s->sock.close(ignored);
+    }
+}
+
+std::vector<std::uint16_t> AdvertListener::local_ports() const {
+    std::vector<std::uint16_t> out;
+    for (const auto& s : impl_->sockets) {
+        error_code ec;
+        const udp::endpoint ep = s->sock.local_endpoint(ec);
+        out.push_back(ec ? 0 : ep.port());
+    }
+    return out;
+}
+
+}  // namespace cats::control

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Receiving compute-routing advertisements (proto-defs/advert_wire.hpp).
+//
+// AdvertReceiver is the whole receive path for one datagram, pure (no
+// sockets, no clock): peek the header -> find the peer by key id (unknown:
+// `unknown_key`) -> verify the HMAC and decode with that peer's key -> the
+// header's node id must be the peer's (`node_mismatch`) -> the sequence
+// must be greater than the last one accepted from that node (`replay`) ->
+// the RIB. Nothing about a node changes before its datagram has passed
+// every check. Every rejection has a named reason and a counter, globally
+// and, once the key is known, per peer.
+//
+// Replay state lives in memory: after cats-control restarts, the first
+// authentic message of each node is accepted whatever its sequence, so
+// agents should use a sequence that grows across their own restarts (for
+// example wall-clock microseconds).
+//
+// AdvertListener owns the UDP sockets (Boost.Asio) and feeds the receiver.
+//
+// Thread safety: none; both run on the daemon's io_context thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "advert_wire.hpp"
+#include "config.hpp"
+#include "rib.hpp"
+
+namespace boost::asio {
+class io_context;
+}
+
+namespace cats::control {
+
+// Why a datagram was refused; the first values mirror advert::Error.
+enum class RxReason : std::uint8_t {
+    Accepted = 0,
+    Truncated,
+    BadMagic,
+    BadVersion,
+    BadType,
+    BadLength,
+    UnknownKey,
+    BadMac,
+    Replay,
+    BadRecord,
+    NodeMismatch,  // authentic, but the key belongs to another node id
+    Count
+};
+inline constexpr std::array<const char*, static_cast<std::size_t>(RxReason::Count)> kRxReasonNames = {
+    "accepted", "truncated", "bad_magic", "bad_version", "bad_type", "bad_length",
+    "unknown_key", "bad_mac", "replay", "bad_record", "node_mismatch",
+};
+static_assert(static_cast<std::size_t>(RxReason::BadRecord) == static_cast<std::size_t>(advert::Error::BadRecord));
+static_assert(static_cast<std::size_t>(advert::Error::Count) == static_cast<std::size_t>(RxReason::NodeMismatch));
+
+RxReason to_reason(advert::Error e) noexcept;
+
+struct PeerStats {
+    std::uint64_t accepted = 0;          // messages
+    std::uint64_t rejected = 0;          // messages refused after the key was found
+    std::uint64_t records_accepted = 0;
+    std::uint64_t records_rejected = 0;  // refused by the RIB (conflict, limits...)
+    std::optional<std::uint64_t> last_sequence;
+    std::optional<Time> last_seen;       // last accepted message
+    std::string last_error;
+};
+
+class AdvertReceiver {
+public:
+    AdvertReceiver(const std::vector<PeerConfig>& peers, std::uint32_t default_lifetime_cap_s, Rib& rib);
+
+    struct Result {
+        RxReason reason = RxReason::Accepted;
+        std::string detail;             // why, for the log (empty when accepted cleanly)
+        std::vector<mgmt::Op> ops;      // for the dataplane
+    };
+    Result handle(std::span<const std::uint8_t> dgram, Time now);
+
+    std::uint64_t count(RxReason r) const noexcept { return counters_[static_cast<std::size_t>(r)]; }
+    const PeerStats* peer_stats(std::uint16_t key_id) const;
+    // `catsctl peer list` and the advert part of `catsctl stats`.
+    nlohmann::json peers_json(Time now) const;
+    nlohmann::json counters_json() const;
+
+private:
+    struct Peer {
+        PeerConfig cfg;
+        PeerStats stats;
+    };
+    Result reject(RxReason r, std::string detail, Peer* peer);
+
+    std::map<std::uint16_t, Peer> peers_;                 // by key id
+    std::map<std::uint32_t, std::uint64_t> last_seq_;     // by node id
+    std::uint32_t default_lifetime_cap_s_;
+    Rib& rib_;
+    std::array<std::uint64_t, static_cast<std::size_t>(RxReason::Count)> counters_{};
+};
+
+// The UDP sockets. Each datagram goes through the receiver; its ops go to
+// `on_ops`. Rejections are logged at most once per second per reason.
+class AdvertListener {
+public:
+    using OpsFn = std::function<void(std::vector<mgmt::Op>)>;
+    // Binds every address (throws boost::system::system_error naming it).
+    // Port 0 picks a free port (tests).
+    AdvertListener(boost::asio::io_context& io, const std::vector<ListenConfig>& listen, AdvertReceiver& rx,
+                   OpsFn on_ops);
+    ~AdvertListener();
+    AdvertListener(const AdvertListener&) = delete;
+    AdvertListener& operator=(const AdvertListener&) = delete;
+
+    void stop();
+    std::vector<std::uint16_t> local_ports() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cats::control

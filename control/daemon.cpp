@@ -1,0 +1,207 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "daemon.hpp"
+
+#include <utility>
+
+#include "log.hpp"
+
+namespace cats::control {
+
+using Json = nlohmann::json;
+using boost::system::error_code;
+
+namespace {
+
+// Dataplane replies are passed through as JSON; text that is not JSON is
+// reported, never forwarded as if it were.
+bool parse_dataplane_json(const std::string& text, Json& out) {
+    // Bounded depth: the reply is copied into a response and printed.
+    if (!ctl::depth_within(text, 2 * ctl::kMaxDepth))
+        return false;
+    out = Json::parse(text, nullptr, false);
+    return !out.is_discarded();
+}
+
+}  // namespace
+
+Daemon::Daemon(boost::asio::io_context& io, Config cfg)
+    : io_(io),
+      cfg_(std::move(cfg)),
+      rib_(cfg_.policy),
+      rx_(cfg_.peers, cfg_.policy.default_lifetime_cap_s, rib_),
+      link_(io, cfg_.dataplane_socket, [this] { return rib_.snapshot(); },
+            cfg_.peers.empty() ? Clock::duration::zero() : std::chrono::seconds(cfg_.policy.startup_hold_s)),
+      timer_(io) {
+    rib_.load_static(cfg_.services);
+    ctl_ = std::make_unique<CtlServer>(io, cfg_.ctl_socket,
+                                       [this](const ctl::Request& r, CtlServer::Respond resp) { handle(r, std::move(resp)); });
+    try {
+        listener_ = std::make_unique<AdvertListener>(io, cfg_.listen, rx_,
+                                                     [this](std::vector<mgmt::Op> ops) { on_ops(std::move(ops)); });
+    } catch (...) {
+        ctl_->stop();
+        throw;
+    }
+    log_info("rib: " + std::to_string(rib_.service_count()) + " static services, " +
+             std::to_string(rib_.instance_count()) + " instances; " + std::to_string(cfg_.peers.size()) +
+             " peer keys");
+}
+
+Daemon::~Daemon() {
+    stop();
+}
+
+void Daemon::start() {
+    link_.start();
+    reschedule();
+}
+
+void Daemon::stop() {
+    if (stopped_)
+        return;
+    stopped_ = true;
+    timer_.cancel();
+    if (listener_)
+        listener_->stop();
+    if (ctl_)
+        ctl_->stop();
+    link_.stop();
+}
+
+std::vector<std::uint16_t> Daemon::advert_ports() const {
+    return listener_ ? listener_->local_ports() : std::vector<std::uint16_t>{};
+}
+
+void Daemon::on_ops(std::vector<mgmt::Op> ops) {
+    if (!ops.empty())
+        link_.push(std::move(ops));
+    reschedule();
+}
+
+void Daemon::reschedule() {
+    if (stopped_)
+        return;
+    const std::optional<Time> next = rib_.next_deadline();
+    if (next == timer_at_)
+        return;
+    timer_at_ = next;
+    if (!next) {
+        timer_.cancel();
+        return;
+    }
+    timer_.expires_at(*next);
+    timer_.async_wait([this](const error_code& e) {
+        if (!e && !stopped_)
+            on_timer();
+    });
+}
+
+void Daemon::on_timer() {
+    timer_at_.reset();
+    const Time now = Clock::now();
+    const std::uint64_t expired_before = rib_.counters().expired;
+    std::vector<mgmt::Op> ops = rib_.expire(now);
+    if (const std::uint64_t n = rib_.counters().expired - expired_before; n > 0)
+        log_info("rib: " + std::to_string(n) + " advertised instance(s) expired (no refresh within their lifetime)");
+    std::vector<mgmt::Op> flushed = rib_.flush(now);
+    std::move(flushed.begin(), flushed.end(), std::back_inserter(ops));
+    on_ops(std::move(ops));
+}
+
+void Daemon::handle(const ctl::Request& req, CtlServer::Respond respond) {
+    const Time now = Clock::now();
+    const std::string& cmd = req.cmd;
+    if (cmd == ctl::kInstanceAdd || cmd == ctl::kInstanceSet || cmd == ctl::kInstanceDel)
+        return instance_cmd(req, std::move(respond));
+    if (cmd == ctl::kFlowList) {
+        ctl::FlowArgs a;
+        if (const std::string e = ctl::parse_flow_args(req.args, a); !e.empty())
+            return respond(ctl::encode_error(e));
+        mgmt::FlowsQuery q;
+        q.cs_id = a.cs_id;
+        q.instance_id = a.instance_id;
+        q.limit = a.limit;
+        std::vector<std::uint8_t> payload;
+        mgmt::encode_flows_query(q, payload);
+        return dataplane_query(mgmt::MsgType::FlowsReq, std::move(payload), nullptr, std::move(respond), true);
+    }
+    if (const std::string e = ctl::parse_no_args(req.args); !e.empty())
+        return respond(ctl::encode_error(e));
+    if (cmd == ctl::kServiceList)
+        return respond(ctl::encode_ok(rib_.to_json(now)));
+    if (cmd == ctl::kPeerList)
+        return respond(ctl::encode_ok(rx_.peers_json(now)));
+    if (cmd == ctl::kStats) {
+        Json base = {{"control",
+                      {{"advert", rx_.counters_json()},
+                       {"rib", rib_.counters_json()},
+                       {"dataplane_link", link_.counters_json()}}}};
+        return dataplane_query(mgmt::MsgType::StatsReq, {}, std::move(base), std::move(respond), false);
+    }
+    if (cmd == ctl::kDataplaneStatus) {
+        Json base = {{"link", link_.status_json()}};
+        return dataplane_query(mgmt::MsgType::StatusReq, {}, std::move(base), std::move(respond), false);
+    }
+    respond(ctl::encode_error("request.cmd: '" + cmd + "' is not implemented"));
+}
+
+void Daemon::dataplane_query(mgmt::MsgType type, std::vector<std::uint8_t> payload, Json base,
+                             CtlServer::Respond respond, bool error_if_down) {
+    link_.query(type, std::move(payload),
+                [base = std::move(base), respond = std::move(respond), error_if_down](const std::string& err,
+                                                                                       const std::string& text) mutable {
+                    Json dp;
+                    std::string e = err;
+                    if (e.empty() && !parse_dataplane_json(text, dp))
+                        e = "dataplane: reply is not valid JSON";
+                    if (error_if_down) {
+                        if (!e.empty())
+                            return respond(ctl::encode_error(e));
+                        return respond(ctl::encode_ok(dp));
+                    }
+                    // Control-side information is useful without the dataplane.
+                    base["dataplane"] = e.empty() ? dp : Json();
+                    if (!e.empty())
+                        base["dataplane_error"] = e;
+                    respond(ctl::encode_ok(base));
+                });
+}
+
+void Daemon::instance_cmd(const ctl::Request& req, CtlServer::Respond respond) {
+    const Time now = Clock::now();
+    const ctl::InstanceCmd kind = req.cmd == ctl::kInstanceAdd   ? ctl::InstanceCmd::Add
+                                  : req.cmd == ctl::kInstanceSet ? ctl::InstanceCmd::Set
+                                                                 : ctl::InstanceCmd::Del;
+    ctl::InstanceArgs a;
+    if (const std::string e = ctl::parse_instance_args(req.args, kind, a); !e.empty())
+        return respond(ctl::encode_error(e));
+    std::vector<mgmt::Op> ops;
+    std::string err;
+    switch (kind) {
+    case ctl::InstanceCmd::Add: err = rib_.cli_add(a, now, ops); break;
+    case ctl::InstanceCmd::Set: err = rib_.cli_set(a, now, ops); break;
+    case ctl::InstanceCmd::Del: err = rib_.cli_del(a.cs_id, a.id, now, ops); break;
+    }
+    if (!err.empty())
+        return respond(ctl::encode_error(err));
+    log_info("ctl: " + req.cmd + " cs " + std::to_string(a.cs_id) + " instance " + std::to_string(a.id));
+    reschedule();  // a set may have cancelled a held change
+    Json result = {{"cs_id", a.cs_id}, {"id", a.id}, {"changed", !ops.empty()}};
+    if (ops.empty()) {
+        // Nothing differs from what the dataplane has, or the dataplane has
+        // not had its first snapshot (which will carry the change).
+        result["applied"] = false;
+        result["table_version"] = nullptr;
+        result["note"] = link_.up() ? "no change" : "dataplane not in sync yet: sent in its first snapshot";
+        return respond(ctl::encode_ok(result));
+    }
+    link_.push(std::move(ops), [result, respond = std::move(respond)](const DataplaneLink::PushResult& r) mutable {
+        result["applied"] = r.applied;
+        result["table_version"] = r.applied ? Json(r.table_version) : Json();
+        if (!r.note.empty())
+            result["note"] = r.note;
+        respond(ctl::encode_ok(result));
+    });
+}
+
+}  // namespace cats::control

@@ -1,0 +1,63 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// cats-control wired together: the RIB, the advert listener, the dataplane
+// link, the catsctl server and the timer that ages the RIB and flushes held
+// changes. main.cpp adds the command line and signals; tests run a Daemon
+// on their own io_context against a fake dataplane.
+//
+// Thread safety: none; everything runs on the one io_context thread (so
+// the RIB needs no lock).
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <memory>
+#include <vector>
+
+#include "advert.hpp"
+#include "config.hpp"
+#include "ctl.hpp"
+#include "dplink.hpp"
+#include "rib.hpp"
+
+namespace cats::control {
+
+class Daemon {
+public:
+    // Binds every socket; throws std::runtime_error (or a Boost
+    // system_error) saying which one failed.
+    Daemon(boost::asio::io_context& io, Config cfg);
+    ~Daemon();
+    Daemon(const Daemon&) = delete;
+    Daemon& operator=(const Daemon&) = delete;
+
+    void start();
+    // Close every socket and remove the ctl socket; the io_context then
+    // runs out of work.
+    void stop();
+
+    std::vector<std::uint16_t> advert_ports() const;
+    DataplaneLink& link() noexcept { return link_; }
+    const Rib& rib() const noexcept { return rib_; }
+
+private:
+    void on_ops(std::vector<mgmt::Op> ops);
+    void reschedule();
+    void on_timer();
+    void handle(const ctl::Request& req, CtlServer::Respond respond);
+    void instance_cmd(const ctl::Request& req, CtlServer::Respond respond);
+    void dataplane_query(mgmt::MsgType type, std::vector<std::uint8_t> payload, nlohmann::json base,
+                         CtlServer::Respond respond, bool error_if_down);
+
+    boost::asio::io_context& io_;
+    Config cfg_;
+    Rib rib_;
+    AdvertReceiver rx_;
+    DataplaneLink link_;
+    boost::asio::steady_timer timer_;
+    std::optional<Time> timer_at_;
+    std::unique_ptr<AdvertListener> listener_;
+    std::unique_ptr<CtlServer> ctl_;
+    bool stopped_ = false;
+};
+
+}  // namespace cats::control

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The dataplane client: cats-control's end of the management channel
+// (proto-defs/mgmt_wire.hpp), a Unix stream socket served by cats-dataplane.
+//
+//   - Connects, and while the dataplane is away retries every 500 ms. The
+//     dataplane keeps forwarding on its last table meanwhile.
+//   - On every (re)connect: one full snapshot (UPDATE, replace_all) built
+//     from the RIB at the moment it is sent; then increments (UPDATE
+//     batches). The first snapshot after cats-control starts waits
+//     policy.startup_hold_s so that agents can re-advertise first.
+//   - One request in flight at a time; increments queued behind it are
+//     coalesced into one batch. Every UPDATE is acknowledged with the table
+//     version the dataplane now runs; the version and the time of the last
+//     acknowledgement are kept for `catsctl dataplane status`.
+//   - A refused UPDATE (ERROR reply) leaves the dataplane on its previous
+//     table, which no longer matches the RIB: the link resynchronises with a
+//     full snapshot after a backoff (1 s doubling to 30 s) and drops the
+//     increments meanwhile (the snapshot carries them).
+//   - No reply within the request timeout, a malformed reply or a reply
+//     with the wrong seq: the connection is dropped and made again.
+//   - STATUS_REQ, STATS_REQ, FLOWS_REQ on behalf of catsctl; the JSON text
+//     the dataplane answers is handed back as is.
+//
+// Thread safety: none; every call on the io_context's thread.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mgmt_wire.hpp"
+#include "rib.hpp"
+
+namespace cats::control {
+
+struct LinkCounters {
+    std::uint64_t connects = 0;
+    std::uint64_t disconnects = 0;
+    std::uint64_t snapshots_sent = 0;
+    std::uint64_t increments_sent = 0;
+    std::uint64_t ops_sent = 0;
+    std::uint64_t ops_dropped = 0;      // while down or out of sync (a snapshot carries them)
+    std::uint64_t acks = 0;
+    std::uint64_t update_errors = 0;    // ERROR replies to UPDATE
+    std::uint64_t queries = 0;
+    std::uint64_t query_errors = 0;
+    std::uint64_t protocol_errors = 0;  // malformed or unexpected replies
+    std::uint64_t timeouts = 0;
+};
+
+class DataplaneLink {
+public:
+    using SnapshotFn = std::function<mgmt::Batch()>;
+    struct PushResult {
+        bool applied = false;            // the dataplane runs it
+        std::uint64_t table_version = 0; // when applied
+        std::string note;                // when not: why, and what happens to it
+    };
+    using PushFn = std::function<void(const PushResult&)>;
+    // error empty: `json` is the dataplane's reply text.
+    using ReplyFn = std::function<void(const std::string& error, const std::string& json)>;
+
+    DataplaneLink(boost::asio::io_context& io, std::string socket_path, SnapshotFn snapshot,
+                  Clock::duration startup_hold);
+    ~DataplaneLink();
+    DataplaneLink(const DataplaneLink&) = delete;
+    DataplaneLink& operator=(const DataplaneLink&) = delete;
+
+    void start();
+    // Close and fail whatever waits; no more retries.
+    void stop();
+
+    // Increments from the RIB. `done` (optional) is called once, when the
+    // dataplane acknowledged them or when it is known they will only reach
+    // it in a snapshot.
+    void push(std::vector<mgmt::Op> ops, PushFn done = {});
+    // A request that the dataplane answers with JSON text.
+    void query(mgmt::MsgType type, std::vector<std::uint8_t> payload, ReplyFn done);
+
+    bool up() const noexcept { return state_ == State::Up; }
+    const std::string& socket_path() const noexcept { return path_; }
+    std::optional<std::uint64_t> table_version() const noexcept { return table_version_; }
+    const LinkCounters& counters() const noexcept { return counters_; }
+    nlohmann::json status_json() const;
+    nlohmann::json counters_json() const;
+
+    // Tests: shorter timers.
+    void set_timers(Clock::duration retry, Clock::duration request_timeout);
+
+private:
+    enum class State { Down, Connecting, Holding, Up };
+    enum class Kind { Snapshot, Increment, Query };
+    struct Req {
+        Kind kind = Kind::Increment;
+        mgmt::MsgType type = mgmt::MsgType::Update;
+        std::vector<mgmt::Op> ops;          // Increment
+        std::vector<std::uint8_t> payload;  // Query
+        std::vector<PushFn> acks;           // Snapshot, Increment
+        ReplyFn reply;                      // Query
+        std::uint32_t seq = 0;
+    };
+
+    void connect();
+    void on_connected();
+    void begin_sync();
+    void kick();
+    void send(Req req);
+    void read_header();
+    void on_reply(const mgmt::Header& h, std::vector<std::uint8_t> payload);
+    void on_update_reply(Req& req, const mgmt::Header& h, std::span<const std::uint8_t> payload);
+    void resync_later(const std::string& why);
+    void disconnect(const std::string& why);
+    void fail_pending(const std::string& why);
+    static void finish(Req& req, const PushResult& r, const std::string& query_error);
+
+    boost::asio::io_context& io_;
+    std::string path_;
+    SnapshotFn snapshot_;
+    boost::asio::local::stream_protocol::socket sock_;
+    boost::asio::steady_timer retry_timer_;
+    boost::asio::steady_timer request_timer_;
+    boost::asio::steady_timer resync_timer_;
+    Clock::duration retry_interval_ = std::chrono::milliseconds(500);
+    Clock::duration request_timeout_ = std::chrono::seconds(30);
+    Clock::duration resync_backoff_ = std::chrono::seconds(1);
+    Time hold_until_{};
+
+    State state_ = State::Down;
+    bool stopped_ = false;
+    bool resync_pending_ = false;       // a refused UPDATE: snapshot after the backoff
+    std::uint64_t conn_gen_ = 0;        // ignores callbacks of an older connection
+    std::uint32_t next_seq_ = 1;
+    std::deque<Req> queue_;
+    std::optional<Req> inflight_;
+    std::vector<std::uint8_t> out_;
+    std::array<std::uint8_t, mgmt::kHeaderLen> hdr_buf_{};
+    std::vector<std::uint8_t> in_;
+
+    std::optional<std::uint64_t> table_version_;
+    std::optional<std::chrono::system_clock::time_point> last_ack_wall_;
+    std::optional<Time> last_ack_;
+    std::string last_error_;
+    bool logged_down_ = false;
+    LinkCounters counters_;
+};
+
+}  // namespace cats::control

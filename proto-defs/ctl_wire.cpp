@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "ctl_wire.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <initializer_list>
+
+namespace cats::ctl {
+
+namespace {
+
+// What a JSON value is, for "expected X, got Y".
+std::string describe(const Json& j) {
+    switch (j.type()) {
+    case Json::value_t::null: return "null";
+    case Json::value_t::boolean: return "a boolean";
+    case Json::value_t::string: return "a string";
+    case Json::value_t::array: return "a list";
+    case Json::value_t::object: return "an object";
+    case Json::value_t::number_integer:
+    case Json::value_t::number_unsigned: return dump(j);
+    case Json::value_t::number_float: return dump(j) + " (not an integer)";
+    case Json::value_t::binary:
+    case Json::value_t::discarded: break;
+    }
+    return "something else";
+}
+
+// An object's keys checked against the known ones; "" or the error.
+std::string check_keys(const Json& obj, const std::string& path, std::initializer_list<std::string_view> known) {
+    if (!obj.is_object())
+        return path + ": expected an object, got " + describe(obj);
+    for (auto it = obj.begin(); it != obj.end(); ++it) {
+        if (std::find(known.begin(), known.end(), it.key()) == known.end()) {
+            std::string names;
+            for (const std::string_view k : known)
+                names += (names.empty() ? "" : ", ") + std::string(k);
+            return path + "." + it.key() + ": unknown key" +
+                   (names.empty() ? std::string(" (no arguments expected)") : " (expected one of: " + names + ")");
+        }
+    }
+    return {};
+}
+
+// A JSON integer in [lo, hi]; floats, strings and booleans are refused.
+template <class T>
+std::string read_uint(const Json& j, const std::string& path, T& out, std::uint64_t lo, std::uint64_t hi) {
+    const std::string range = std::to_string(lo) + ".." + std::to_string(hi);
+    if (j.is_number_unsigned()) {
+        const auto v = j.get<std::uint64_t>();
+        if (v < lo || v > hi)
+            return path + ": must be " + range + ", got " + std::to_string(v);
+        out = static_cast<T>(v);
+        return {};
+    }
+    if (j.is_number_integer())  // signed: negative here
+        return path + ": must be " + range + ", got " + std::to_string(j.get<std::int64_t>());
+    return path + ": expected an integer in " + range + ", got " + describe(j);
+}
+
+template <class T>
+std::string read_opt(const Json& obj, std::string_view key, const std::string& path, std::optional<T>& out,
+                     std::uint64_t lo, std::uint64_t hi) {
+    const auto it = obj.find(key);
+    if (it == obj.end())
+        return {};
+    T v{};
+    std::string e = read_uint(*it, path + "." + std::string(key), v, lo, hi);
+    if (e.empty())
+        out = v;
+    return e;
+}
+
+template <class T>
+std::string read_req(const Json& obj, std::string_view key, const std::string& path, T& out, std::uint64_t lo,
+                     std::uint64_t hi) {
+    const auto it = obj.find(key);
+    if (it == obj.end())
+        return path + "." + std::string(key) + ": required key is missing";
+    return read_uint(*it, path + "." + std::string(key), out, lo, hi);
+}
+
+constexpr std::uint64_t kU32 = UINT32_MAX;
+
+std::string parse_metrics(const Json& j, const std::string& path, MetricArgs& m) {
+    if (std::string e = check_keys(j, path,
+                                   {"score", "load_pct", "free_capacity", "latency_us", "bandwidth_kbps",
+                                    "compute_types", "weight"});
+        !e.empty())
+        return e;
+    std::string e;
+    if (e.empty()) e = read_opt(j, "score", path, m.score, 0, 10);
+    if (e.empty()) e = read_opt(j, "load_pct", path, m.load_pct, 0, 100);
+    if (e.empty()) e = read_opt(j, "free_capacity", path, m.free_capacity, 0, kU32);
+    if (e.empty()) e = read_opt(j, "latency_us", path, m.latency_us, 0, kU32);
+    if (e.empty()) e = read_opt(j, "bandwidth_kbps", path, m.bandwidth_kbps, 0, kU32);
+    if (e.empty()) e = read_opt(j, "weight", path, m.weight, 0, kMaxWeight);
+    if (!e.empty())
+        return e;
+    if (const auto it = j.find("compute_types"); it != j.end()) {
+        const std::string p = path + ".compute_types";
+        if (!it->is_array() || it->empty())
+            return p + ": expected a non-empty list of cpu, gpu, npu, fpga, got " + describe(*it);
+        std::string joined;
+        for (std::size_t i = 0; i < it->size(); ++i) {
+            const Json& v = (*it)[i];
+            if (!v.is_string())
+                return p + "[" + std::to_string(i) + "]: expected cpu, gpu, npu or fpga, got " + describe(v);
+            const std::string name = v.get<std::string>();
+            // One name per item: "cpu,gpu" is command-line syntax.
+            const auto bit = name.find(',') == std::string::npos ? parse_compute_types(name) : std::nullopt;
+            if (!bit)
+                return p + "[" + std::to_string(i) + "]: expected cpu, gpu, npu or fpga, got '" +
+                       v.get<std::string>() + "'";
+            joined += (joined.empty() ? "" : ",") + v.get<std::string>();
+        }
+        const auto bits = parse_compute_types(joined);
+        if (!bits)
+            return p + ": a compute type is listed twice";
+        m.compute_types = *bits;
+    }
+    return {};
+}
+
+Json metrics_to_json(const MetricArgs& m) {
+    Json j = Json::object();
+    if (m.score) j["score"] = *m.score;
+    if (m.load_pct) j["load_pct"] = *m.load_pct;
+    if (m.free_capacity) j["free_capacity"] = *m.free_capacity;
+    if (m.latency_us) j["latency_us"] = *m.latency_us;
+    if (m.bandwidth_kbps) j["bandwidth_kbps"] = *m.bandwidth_kbps;
+    if (m.compute_types) j["compute_types"] = compute_types_to_json(*m.compute_types);
+    if (m.weight) j["weight"] = *m.weight;
+    return j;
+}
+
+std::string parse_sids(const Json& j, const std::string& path, std::vector<Sid>& out) {
+    if (!j.is_array())
+        return path + ": expected a list of 1.." + std::to_string(kMaxSids) + " IPv6 addresses, got " + describe(j);
+    if (j.empty() || j.size() > kMaxSids)
+        return path + ": must have 1.." + std::to_string(kMaxSids) + " SIDs, got " + std::to_string(j.size());
+    out.clear();
+    for (std::size_t i = 0; i < j.size(); ++i) {
+        const std::string p = path + "[" + std::to_string(i) + "]";
+        if (!j[i].is_string())
+            return p + ": expected an IPv6 address, got " + describe(j[i]);
+        const auto sid = parse_sid(j[i].get<std::string>());
+        if (!sid)
+            return p + ": '" + j[i].get<std::string>() + "' is not an IPv6 address";
+        out.push_back(*sid);
+    }
+    return {};
+}
+
+constexpr std::array<std::pair<std::string_view, std::uint16_t>, 4> kComputeNames = {{
+    {"cpu", 1}, {"gpu", 2}, {"npu", 4}, {"fpga", 8},
+}};
+
+}  // namespace
+
+bool depth_within(std::string_view text, std::size_t max) noexcept {
+    std::size_t depth = 0;
+    bool in_string = false;
+    bool escaped = false;
+    for (const char c : text) {
+        if (in_string) {
+            if (escaped)
+                escaped = false;
+            else if (c == '\\')
+                escaped = true;
+            else if (c == '"')
+                in_string = false;
+            continue;
+        }
+        if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            if (++depth > max)
+                return false;
+        } else if ((c == ']' || c == '}') && depth > 0) {
+            --depth;
+        }
+    }
+    return true;
+}
+
+std::string dump(const Json& j) {
+    return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+std::string parse_request(std::string_view line, Request& out) {
+    if (line.size() > kMaxLine)
+        return "request of " + std::to_string(line.size()) + " bytes, at most " + std::to_string(kMaxLine);
+    if (!line.empty() && line.back() == '\n')
+        line.remove_suffix(1);
+    if (!depth_within(line, kMaxDepth))
+        return "request nests deeper than " + std::to_string(kMaxDepth) + " levels";
+    const Json j = Json::parse(line.begin(), line.end(), nullptr, false);
+    if (j.is_discarded())
+        return "request is not valid JSON";
+    if (!j.is_object())
+        return "request: expected an object, got " + describe(j);
+    if (std::string e = check_keys(j, "request", {"v", "cmd", "args"}); !e.empty())
+        return e;
+    const auto v = j.find("v");
+    if (v == j.end())
+        return "request.v: required key is missing";
+    if (!v->is_number_integer() || v->get<std::int64_t>() != kVersion)
+        return "request.v: unsupported version " + describe(*v) + " (this daemon speaks " +
+               std::to_string(kVersion) + ")";
+    const auto cmd = j.find("cmd");
+    if (cmd == j.end())
+        return "request.cmd: required key is missing";
+    if (!cmd->is_string())
+        return "request.cmd: expected a string, got " + describe(*cmd);
+    const std::string name = cmd->get<std::string>();
+    if (std::find(kCommands.begin(), kCommands.end(), name) == kCommands.end()) {
+        std::string names;
+        for (const std::string_view c : kCommands)
+            names += (names.empty() ? "" : ", ") + std::string(c);
+        return "request.cmd: unknown command '" + name + "' (expected one of: " + names + ")";
+    }
+    out.cmd = name;
+    out.args = Json::object();
+    if (const auto a = j.find("args"); a != j.end()) {
+        if (!a->is_object())
+            return "request.args: expected an object, got " + describe(*a);
+        out.args = *a;
+    }
+    return {};
+}
+
+std::string parse_response(std::string_view line, Response& out) {
+    if (!line.empty() && line.back() == '\n')
+        line.remove_suffix(1);
+    // Responses carry the dataplane's replies, deeper than requests.
+    if (!depth_within(line, 4 * kMaxDepth))
+        return "response nests deeper than " + std::to_string(4 * kMaxDepth) + " levels";
+    const Json j = Json::parse(line.begin(), line.end(), nullptr, false);
+    if (j.is_discarded() || !j.is_object())
+        return "response is not a JSON object";
+    const auto v = j.find("v");
+    if (v == j.end() || !v->is_number_integer() || v->get<std::int64_t>() != kVersion)
+        return "response: unsupported version";
+    const auto ok = j.find("ok");
+    if (ok == j.end() || !ok->is_boolean())
+        return "response.ok: expected a boolean";
+    out.ok = ok->get<bool>();
+    if (out.ok) {
+        const auto r = j.find("result");
+        out.result = r == j.end() ? Json() : *r;
+        out.error.clear();
+    } else {
+        const auto e = j.find("error");
+        if (e == j.end() || !e->is_string())
+            return "response.error: expected a string";
+        out.error = e->get<std::string>();
+    }
+    return {};
+}
+
+std::string encode_request(const Request& r) {
+    Json j = {{"v", kVersion}, {"cmd", r.cmd}, {"args", r.args}};
+    return dump(j) + "\n";
+}
+
+std::string encode_ok(const Json& result) {
+    Json j = {{"v", kVersion}, {"ok", true}, {"result", result}};
+    return dump(j) + "\n";
+}
+
+std::string encode_error(std::string_view error) {
+    Json j = {{"v", kVersion}, {"ok", false}, {"error", std::string(error)}};
+    return dump(j) + "\n";
+}
+
+std::string parse_instance_args(const Json& args, InstanceCmd cmd, InstanceArgs& out) {
+    const std::string path = "args";
+    std::string e;
+    switch (cmd) {
+    case InstanceCmd::Add: e = check_keys(args, path, {"cs_id", "id", "sids", "name", "metrics"}); break;
+    case InstanceCmd::Del: e = check_keys(args, path, {"cs_id", "id"}); break;
+    case InstanceCmd::Set: e = check_keys(args, path, {"cs_id", "id", "sids", "metrics"}); break;
+    }
+    if (!e.empty())
+        return e;
+    out = InstanceArgs{};
+    if (e = read_req(args, "cs_id", path, out.cs_id, 0, kU32); !e.empty())
+        return e;
+    if (e = read_req(args, "id", path, out.id, 0, kU32); !e.empty())
+        return e;
+    if (const auto s = args.find("sids"); s != args.end()) {
+        if (e = parse_sids(*s, path + ".sids", out.sids); !e.empty())
+            return e;
+    } else if (cmd == InstanceCmd::Add) {
+        return path + ".sids: required key is missing";
+    }
+    if (const auto n = args.find("name"); n != args.end()) {
+        if (!n->is_string())
+            return path + ".name: expected a string, got " + describe(*n);
+        const std::string name = n->get<std::string>();
+        if (name.empty() || name.size() > kMaxNameLen)
+            return path + ".name: must be 1.." + std::to_string(kMaxNameLen) + " bytes, got " +
+                   std::to_string(name.size());
+        out.name = name;
+    }
+    if (const auto m = args.find("metrics"); m != args.end())
+        if (e = parse_metrics(*m, path + ".metrics", out.metrics); !e.empty())
+            return e;
+    if (cmd == InstanceCmd::Set && out.sids.empty() && out.metrics.empty())
+        return path + ": nothing to set (give sids or at least one metric)";
+    return {};
+}
+
+Json instance_args_to_json(const InstanceArgs& a, InstanceCmd cmd) {
+    Json j = {{"cs_id", a.cs_id}, {"id", a.id}};
+    if (cmd == InstanceCmd::Del)
+        return j;
+    if (!a.sids.empty()) {
+        Json s = Json::array();
+        for (const Sid& sid : a.sids)
+            s.push_back(format_sid(sid));
+        j["sids"] = s;
+    }
+    if (cmd == InstanceCmd::Add && a.name)
+        j["name"] = *a.name;
+    if (!a.metrics.empty())
+        j["metrics"] = metrics_to_json(a.metrics);
+    return j;
+}
+
+std::string parse_flow_args(const Json& args, FlowArgs& out) {
+    const std::string path = "args";
+    if (std::string e = check_keys(args, path, {"cs_id", "instance_id", "limit"}); !e.empty())
+        return e;
+    out = FlowArgs{};
+    std::string e = read_opt(args, "cs_id", path, out.cs_id, 0, kU32);
+    if (e.empty())
+        e = read_opt(args, "instance_id", path, out.instance_id, 0, kU32);
+    if (e.empty()) {
+        std::optional<std::uint32_t> limit;
+        e = read_opt(args, "limit", path, limit, 1, kMaxFlowLimit);
+        if (limit)
+            out.limit = *limit;
+    }
+    return e;
+}
+
+std::string parse_no_args(const Json& args) {
+    return check_keys(args, "args", {});
+}
+
+std::optional<std::uint16_t> parse_compute_types(std::string_view list) {
+    std::uint16_t bits = 0;
+    while (true) {
+        const std::size_t comma = list.find(',');
+        const std::string_view word = list.substr(0, comma);
+        const auto it = std::find_if(kComputeNames.begin(), kComputeNames.end(),
+                                     [&](const auto& p) { return p.first == word; });
+        if (it == kComputeNames.end() || (bits & it->second) != 0)
+            return std::nullopt;
+        bits = static_cast<std::uint16_t>(bits | it->second);
+        if (comma == std::string_view::npos)
+            break;
+        list.remove_prefix(comma + 1);
+    }
+    return bits;
+}
+
+Json compute_types_to_json(std::uint16_t bits) {
+    Json j = Json::array();
+    for (const auto& [name, bit] : kComputeNames)
+        if ((bits & bit) != 0)
+            j.push_back(std::string(name));
+    // Bits no name stands for (an advert from a newer agent): shown as hex.
+    if (const std::uint16_t rest = bits & ~std::uint16_t{0x0F}; rest != 0) {
+        char buf[8];
+        std::snprintf(buf, sizeof(buf), "0x%x", rest);
+        j.push_back(std::string(buf));
+    }
+    return j;
+}
+
+std::string compute_types_to_string(std::uint16_t bits) {
+    std::string out;
+    for (const Json& n : compute_types_to_json(bits))
+        out += (out.empty() ? "" : ",") + n.get<std::string>();
+    return out.empty() ? "-" : out;
+}
+
+std::optional<Sid> parse_sid(const std::string& text) {
+    // inet_pton reads a C string: an embedded NUL would hide a tail.
+    if (text.find('\0') != std::string::npos)
+        return std::nullopt;
+    Sid s{};
+    if (inet_pton(AF_INET6, text.c_str(), s.data()) != 1)
+        return std::nullopt;
+    return s;
+}
+
+std::string format_sid(const Sid& sid) {
+    char buf[INET6_ADDRSTRLEN];
+    inet_ntop(AF_INET6, sid.data(), buf, sizeof(buf));
+    return buf;
+}
+
+}  // namespace cats::ctl

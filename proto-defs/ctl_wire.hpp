@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// The operator channel between catsctl and cats-control, version 0.
+// A local stream socket (AF_UNIX, SOCK_STREAM, default kDefaultSocket). The
+// client writes one request, a JSON object on one line ending in '\n'; the
+// daemon answers with exactly one JSON line. A connection may carry several
+// requests, one after the other. See control/README.md for every command.
+//
+//   request:  {"v":0,"cmd":"instance.add","args":{"cs_id":100,"id":4,...}}\n
+//   response: {"v":0,"ok":true,"result":{...}}\n
+//          or {"v":0,"ok":false,"error":"args.sids[0]: 'x' is not an IPv6 address"}\n
+//
+// A line is at most kMaxLine bytes; a longer one is answered with an error
+// and the connection is closed. Unknown top-level keys and unknown argument
+// keys are errors, so a typo never silently means "not given".
+//
+// Errors name the JSON path of what is wrong, like the YAML config errors.
+//
+// Thread safety: pure functions; any thread.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cats::ctl {
+
+inline constexpr int kVersion = 0;
+inline constexpr std::size_t kMaxLine = 1u << 20;  // 1 MiB, newline included
+// Deeper JSON is refused before it is parsed: copying, comparing and
+// printing nlohmann::json recurse, so depth must be bounded for input from
+// outside.
+inline constexpr std::size_t kMaxDepth = 32;
+inline constexpr const char* kDefaultSocket = "/run/cats/control.sock";
+inline constexpr std::size_t kMaxSids = 5;          // as mgmt::kMaxSids
+inline constexpr std::size_t kMaxNameLen = 64;      // as mgmt::kMaxNameLen
+inline constexpr std::uint32_t kMaxWeight = 1000000;
+inline constexpr std::uint32_t kDefaultFlowLimit = 1000;
+inline constexpr std::uint32_t kMaxFlowLimit = 1000000;
+
+// Command names ("cmd").
+inline constexpr std::string_view kServiceList = "service.list";
+inline constexpr std::string_view kInstanceAdd = "instance.add";
+inline constexpr std::string_view kInstanceDel = "instance.del";
+inline constexpr std::string_view kInstanceSet = "instance.set";
+inline constexpr std::string_view kFlowList = "flow.list";
+inline constexpr std::string_view kPeerList = "peer.list";
+inline constexpr std::string_view kStats = "stats";
+inline constexpr std::string_view kDataplaneStatus = "dataplane.status";
+inline constexpr std::array<std::string_view, 8> kCommands = {
+    kServiceList, kInstanceAdd, kInstanceDel, kInstanceSet, kFlowList, kPeerList, kStats, kDataplaneStatus,
+};
+
+using Json = nlohmann::json;
+using Sid = std::array<std::uint8_t, 16>;
+
+struct Request {
+    std::string cmd;
+    Json args = Json::object();
+};
+
+struct Response {
+    bool ok = false;
+    Json result;        // ok
+    std::string error;  // !ok
+};
+
+// Parse one request line (with or without its '\n'). Returns "" on success
+// or what is wrong. Checks: size, nesting depth, JSON syntax, an object with
+// "v" == 0, a known "cmd", "args" an object if present; nothing else.
+std::string parse_request(std::string_view line, Request& out);
+std::string parse_response(std::string_view line, Response& out);
+
+// Does the JSON text nest arrays and objects at most `max` deep? A linear
+// scan that skips strings; says nothing about validity.
+bool depth_within(std::string_view text, std::size_t max) noexcept;
+
+// Encoders return one line ending in '\n'. Strings that are not valid UTF-8
+// are written with U+FFFD in place of the bad bytes (never throw).
+std::string encode_request(const Request& r);
+std::string encode_ok(const Json& result);
+std::string encode_error(std::string_view error);
+// JSON text on one line, invalid UTF-8 replaced.
+std::string dump(const Json& j);
+
+// Metric arguments: a missing key means "not given" (instance.set keeps the
+// old value, instance.add takes the default).
+struct MetricArgs {
+    std::optional<std::uint8_t> score;           // 0..10
+    std::optional<std::uint8_t> load_pct;        // 0..100
+    std::optional<std::uint32_t> free_capacity;
+    std::optional<std::uint32_t> latency_us;
+    std::optional<std::uint32_t> bandwidth_kbps;
+    std::optional<std::uint16_t> compute_types;  // non-empty list of "cpu" | "gpu" | "npu" | "fpga"
+    std::optional<std::uint32_t> weight;         // 0..kMaxWeight
+    bool empty() const {
+        return !score && !load_pct && !free_capacity && !latency_us && !bandwidth_kbps && !compute_types &&
+               !weight;
+    }
+    friend bool operator==(const MetricArgs&, const MetricArgs&) = default;
+};
+
+enum class InstanceCmd : std::uint8_t { Add, Del, Set };
+
+// instance.add: {"cs_id", "id", "sids": [1..5 IPv6], "name"?, "metrics"?}
+// instance.del: {"cs_id", "id"}
+// instance.set: {"cs_id", "id", "sids"?, "metrics"?} (at least one of them)
+struct InstanceArgs {
+    std::uint32_t cs_id = 0;
+    std::uint32_t id = 0;
+    std::vector<Sid> sids;            // empty: not given (set) / invalid (add)
+    std::optional<std::string> name;  // add: the service's name if it is created
+    MetricArgs metrics;
+};
+std::string parse_instance_args(const Json& args, InstanceCmd cmd, InstanceArgs& out);
+Json instance_args_to_json(const InstanceArgs& a, InstanceCmd cmd);
+
+// flow.list: {"cs_id"?, "instance_id"?, "limit"? (1..kMaxFlowLimit)}
+struct FlowArgs {
+    std::optional<std::uint32_t> cs_id;
+    std::optional<std::uint32_t> instance_id;
+    std::uint32_t limit = kDefaultFlowLimit;
+};
+std::string parse_flow_args(const Json& args, FlowArgs& out);
+
+// service.list, peer.list, stats, dataplane.status take no arguments.
+std::string parse_no_args(const Json& args);
+
+// Compute types: bit set <-> names ("cpu,gpu" on the command line,
+// ["cpu","gpu"] in JSON). parse returns nullopt for an unknown or repeated
+// name, or an empty list.
+std::optional<std::uint16_t> parse_compute_types(std::string_view comma_list);
+Json compute_types_to_json(std::uint16_t bits);
+std::string compute_types_to_string(std::uint16_t bits);
+
+std::optional<Sid> parse_sid(const std::string& text);
+std::string format_sid(const Sid& sid);
+
+}  // namespace cats::ctl

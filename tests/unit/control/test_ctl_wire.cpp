@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// proto-defs/ctl_wire: the catsctl <-> cats-control JSON protocol.
+#include "ctl_wire.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace cats::ctl;
+
+namespace {
+
+std::string request_error(const std::string& line) {
+    Request r;
+    return parse_request(line, r);
+}
+
+std::string args_error(const std::string& args, InstanceCmd cmd) {
+    InstanceArgs a;
+    return parse_instance_args(Json::parse(args), cmd, a);
+}
+
+}  // namespace
+
+TEST_CASE("ctl wire: a request round-trips", "[ctl]") {
+    Request r;
+    r.cmd = std::string(kInstanceAdd);
+    r.args = {{"cs_id", 100}, {"id", 4}, {"sids", {"2001:db8::1"}}};
+    const std::string line = encode_request(r);
+    CHECK(line.back() == '\n');
+    CHECK(std::count(line.begin(), line.end(), '\n') == 1);
+    Request back;
+    REQUIRE(parse_request(line, back).empty());
+    CHECK(back.cmd == "instance.add");
+    CHECK(back.args == r.args);
+    // args may be left out.
+    REQUIRE(parse_request(R"({"v":0,"cmd":"stats"})", back).empty());
+    CHECK(back.args == Json::object());
+}
+
+TEST_CASE("ctl wire: request errors", "[ctl]") {
+    CHECK(request_error("") == "request is not valid JSON");
+    CHECK(request_error("{") == "request is not valid JSON");
+    CHECK(request_error("[1]") == "request: expected an object, got a list");
+    CHECK(request_error(R"({"cmd":"stats"})") == "request.v: required key is missing");
+    CHECK(request_error(R"({"v":1,"cmd":"stats"})") == "request.v: unsupported version 1 (this daemon speaks 0)");
+    CHECK(request_error(R"({"v":"0","cmd":"stats"})") ==
+          "request.v: unsupported version a string (this daemon speaks 0)");
+    CHECK(request_error(R"({"v":0})") == "request.cmd: required key is missing");
+    CHECK(request_error(R"({"v":0,"cmd":5})") == "request.cmd: expected a string, got 5");
+    CHECK(request_error(R"({"v":0,"cmd":"reboot"})") ==
+          "request.cmd: unknown command 'reboot' (expected one of: service.list, instance.add, instance.del, "
+          "instance.set, flow.list, peer.list, stats, dataplane.status)");
+    CHECK(request_error(R"({"v":0,"cmd":"stats","args":[]})") == "request.args: expected an object, got a list");
+    CHECK(request_error(R"({"v":0,"cmd":"stats","arg":{}})") ==
+          "request.arg: unknown key (expected one of: v, cmd, args)");
+    CHECK(request_error(std::string(kMaxLine + 1, ' ')) == "request of 1048577 bytes, at most 1048576");
+    // Invalid UTF-8 is refused by the parser, not passed on.
+    CHECK(request_error("{\"v\":0,\"cmd\":\"st\xff\"}") == "request is not valid JSON");
+    // Deep nesting: an error, not a stack overflow.
+    const std::string deep = R"({"v":0,"cmd":"stats","args":{"a":)" + std::string(100000, '[') +
+                             std::string(100000, ']') + "}}";
+    CHECK(request_error(deep) == "request nests deeper than 32 levels");
+    CHECK(request_error(std::string(500000, '{')) == "request nests deeper than 32 levels");
+    // Brackets inside strings do not count.
+    CHECK(depth_within(R"({"a":"[[[[[[[[\"[[[[\\"})", 1));
+    CHECK_FALSE(depth_within("[[]]", 1));
+    CHECK(depth_within("[[]]", 2));
+}
+
+TEST_CASE("ctl wire: instance arguments", "[ctl]") {
+    InstanceArgs a;
+    REQUIRE(parse_instance_args(Json::parse(R"({"cs_id":100,"id":4,"sids":["2001:db8::1","2001:db8::2"],
+        "name":"svc","metrics":{"score":9,"load_pct":100,"free_capacity":0,"latency_us":4294967295,
+        "bandwidth_kbps":5,"compute_types":["gpu","cpu"],"weight":1000000}})"),
+                                InstanceCmd::Add, a)
+                .empty());
+    CHECK(a.cs_id == 100);
+    CHECK(a.id == 4);
+    REQUIRE(a.sids.size() == 2);
+    CHECK(format_sid(a.sids[1]) == "2001:db8::2");
+    CHECK(a.name == "svc");
+    CHECK(a.metrics.score == 9);
+    CHECK(a.metrics.load_pct == 100);
+    CHECK(a.metrics.free_capacity == 0u);
+    CHECK(a.metrics.latency_us == 4294967295u);
+    CHECK(a.metrics.compute_types == 3);
+    CHECK(a.metrics.weight == 1000000u);
+    // Back to JSON and again: the same.
+    InstanceArgs b;
+    REQUIRE(parse_instance_args(instance_args_to_json(a, InstanceCmd::Add), InstanceCmd::Add, b).empty());
+    CHECK(b.metrics == a.metrics);
+    CHECK(b.sids == a.sids);
+    CHECK(b.name == a.name);
+
+    REQUIRE(parse_instance_args(Json::parse(R"({"cs_id":1,"id":2,"metrics":{"weight":0}})"), InstanceCmd::Set, a).empty());
+    CHECK(a.sids.empty());
+    CHECK(a.metrics.weight == 0u);
+    CHECK_FALSE(a.metrics.score);
+    REQUIRE(parse_instance_args(Json::parse(R"({"cs_id":1,"id":2})"), InstanceCmd::Del, a).empty());
+}
+
+TEST_CASE("ctl wire: instance argument errors name their path", "[ctl]") {
+    const auto add = [](const std::string& j) { return args_error(j, InstanceCmd::Add); };
+    CHECK(add(R"({"id":1,"sids":["::1"]})") == "args.cs_id: required key is missing");
+    CHECK(add(R"({"cs_id":1,"sids":["::1"]})") == "args.id: required key is missing");
+    CHECK(add(R"({"cs_id":-1,"id":1,"sids":["::1"]})") == "args.cs_id: must be 0..4294967295, got -1");
+    CHECK(add(R"({"cs_id":4294967296,"id":1,"sids":["::1"]})") == "args.cs_id: must be 0..4294967295, got 4294967296");
+    CHECK(add(R"({"cs_id":1.5,"id":1,"sids":["::1"]})") ==
+          "args.cs_id: expected an integer in 0..4294967295, got 1.5 (not an integer)");
+    CHECK(add(R"({"cs_id":"1","id":1,"sids":["::1"]})") ==
+          "args.cs_id: expected an integer in 0..4294967295, got a string");
+    CHECK(add(R"({"cs_id":1,"id":1})") == "args.sids: required key is missing");
+    CHECK(add(R"({"cs_id":1,"id":1,"sids":[]})") == "args.sids: must have 1..5 SIDs, got 0");
+    CHECK(add(R"({"cs_id":1,"id":1,"sids":["::1","::2","::3","::4","::5","::6"]})") ==
+          "args.sids: must have 1..5 SIDs, got 6");
+    CHECK(add(R"({"cs_id":1,"id":1,"sids":"::1"})") == "args.sids: expected a list of 1..5 IPv6 addresses, got a string");
+    CHECK(add(R"({"cs_id":1,"id":1,"sids":["::1","10.0.0.1"]})") == "args.sids[1]: '10.0.0.1' is not an IPv6 address");
+    CHECK(add(R"({"cs_id":1,"id":1,"sids":[7]})") == "args.sids[0]: expected an IPv6 address, got 7");
+    CHECK(add(R"({"cs_id":1,"id":1,"sids":["::1"],"name":""})") == "args.name: must be 1..64 bytes, got 0");
+    CHECK(add(R"({"cs_id":1,"id":1,"sids":["::1"],"name":5})") == "args.name: expected a string, got 5");
+    CHECK(add(R"({"cs_id":1,"id":1,"sids":["::1"],"metrics":{"score":11}})") == "args.metrics.score: must be 0..10, got 11");
+    CHECK(add(R"({"cs_id":1,"id":1,"sids":["::1"],"metrics":{"load_pct":101}})") ==
+          "args.metrics.load_pct: must be 0..100, got 101");
+    CHECK(add(R"({"cs_id":1,"id":1,"sids":["::1"],"metrics":{"weight":1000001}})") ==
+          "args.metrics.weight: must be 0..1000000, got 1000001");
+    CHECK(add(R"({"cs_id":1,"id":1,"sids":["::1"],"metrics":{"speed":1}})") ==
+          "args.metrics.speed: unknown key (expected one of: score, load_pct, free_capacity, latency_us, "
+          "bandwidth_kbps, compute_types, weight)");
+    CHECK(add(R"({"cs_id":1,"id":1,"sids":["::1"],"metrics":{"compute_types":[]}})") ==
+          "args.metrics.compute_types: expected a non-empty list of cpu, gpu, npu, fpga, got a list");
+    CHECK(add(R"({"cs_id":1,"id":1,"sids":["::1"],"metrics":{"compute_types":["tpu"]}})") ==
+          "args.metrics.compute_types[0]: expected cpu, gpu, npu or fpga, got 'tpu'");
+    CHECK(add(R"({"cs_id":1,"id":1,"sids":["::1"],"metrics":{"compute_types":["cpu","cpu"]}})") ==
+          "args.metrics.compute_types: a compute type is listed twice");
+    CHECK(add(R"({"cs_id":1,"id":1,"sids":["::1"],"metrics":{"compute_types":["cpu,gpu"]}})") ==
+          "args.metrics.compute_types[0]: expected cpu, gpu, npu or fpga, got 'cpu,gpu'");
+    CHECK(add(R"({"cs_id":1,"id":1,"sids":["::1"],"metrics":[]})") == "args.metrics: expected an object, got a list");
+    CHECK(add(R"({"cs_id":1,"id":1,"sids":["::1"],"extra":1})") ==
+          "args.extra: unknown key (expected one of: cs_id, id, sids, name, metrics)");
+    CHECK(args_error(R"({"cs_id":1,"id":1})", InstanceCmd::Set) ==
+          "args: nothing to set (give sids or at least one metric)");
+    CHECK(args_error(R"({"cs_id":1,"id":1,"name":"x","metrics":{"score":1}})", InstanceCmd::Set) ==
+          "args.name: unknown key (expected one of: cs_id, id, sids, metrics)");
+    CHECK(args_error(R"({"cs_id":1,"id":1,"sids":["::1"]})", InstanceCmd::Del) ==
+          "args.sids: unknown key (expected one of: cs_id, id)");
+}
+
+TEST_CASE("ctl wire: flow and no-argument commands", "[ctl]") {
+    FlowArgs f;
+    REQUIRE(parse_flow_args(Json::object(), f).empty());
+    CHECK_FALSE(f.cs_id);
+    CHECK(f.limit == kDefaultFlowLimit);
+    REQUIRE(parse_flow_args(Json::parse(R"({"cs_id":100,"instance_id":2,"limit":5})"), f).empty());
+    CHECK(f.cs_id == 100u);
+    CHECK(f.instance_id == 2u);
+    CHECK(f.limit == 5u);
+    CHECK(parse_flow_args(Json::parse(R"({"limit":0})"), f) == "args.limit: must be 1..1000000, got 0");
+    CHECK(parse_flow_args(Json::parse(R"({"service":1})"), f) ==
+          "args.service: unknown key (expected one of: cs_id, instance_id, limit)");
+    CHECK(parse_no_args(Json::object()).empty());
+    CHECK(parse_no_args(Json::parse(R"({"x":1})")) == "args.x: unknown key (no arguments expected)");
+}
+
+TEST_CASE("ctl wire: responses", "[ctl]") {
+    Response r;
+    REQUIRE(parse_response(encode_ok({{"a", 1}}), r).empty());
+    CHECK(r.ok);
+    CHECK(r.result["a"] == 1);
+    REQUIRE(parse_response(encode_error("boom"), r).empty());
+    CHECK_FALSE(r.ok);
+    CHECK(r.error == "boom");
+    CHECK(parse_response("nope", r) == "response is not a JSON object");
+    CHECK(parse_response(R"({"v":1,"ok":true})", r) == "response: unsupported version");
+    CHECK(parse_response(R"({"v":0,"ok":false})", r) == "response.error: expected a string");
+    // Text that is not UTF-8 (a service name from a config) never throws.
+    const std::string line = encode_ok({{"name", std::string("bad\xff")}});
+    REQUIRE(parse_response(line, r).empty());
+    CHECK(r.result["name"] == "bad\xEF\xBF\xBD");
+}
+
+TEST_CASE("ctl wire: compute types and SIDs as text", "[ctl]") {
+    CHECK(parse_compute_types("cpu") == 1);
+    CHECK(parse_compute_types("gpu,fpga") == 10);
+    CHECK_FALSE(parse_compute_types(""));
+    CHECK_FALSE(parse_compute_types("cpu,"));
+    CHECK_FALSE(parse_compute_types("cpu,cpu"));
+    CHECK_FALSE(parse_compute_types("CPU"));
+    CHECK(compute_types_to_string(0) == "-");
+    CHECK(compute_types_to_string(3) == "cpu,gpu");
+    CHECK(compute_types_to_string(0x11) == "cpu,0x10");
+    CHECK(parse_sid("2001:db8::1"));
+    CHECK_FALSE(parse_sid("2001:db8::1%eth0"));
+    CHECK_FALSE(parse_sid(std::string("::1\0x", 5)));
+    CHECK(format_sid(*parse_sid("2001:DB8:0::1")) == "2001:db8::1");
+}

@@ -1,0 +1,625 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// cats-control end to end in one process: a Daemon on its own thread, a
+// fake cats-dataplane that applies every batch to a model table (and so
+// checks that increments only refer to what exists), adverts over UDP on
+// [::1], and catsctl requests over the ctl socket. With $CATSCTL set (meson
+// sets it), the catsctl binary's output and exit codes too.
+#include "daemon.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/post.hpp>
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "helpers.hpp"
+
+using namespace cats;
+using namespace cats::control;
+using namespace cats::control::test;
+using Json = nlohmann::json;
+
+namespace {
+
+int unix_listen(const std::string& path) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof(a.sun_path) - 1);
+    ::unlink(path.c_str());
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || ::listen(fd, 4) != 0)
+        throw std::runtime_error("fake dataplane: bind " + path + ": " + std::strerror(errno));
+    return fd;
+}
+
+int unix_connect(const std::string& path) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::strncpy(a.sun_path, path.c_str(), sizeof(a.sun_path) - 1);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+        ::close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+// Read exactly n bytes, polling `stop`; false on EOF, error or stop.
+bool read_full(int fd, std::uint8_t* p, std::size_t n, const std::atomic<bool>& stop) {
+    while (n > 0) {
+        pollfd pfd{fd, POLLIN, 0};
+        const int r = ::poll(&pfd, 1, 20);
+        if (stop)
+            return false;
+        if (r <= 0)
+            continue;
+        const ssize_t got = ::recv(fd, p, n, 0);
+        if (got <= 0)
+            return false;
+        p += got;
+        n -= static_cast<std::size_t>(got);
+    }
+    return true;
+}
+
+void write_full(int fd, const std::vector<std::uint8_t>& d) {
+    std::size_t off = 0;
+    while (off < d.size()) {
+        const ssize_t n = ::send(fd, d.data() + off, d.size() - off, MSG_NOSIGNAL);
+        if (n <= 0)
+            return;
+        off += static_cast<std::size_t>(n);
+    }
+}
+
+// A cats-dataplane stand-in: the server end of the management channel.
+class FakeDataplane {
+public:
+    explicit FakeDataplane(std::string path) : path_(std::move(path)), listen_fd_(unix_listen(path_)) {
+        thread_ = std::thread([this] { run(); });
+    }
+    ~FakeDataplane() {
+        stop_ = true;
+        thread_.join();
+        ::close(listen_fd_);
+        ::unlink(path_.c_str());
+    }
+
+    std::atomic<bool> reject_next{false};
+    std::atomic<bool> drop_now{false};
+
+    std::size_t updates() const {
+        std::lock_guard l(mu_);
+        return batches_.size();
+    }
+    std::vector<mgmt::Batch> batches() const {
+        std::lock_guard l(mu_);
+        return batches_;
+    }
+    std::map<std::uint32_t, mgmt::ServiceRec> table() const {
+        std::lock_guard l(mu_);
+        return table_;
+    }
+    std::uint64_t version() const {
+        std::lock_guard l(mu_);
+        return version_;
+    }
+    int connections() const { return connections_; }
+    std::vector<std::string> errors() const {
+        std::lock_guard l(mu_);
+        return errors_;
+    }
+
+private:
+    void run() {
+        while (!stop_) {
+            pollfd pfd{listen_fd_, POLLIN, 0};
+            if (::poll(&pfd, 1, 20) <= 0)
+                continue;
+            const int fd = ::accept(listen_fd_, nullptr, nullptr);
+            if (fd < 0)
+                continue;
+            ++connections_;
+            serve(fd);
+            ::close(fd);
+        }
+    }
+
+    void serve(int fd) {
+        while (!stop_ && !drop_now) {
+            std::array<std::uint8_t, mgmt::kHeaderLen> hb{};
+            if (!read_full(fd, hb.data(), hb.size(), stop_))
+                return;
+            mgmt::Header h;
+            if (mgmt::decode_header(hb, h) != mgmt::HeaderError::Ok)
+                return note("bad header");
+            std::vector<std::uint8_t> payload(h.length);
+            if (!read_full(fd, payload.data(), payload.size(), stop_))
+                return;
+            if (drop_now) {
+                drop_now = false;
+                return;
+            }
+            std::vector<std::uint8_t> out;
+            switch (h.type) {
+            case mgmt::MsgType::Update: {
+                mgmt::Batch b;
+                if (const std::string e = mgmt::decode_batch(payload, b); !e.empty()) {
+                    note("decode: " + e);
+                    return reply(fd, mgmt::MsgType::Error, h.seq, mgmt::Ack{mgmt::Status::Malformed, version(), e});
+                }
+                std::lock_guard l(mu_);
+                batches_.push_back(b);
+                if (reject_next.exchange(false)) {
+                    mgmt::Ack a{mgmt::Status::Rejected, version_, "op 0: refused by the test"};
+                    mgmt::encode_ack(a, out);
+                    write_full(fd, mgmt::make_message(mgmt::MsgType::Error, h.seq, out));
+                    continue;
+                }
+                if (const std::string e = apply(b); !e.empty()) {
+                    errors_.push_back(e);
+                    mgmt::encode_ack(mgmt::Ack{mgmt::Status::Rejected, version_, e}, out);
+                    write_full(fd, mgmt::make_message(mgmt::MsgType::Error, h.seq, out));
+                    continue;
+                }
+                ++version_;
+                mgmt::encode_ack(mgmt::Ack{mgmt::Status::Ok, version_, {}}, out);
+                write_full(fd, mgmt::make_message(mgmt::MsgType::UpdateAck, h.seq, out));
+                break;
+            }
+            case mgmt::MsgType::StatusReq:
+                text(fd, mgmt::MsgType::Status, h.seq, Json{{"table_version", version()}, {"workers", 2}});
+                break;
+            case mgmt::MsgType::StatsReq:
+                text(fd, mgmt::MsgType::Stats, h.seq, Json{{"rx", 42}, {"drops", {{"ipv4", 3}}}});
+                break;
+            case mgmt::MsgType::FlowsReq: {
+                mgmt::FlowsQuery q;
+                if (const std::string e = mgmt::decode_flows_query(payload, q); !e.empty())
+                    return note("flows query: " + e);
+                Json flows = Json::array();
+                flows.push_back({{"cs_id", q.cs_id ? Json(*q.cs_id) : Json()}, {"instance", 1}, {"src", "2001:db8::1"}});
+                text(fd, mgmt::MsgType::Flows, h.seq, Json{{"flows", flows}, {"limit", q.limit}});
+                break;
+            }
+            default: return note("unexpected message type");
+            }
+        }
+    }
+
+    // The dataplane's rules: an increment may only touch what exists.
+    std::string apply(const mgmt::Batch& b) {
+        auto t = b.replace_all ? std::map<std::uint32_t, mgmt::ServiceRec>{} : table_;
+        for (std::size_t i = 0; i < b.ops.size(); ++i) {
+            const mgmt::Op& op = b.ops[i];
+            const std::string where = "op " + std::to_string(i) + ": ";
+            switch (op.type) {
+            case mgmt::OpType::UpsertService: t[op.service.cs_id] = op.service; break;
+            case mgmt::OpType::RemoveService:
+                if (t.erase(op.service.cs_id) == 0)
+                    return where + "no service " + std::to_string(op.service.cs_id);
+                break;
+            case mgmt::OpType::UpsertInstance: {
+                const auto s = t.find(op.service.cs_id);
+                if (s == t.end())
+                    return where + "no service " + std::to_string(op.service.cs_id);
+                auto& v = s->second.instances;
+                const auto it = std::find_if(v.begin(), v.end(), [&](const auto& x) { return x.id == op.instance.id; });
+                if (it != v.end())
+                    *it = op.instance;
+                else
+                    v.push_back(op.instance);
+                std::sort(v.begin(), v.end(), [](const auto& a, const auto& c) { return a.id < c.id; });
+                break;
+            }
+            case mgmt::OpType::RemoveInstance: {
+                const auto s = t.find(op.service.cs_id);
+                if (s == t.end())
+                    return where + "no service " + std::to_string(op.service.cs_id);
+                auto& v = s->second.instances;
+                const auto it = std::find_if(v.begin(), v.end(), [&](const auto& x) { return x.id == op.instance.id; });
+                if (it == v.end())
+                    return where + "no instance " + std::to_string(op.instance.id);
+                v.erase(it);
+                break;
+            }
+            }
+        }
+        table_ = std::move(t);
+        return {};
+    }
+
+    void reply(int fd, mgmt::MsgType t, std::uint32_t seq, const mgmt::Ack& a) {
+        std::vector<std::uint8_t> out;
+        mgmt::encode_ack(a, out);
+        write_full(fd, mgmt::make_message(t, seq, out));
+    }
+    void text(int fd, mgmt::MsgType t, std::uint32_t seq, const Json& j) {
+        const std::string s = j.dump();
+        write_full(fd, mgmt::make_message(t, seq, std::span(reinterpret_cast<const std::uint8_t*>(s.data()), s.size())));
+    }
+    void note(const std::string& e) {
+        std::lock_guard l(mu_);
+        errors_.push_back(e);
+    }
+
+    std::string path_;
+    int listen_fd_;
+    std::atomic<bool> stop_{false};
+    std::atomic<int> connections_{0};
+    mutable std::mutex mu_;
+    std::vector<mgmt::Batch> batches_;
+    std::map<std::uint32_t, mgmt::ServiceRec> table_;
+    std::uint64_t version_ = 0;
+    std::vector<std::string> errors_;
+    std::thread thread_;
+};
+
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 5000ms) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (pred())
+            return true;
+        std::this_thread::sleep_for(10ms);
+    }
+    return pred();
+}
+
+// One raw line exchange; returns the reply line ("" on EOF).
+std::string raw_call(const std::string& path, const std::string& line) {
+    const int fd = unix_connect(path);
+    if (fd < 0)
+        return "(connect failed)";
+    write_full(fd, std::vector<std::uint8_t>(line.begin(), line.end()));
+    std::string reply;
+    char c;
+    while (::recv(fd, &c, 1, 0) == 1 && c != '\n')
+        reply += c;
+    ::close(fd);
+    return reply;
+}
+
+ctl::Response call(const std::string& path, std::string_view cmd, Json args = Json::object()) {
+    ctl::Request r;
+    r.cmd = std::string(cmd);
+    r.args = std::move(args);
+    ctl::Response resp;
+    const std::string e = ctl::parse_response(raw_call(path, ctl::encode_request(r)), resp);
+    if (!e.empty())
+        throw std::runtime_error(e);
+    return resp;
+}
+
+struct RunResult {
+    int status = -1;
+    std::string output;
+};
+
+RunResult run(const std::string& cmd) {
+    RunResult r;
+    FILE* p = ::popen((cmd + " 2>&1").c_str(), "r");
+    if (p == nullptr)
+        return r;
+    char buf[4096];
+    std::size_t n;
+    while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0)
+        r.output.append(buf, n);
+    const int st = ::pclose(p);
+    r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    return r;
+}
+
+// The daemon on its own thread; its state is touched only there.
+class Harness {
+public:
+    explicit Harness(Config cfg) : daemon_(io_, std::move(cfg)) {
+        daemon_.link().set_timers(100ms, 5s);
+        daemon_.start();
+        thread_ = std::thread([this] { io_.run(); });
+    }
+    ~Harness() { shutdown(); }
+
+    template <class F>
+    auto on_io(F f) {
+        std::packaged_task<decltype(f())()> task(std::move(f));
+        auto fut = task.get_future();
+        boost::asio::post(io_, [&task] { task(); });
+        return fut.get();
+    }
+
+    void shutdown() {
+        if (!thread_.joinable())
+            return;
+        on_io([this] { daemon_.stop(); });
+        io_.stop();
+        thread_.join();
+    }
+
+    // What the dataplane should have: a snapshot of a copy of the RIB.
+    std::map<std::uint32_t, mgmt::ServiceRec> expected() {
+        return on_io([this] {
+            Rib copy = daemon_.rib();
+            std::map<std::uint32_t, mgmt::ServiceRec> t;
+            for (const mgmt::Op& op : copy.snapshot().ops)
+                t[op.service.cs_id] = op.service;
+            return t;
+        });
+    }
+
+    std::uint16_t advert_port() {
+        return on_io([this] { return daemon_.advert_ports().at(0); });
+    }
+
+private:
+    boost::asio::io_context io_;
+    Daemon daemon_;
+    std::thread thread_;
+};
+
+}  // namespace
+
+TEST_CASE("daemon: adverts, catsctl and the dataplane link end to end", "[daemon]") {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("cats-ctl-e2e-" + std::to_string(::getpid()));
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    const std::string ctl_path = (dir / "control.sock").string();
+    const std::string dp_path = (dir / "dataplane.sock").string();
+
+    Config cfg = load_config_string(R"(
+listen: [{address: "::1", port: 7410}]
+peers:
+  - {node_id: 7, key_id: 1, key: a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1, name: edge-7}
+policy: {startup_hold_s: 0, max_pushes_per_s: 0}
+services:
+  - cs_id: 100
+    name: video
+    instances:
+      - {id: 1, sids: ["2001:db8:a1::1"], metrics: {latency_us: 100}}
+)");
+    cfg.listen[0].port = 0;  // any free port
+    cfg.ctl_socket = ctl_path;
+    cfg.dataplane_socket = dp_path;
+
+    auto dp = std::make_unique<FakeDataplane>(dp_path);
+    Harness h(cfg);
+
+    // (Re)connect: a full snapshot with the static table.
+    REQUIRE(wait_until([&] { return dp->updates() >= 1; }));
+    CHECK(dp->batches()[0].replace_all);
+    CHECK(dp->table() == h.expected());
+    CHECK(dp->table().at(100).name == "video");
+
+    // catsctl instance add: acknowledged with the table version.
+    auto r = call(ctl_path, ctl::kInstanceAdd,
+                  {{"cs_id", 300}, {"id", 1}, {"sids", {"2001:db8:c::1"}}, {"name", "batch"}, {"metrics", {{"weight", 5}}}});
+    REQUIRE(r.ok);
+    CHECK(r.result["applied"] == true);
+    CHECK(r.result["table_version"] == dp->version());
+    CHECK(dp->table().at(300).name == "batch");
+
+    // An advert over UDP joins the static service.
+    boost::asio::io_context tx_io;
+    boost::asio::ip::udp::socket tx(tx_io, boost::asio::ip::udp::endpoint(boost::asio::ip::udp::v6(), 0));
+    const boost::asio::ip::udp::endpoint to(boost::asio::ip::make_address("::1"), h.advert_port());
+    const auto key = std::vector<std::uint8_t>(32, 0xA1);
+    tx.send_to(boost::asio::buffer(advert::encode(advertise(7, 1, {record(100, 2, {"2001:db8:a2::1"})}, 30, 1), key)), to);
+    REQUIRE(wait_until([&] { return dp->table().at(100).instances.size() == 2; }));
+    CHECK(dp->table() == h.expected());
+
+    // Every command.
+    r = call(ctl_path, ctl::kServiceList);
+    REQUIRE(r.ok);
+    CHECK(r.result["services"].size() == 2);
+    CHECK(r.result["services"][0]["instances"][1]["origin"] == "advert");
+    r = call(ctl_path, ctl::kPeerList);
+    REQUIRE(r.ok);
+    CHECK(r.result["peers"][0]["accepted"] == 1);
+    r = call(ctl_path, ctl::kFlowList, {{"cs_id", 100}, {"limit", 7}});
+    REQUIRE(r.ok);
+    CHECK(r.result["limit"] == 7);
+    CHECK(r.result["flows"][0]["cs_id"] == 100);
+    r = call(ctl_path, ctl::kStats);
+    REQUIRE(r.ok);
+    CHECK(r.result["control"]["advert"]["accepted"] == 1);
+    CHECK(r.result["control"]["rib"]["instances"] == 3);
+    CHECK(r.result["dataplane"]["rx"] == 42);
+    r = call(ctl_path, ctl::kDataplaneStatus);
+    REQUIRE(r.ok);
+    CHECK(r.result["link"]["state"] == "up");
+    CHECK(r.result["link"]["table_version"] == dp->version());
+    CHECK(r.result["link"]["last_sync_ms_ago"].is_number());
+    CHECK(r.result["dataplane"]["workers"] == 2);
+
+    // Errors are answered, never fatal.
+    r = call(ctl_path, ctl::kInstanceDel, {{"cs_id", 100}, {"id", 2}});
+    CHECK_FALSE(r.ok);
+    CHECK(r.error.find("advertised by node 7") != std::string::npos);
+    r = call(ctl_path, ctl::kInstanceAdd, {{"cs_id", 1}, {"id", 1}, {"sids", {"bogus"}}});
+    CHECK_FALSE(r.ok);
+    CHECK(r.error == "args.sids[0]: 'bogus' is not an IPv6 address");
+    CHECK(raw_call(ctl_path, "hello\n") == R"({"error":"request is not valid JSON","ok":false,"v":0})");
+    // Several requests on one connection, answered in order.
+    {
+        const int fd = unix_connect(ctl_path);
+        const std::string two = ctl::encode_request({"stats", Json::object()}) + ctl::encode_request({"peer.list", Json::object()});
+        write_full(fd, std::vector<std::uint8_t>(two.begin(), two.end()));
+        std::string got;
+        char c;
+        int lines = 0;
+        while (lines < 2 && ::recv(fd, &c, 1, 0) == 1)
+            if ((got += c, c == '\n'))
+                ++lines;
+        ::close(fd);
+        CHECK(lines == 2);
+        CHECK(got.find("\"peers\"") > got.find("\"control\""));
+    }
+    // An endless line: an error, then the connection is closed.
+    {
+        const int fd = unix_connect(ctl_path);
+        const std::vector<std::uint8_t> big(ctl::kMaxLine + 10, 'x');
+        std::thread writer([&] { write_full(fd, big); });
+        std::string got;
+        char c;
+        while (::recv(fd, &c, 1, 0) == 1)
+            got += c;
+        ::shutdown(fd, SHUT_RDWR);
+        writer.join();
+        ::close(fd);
+        CHECK(got == ctl::encode_error("request longer than 1048576 bytes"));
+    }
+
+    // The dataplane refuses an update: it keeps its table, the daemon
+    // resynchronises with a full snapshot.
+    const std::size_t before = dp->updates();
+    dp->reject_next = true;
+    r = call(ctl_path, ctl::kInstanceSet, {{"cs_id", 300}, {"id", 1}, {"metrics", {{"weight", 6}}}});
+    REQUIRE(r.ok);
+    CHECK(r.result["applied"] == false);
+    CHECK(r.result["note"].get<std::string>().find("refused (rejected): op 0: refused by the test") != std::string::npos);
+    REQUIRE(wait_until([&] { return dp->updates() >= before + 2; }, 5000ms));
+    CHECK(dp->batches().back().replace_all);
+    CHECK(dp->table() == h.expected());
+    CHECK(dp->table().at(300).instances[0].metrics.weight == 6);
+
+    // The dataplane drops the connection: reconnect, full snapshot.
+    const int conns = dp->connections();
+    dp->drop_now = true;
+    call(ctl_path, ctl::kDataplaneStatus);  // anything to make it notice
+    REQUIRE(wait_until([&] { return dp->connections() > conns && dp->batches().back().replace_all; }));
+    REQUIRE(wait_until([&] { return dp->table() == h.expected(); }));
+
+    // The dataplane goes away: control keeps answering; changes wait.
+    dp.reset();
+    REQUIRE(wait_until([&] { return call(ctl_path, ctl::kDataplaneStatus).result["link"]["state"] != "up"; }));
+    r = call(ctl_path, ctl::kDataplaneStatus);
+    REQUIRE(r.ok);
+    CHECK(r.result["dataplane"].is_null());
+    CHECK(r.result["dataplane_error"].get<std::string>().find("dataplane not connected (" + dp_path) == 0);
+    r = call(ctl_path, ctl::kFlowList);
+    CHECK_FALSE(r.ok);
+    CHECK(r.error.find("dataplane not connected") == 0);
+    r = call(ctl_path, ctl::kStats);
+    REQUIRE(r.ok);
+    CHECK(r.result["control"]["rib"]["instances"] == 3);
+    r = call(ctl_path, ctl::kInstanceAdd, {{"cs_id", 100}, {"id", 9}, {"sids", {"2001:db8:a9::1"}}});
+    REQUIRE(r.ok);
+    CHECK(r.result["applied"] == false);
+    CHECK(r.result["note"].get<std::string>().find("not connected") != std::string::npos);
+
+    // It comes back: one snapshot holds everything, including the change.
+    dp = std::make_unique<FakeDataplane>(dp_path);
+    REQUIRE(wait_until([&] { return dp->updates() >= 1; }));
+    CHECK(dp->batches()[0].replace_all);
+    CHECK(dp->table() == h.expected());
+    CHECK(dp->table().at(100).instances.size() == 3);
+
+    // Withdrawal over UDP: pushed as an increment the dataplane accepts.
+    tx.send_to(boost::asio::buffer(advert::encode(withdraw(7, 2, {{100, 2}}, 1), key)), to);
+    REQUIRE(wait_until([&] { return dp->table().at(100).instances.size() == 2; }));
+    CHECK(dp->table() == h.expected());
+
+    // The catsctl binary, when the build made one.
+    if (const char* catsctl = std::getenv("CATSCTL"); catsctl != nullptr && *catsctl != '\0') {
+        const std::string c = std::string(catsctl) + " -s " + ctl_path + " ";
+        RunResult o = run(c + "service list");
+        CHECK(o.status == 0);
+        CHECK(o.output.find("CS-ID") == 0);
+        CHECK(o.output.find("video") != std::string::npos);
+        CHECK(o.output.find("2 services, 3 instances") != std::string::npos);
+        o = run(c + "--json stats");
+        CHECK(o.status == 0);
+        CHECK(Json::parse(o.output, nullptr, false)["dataplane"]["rx"] == 42);
+        o = run(c + "instance add 400 1 --sid 2001:db8:d::1 --sid 2001:db8:d::2 --load 10 --compute-types cpu,gpu");
+        CHECK(o.status == 0);
+        CHECK(o.output.find("cs 400 instance 1: added; the dataplane runs table version") == 0);
+        o = run(c + "instance set 400 1 --weight 0");
+        CHECK(o.status == 0);
+        CHECK(dp->table().at(400).instances[0].metrics.weight == 0);
+        CHECK(dp->table().at(400).instances[0].metrics.compute_types == 3);
+        o = run(c + "peer list");
+        CHECK(o.status == 0);
+        CHECK(o.output.find("edge-7") != std::string::npos);
+        o = run(c + "dataplane status");
+        CHECK(o.status == 0);
+        CHECK(o.output.find("link           up (in sync)") != std::string::npos);
+        o = run(c + "flow list --service 100");
+        CHECK(o.status == 0);
+        CHECK(o.output.find("2001:db8::1") != std::string::npos);
+        o = run(c + "instance del 400 1");
+        CHECK(o.status == 0);
+        CHECK(dp->table().count(400) == 0);
+        // The daemon says no: 1.
+        o = run(c + "instance del 100 77");
+        CHECK(o.status == 1);
+        CHECK(o.output == "catsctl: cs 100 instance 77 does not exist\n");
+        // Bad arguments: 2, with usage.
+        o = run(c + "instance add 400 1");
+        CHECK(o.status == 2);
+        CHECK(o.output.find("--sid is required") != std::string::npos);
+        o = run(c + "instance add 400 1 --sid 2001:db8::1 --load 101");
+        CHECK(o.status == 2);
+        o = run(c + "instance add 400 x --sid 2001:db8::1");
+        CHECK(o.status == 2);
+        o = run(c + "instance set 400 1");
+        CHECK(o.status == 2);
+        CHECK(o.output.find("nothing to set") != std::string::npos);
+        o = run(c + "frobnicate");
+        CHECK(o.status == 2);
+        o = run(c);
+        CHECK(o.status == 2);
+        o = run(std::string(catsctl) + " --help");
+        CHECK(o.status == 0);
+        // Unreachable daemon: 1, naming the socket.
+        o = run(std::string(catsctl) + " -s " + (dir / "nope.sock").string() + " stats");
+        CHECK(o.status == 1);
+        CHECK(o.output.find("cannot reach cats-control at " + (dir / "nope.sock").string()) != std::string::npos);
+    }
+
+    CHECK(dp->errors().empty());
+    h.shutdown();
+    CHECK_FALSE(fs::exists(ctl_path));  // removed on exit
+    dp.reset();
+    fs::remove_all(dir);
+}
+
+TEST_CASE("daemon: a second instance on the same ctl socket is refused", "[daemon]") {
+    namespace fs = std::filesystem;
+    const fs::path dir = fs::temp_directory_path() / ("cats-ctl-dup-" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    Config cfg;
+    cfg.listen.clear();
+    cfg.ctl_socket = (dir / "c.sock").string();
+    cfg.dataplane_socket = (dir / "d.sock").string();
+    {
+        Harness h(cfg);
+        boost::asio::io_context io2;
+        CHECK_THROWS_WITH(Daemon(io2, cfg), Catch::Matchers::Contains("another process answers on it"));
+        // Dataplane absent: the status says so.
+        const auto r = call(cfg.ctl_socket, ctl::kDataplaneStatus);
+        REQUIRE(r.ok);
+        CHECK(r.result["link"]["state"] != "up");
+    }
+    // A stale socket file (the daemon died) is replaced.
+    {
+        const int fd = unix_listen(cfg.ctl_socket);
+        ::close(fd);
+        CHECK(fs::exists(cfg.ctl_socket));
+        Harness h(cfg);
+        CHECK(call(cfg.ctl_socket, ctl::kServiceList).ok);
+    }
+    fs::remove_all(dir);
+}

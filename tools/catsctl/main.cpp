@@ -1,0 +1,320 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// catsctl: the operator CLI of cats-control, in the style of `ip` and
+// `gobgp`. One request per run over cats-control's Unix socket
+// (proto-defs/ctl_wire.hpp).
+//
+// Exit status: 0 success; 1 cats-control unreachable or reported an error;
+// 2 bad arguments (with usage).
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "ctl_wire.hpp"
+#include "render.hpp"
+
+namespace {
+
+using cats::ctl::Json;
+namespace ctl = cats::ctl;
+
+constexpr int kExitOk = 0;
+constexpr int kExitFail = 1;
+constexpr int kExitUsage = 2;
+constexpr std::chrono::seconds kReplyTimeout{30};
+constexpr std::size_t kMaxReply = 256u << 20;
+
+struct Failure {
+    std::string message;
+};
+
+class Fd {
+public:
+    explicit Fd(int fd) : fd_(fd) {}
+    ~Fd() {
+        if (fd_ >= 0)
+            ::close(fd_);
+    }
+    Fd(const Fd&) = delete;
+    Fd& operator=(const Fd&) = delete;
+    int get() const { return fd_; }
+
+private:
+    int fd_;
+};
+
+// One request, one response line. Throws Failure saying what went wrong
+// and with which socket.
+ctl::Response call(const std::string& socket_path, const ctl::Request& req) {
+    const std::string where = "cats-control at " + socket_path;
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    if (socket_path.empty() || socket_path.size() >= sizeof(addr.sun_path))
+        throw Failure{"socket path '" + socket_path + "' is empty or too long"};
+    std::memcpy(addr.sun_path, socket_path.data(), socket_path.size());
+    Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (fd.get() < 0)
+        throw Failure{std::string("socket: ") + std::strerror(errno)};
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) != 0) {
+        const int e = errno;
+        std::string hint;
+        if (e == ENOENT || e == ECONNREFUSED)
+            hint = " (is cats-control running? -s SOCKET picks another socket)";
+        else if (e == EACCES)
+            hint = " (the socket is mode 0660: run as root or in its group)";
+        throw Failure{"cannot reach " + where + ": " + std::strerror(e) + hint};
+    }
+    const std::string line = ctl::encode_request(req);
+    for (std::size_t off = 0; off < line.size();) {
+        const ssize_t n = ::send(fd.get(), line.data() + off, line.size() - off, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            throw Failure{"sending to " + where + ": " + std::strerror(errno)};
+        off += static_cast<std::size_t>(n);
+    }
+    std::string reply;
+    const auto deadline = std::chrono::steady_clock::now() + kReplyTimeout;
+    char buf[65536];
+    while (reply.find('\n') == std::string::npos) {
+        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        if (left.count() <= 0)
+            throw Failure{"no answer from " + where + " within " + std::to_string(kReplyTimeout.count()) + " s"};
+        pollfd p{fd.get(), POLLIN, 0};
+        const int r = ::poll(&p, 1, static_cast<int>(left.count()));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            throw Failure{std::string("poll: ") + std::strerror(errno)};
+        if (r == 0)
+            continue;
+        const ssize_t n = ::recv(fd.get(), buf, sizeof(buf), 0);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            throw Failure{"reading from " + where + ": " + std::strerror(errno)};
+        if (n == 0)
+            throw Failure{where + " closed the connection without an answer"};
+        reply.append(buf, static_cast<std::size_t>(n));
+        if (reply.size() > kMaxReply)
+            throw Failure{"answer from " + where + " exceeds " + std::to_string(kMaxReply) + " bytes"};
+    }
+    reply.resize(reply.find('\n'));
+    ctl::Response resp;
+    if (const std::string e = ctl::parse_response(reply, resp); !e.empty())
+        throw Failure{"bad answer from " + where + ": " + e};
+    return resp;
+}
+
+// A u32 from the command line: digits only, in range.
+CLI::Validator u32_range(std::uint64_t lo, std::uint64_t hi) {
+    return CLI::Validator(
+        [lo, hi](std::string& s) -> std::string {
+            if (s.empty() || s.find_first_not_of("0123456789") != std::string::npos)
+                return "'" + s + "' is not a non-negative integer";
+            errno = 0;
+            const unsigned long long v = std::strtoull(s.c_str(), nullptr, 10);
+            if (errno == ERANGE || v < lo || v > hi)
+                return s + " is out of range " + std::to_string(lo) + ".." + std::to_string(hi);
+            return {};
+        },
+        std::to_string(lo) + ".." + std::to_string(hi));
+}
+
+const CLI::Validator kSid(
+    [](std::string& s) -> std::string { return ctl::parse_sid(s) ? "" : "'" + s + "' is not an IPv6 address"; },
+    "IPV6");
+const CLI::Validator kComputeTypes(
+    [](std::string& s) -> std::string {
+        return ctl::parse_compute_types(s) ? "" : "'" + s + "': expected a comma list of cpu, gpu, npu, fpga, each once";
+    },
+    "cpu,gpu,...");
+
+// Metric flags shared by instance add and set.
+struct MetricFlags {
+    std::uint64_t score = 0, load = 0, free_capacity = 0, latency_us = 0, bandwidth_kbps = 0, weight = 0;
+    std::string compute_types;
+    CLI::Option *o_score{}, *o_load{}, *o_free{}, *o_lat{}, *o_bw{}, *o_weight{}, *o_types{};
+
+    void add(CLI::App* app) {
+        constexpr std::uint64_t kU32 = UINT32_MAX;
+        o_score = app->add_option("--score", score, "L2 score 0..10, higher is better")->check(u32_range(0, 10));
+        o_load = app->add_option("--load", load, "load in percent 0..100")->check(u32_range(0, 100));
+        o_free = app->add_option("--free-capacity", free_capacity, "free sessions; 0 = full")->check(u32_range(0, kU32));
+        o_lat = app->add_option("--latency-us", latency_us, "latency gateway -> instance, us")->check(u32_range(0, kU32));
+        o_bw = app->add_option("--bandwidth-kbps", bandwidth_kbps, "available bandwidth, kbit/s")
+                   ->check(u32_range(0, kU32));
+        o_types = app->add_option("--compute-types", compute_types, "e.g. cpu,gpu")->check(kComputeTypes);
+        o_weight = app->add_option("--weight", weight, "operator weight 0..1000000; 0 = drained")
+                       ->check(u32_range(0, ctl::kMaxWeight));
+    }
+    ctl::MetricArgs args() const {
+        ctl::MetricArgs m;
+        if (*o_score) m.score = static_cast<std::uint8_t>(score);
+        if (*o_load) m.load_pct = static_cast<std::uint8_t>(load);
+        if (*o_free) m.free_capacity = static_cast<std::uint32_t>(free_capacity);
+        if (*o_lat) m.latency_us = static_cast<std::uint32_t>(latency_us);
+        if (*o_bw) m.bandwidth_kbps = static_cast<std::uint32_t>(bandwidth_kbps);
+        if (*o_types) m.compute_types = ctl::parse_compute_types(compute_types);
+        if (*o_weight) m.weight = static_cast<std::uint32_t>(weight);
+        return m;
+    }
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    CLI::App app{"catsctl: operate cats-control, the control process of the cats SRv6 compute-aware gateway"};
+    app.failure_message(CLI::FailureMessage::help);
+    app.require_subcommand(1);
+
+    const char* env_socket = std::getenv("CATS_CTL_SOCKET");
+    std::string socket_path = env_socket != nullptr && *env_socket != '\0' ? env_socket : ctl::kDefaultSocket;
+    bool json = false;
+    app.add_option("-s,--socket", socket_path, "cats-control's socket (default $CATS_CTL_SOCKET or " +
+                                                   std::string(ctl::kDefaultSocket) + ")");
+    app.add_flag("-j,--json", json, "print the JSON result instead of a table");
+
+    ctl::Request req;
+    std::string verb;  // for instance commands' output
+
+    CLI::App* service = app.add_subcommand("service", "compute services and their instances")->require_subcommand(1);
+    service->add_subcommand("list", "the resolved table: static, CLI and advertised instances")
+        ->callback([&] { req.cmd = ctl::kServiceList; });
+
+    CLI::App* instance = app.add_subcommand("instance", "static compute routes")->require_subcommand(1);
+    std::uint64_t cs_id = 0, inst_id = 0;
+    std::vector<std::string> sids;
+    std::string name;
+    MetricFlags add_m, set_m;
+    const auto positional = [&](CLI::App* sub) {
+        sub->add_option("CS_ID", cs_id, "compute service id")->required()->check(u32_range(0, UINT32_MAX));
+        sub->add_option("ID", inst_id, "instance id within the service")->required()->check(u32_range(0, UINT32_MAX));
+    };
+    const auto instance_req = [&](ctl::InstanceCmd kind, const ctl::MetricArgs& m) {
+        ctl::InstanceArgs a;
+        a.cs_id = static_cast<std::uint32_t>(cs_id);
+        a.id = static_cast<std::uint32_t>(inst_id);
+        for (const std::string& s : sids)
+            a.sids.push_back(*ctl::parse_sid(s));
+        if (!name.empty())
+            a.name = name;
+        a.metrics = m;
+        req.args = ctl::instance_args_to_json(a, kind);
+    };
+
+    CLI::App* add = instance->add_subcommand("add", "add an instance (and its service if new) with its SIDs and metrics");
+    positional(add);
+    add->add_option("--sid", sids, "a SID, first segment first; 1..5 of them")
+        ->required()
+        ->check(kSid)
+        ->expected(1, static_cast<int>(ctl::kMaxSids));
+    add->add_option("--name", name, "service name, if the service is created")
+        ->check(CLI::Validator(
+            [](std::string& s) -> std::string {
+                return s.empty() || s.size() > ctl::kMaxNameLen ? "1.." + std::to_string(ctl::kMaxNameLen) + " bytes"
+                                                                : "";
+            },
+            "NAME"));
+    add_m.add(add);
+    add->callback([&] {
+        req.cmd = ctl::kInstanceAdd;
+        verb = "added";
+        instance_req(ctl::InstanceCmd::Add, add_m.args());
+    });
+
+    CLI::App* del = instance->add_subcommand("del", "delete a static or CLI instance");
+    positional(del);
+    del->callback([&] {
+        req.cmd = ctl::kInstanceDel;
+        verb = "deleted";
+        instance_req(ctl::InstanceCmd::Del, {});
+    });
+
+    CLI::App* set = instance->add_subcommand("set", "change a static or CLI instance's SIDs or metrics");
+    positional(set);
+    set->add_option("--sid", sids, "new SID list, first segment first")->check(kSid)->expected(1, static_cast<int>(ctl::kMaxSids));
+    set_m.add(set);
+    set->callback([&] {
+        const ctl::MetricArgs m = set_m.args();
+        if (sids.empty() && m.empty())
+            throw CLI::ValidationError("instance set", "nothing to set: give --sid or a metric flag");
+        req.cmd = ctl::kInstanceSet;
+        verb = "updated";
+        instance_req(ctl::InstanceCmd::Set, m);
+    });
+
+    CLI::App* flow = app.add_subcommand("flow", "flows pinned in the dataplane")->require_subcommand(1);
+    CLI::App* flow_list = flow->add_subcommand("list", "list flows, optionally filtered");
+    std::uint64_t f_cs = 0, f_inst = 0, f_limit = ctl::kDefaultFlowLimit;
+    CLI::Option* o_fcs = flow_list->add_option("--service", f_cs, "only flows of this CS-ID")->check(u32_range(0, UINT32_MAX));
+    CLI::Option* o_finst =
+        flow_list->add_option("--instance", f_inst, "only flows pinned to this instance id")->check(u32_range(0, UINT32_MAX));
+    flow_list->add_option("--limit", f_limit, "at most this many flows (default 1000)")->check(u32_range(1, ctl::kMaxFlowLimit));
+    flow_list->callback([&] {
+        req.cmd = ctl::kFlowList;
+        req.args = Json::object();
+        if (*o_fcs)
+            req.args["cs_id"] = f_cs;
+        if (*o_finst)
+            req.args["instance_id"] = f_inst;
+        req.args["limit"] = f_limit;
+    });
+
+    CLI::App* peer = app.add_subcommand("peer", "advertising compute nodes")->require_subcommand(1);
+    peer->add_subcommand("list", "configured peers and what they sent")->callback([&] { req.cmd = ctl::kPeerList; });
+
+    app.add_subcommand("stats", "counters of cats-control and the dataplane")->callback([&] { req.cmd = ctl::kStats; });
+
+    CLI::App* dp = app.add_subcommand("dataplane", "the dataplane link")->require_subcommand(1);
+    dp->add_subcommand("status", "table version, last sync, dataplane status")
+        ->callback([&] { req.cmd = ctl::kDataplaneStatus; });
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        app.exit(e);
+        return kExitUsage;
+    }
+
+    try {
+        const ctl::Response resp = call(socket_path, req);
+        if (!resp.ok) {
+            std::fprintf(stderr, "catsctl: %s\n", resp.error.c_str());
+            return kExitFail;
+        }
+        if (json) {
+            std::cout << resp.result.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
+            return kExitOk;
+        }
+        namespace r = cats::catsctl;
+        std::string out;
+        if (req.cmd == ctl::kServiceList) out = r::render_services(resp.result);
+        else if (req.cmd == ctl::kPeerList) out = r::render_peers(resp.result);
+        else if (req.cmd == ctl::kFlowList) out = r::render_flows(resp.result);
+        else if (req.cmd == ctl::kStats) out = r::render_stats(resp.result);
+        else if (req.cmd == ctl::kDataplaneStatus) out = r::render_status(resp.result);
+        else out = r::render_instance_result(verb, resp.result);
+        std::cout << out;
+        return kExitOk;
+    } catch (const Failure& f) {
+        std::fprintf(stderr, "catsctl: %s\n", f.message.c_str());
+        return kExitFail;
+    }
+}

@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "render.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+
+namespace cats::catsctl {
+
+namespace {
+
+std::string dump(const Json& j) {
+    return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// A scalar as the operator wants to read it.
+std::string text(const Json& j) {
+    if (j.is_null())
+        return "-";
+    if (j.is_string())
+        return j.get<std::string>();
+    if (j.is_boolean())
+        return j.get<bool>() ? "yes" : "no";
+    return dump(j);
+}
+
+// A member of an object, or null.
+const Json& at(const Json& j, const char* key) {
+    static const Json kNull;
+    if (!j.is_object())
+        return kNull;
+    const auto it = j.find(key);
+    return it == j.end() ? kNull : *it;
+}
+
+std::string seconds_text(const Json& ms) {
+    if (!ms.is_number())
+        return "-";
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.1fs", ms.get<double>() / 1000.0);
+    return buf;
+}
+
+std::string join(const Json& list, const char* sep) {
+    std::string out;
+    if (!list.is_array())
+        return text(list);
+    for (const Json& v : list)
+        out += (out.empty() ? "" : sep) + text(v);
+    return out.empty() ? "-" : out;
+}
+
+bool is_scalar(const Json& j) {
+    return !j.is_object() && !j.is_array();
+}
+
+bool is_list_of_objects(const Json& j) {
+    return j.is_array() && !j.empty() && std::all_of(j.begin(), j.end(), [](const Json& v) { return v.is_object(); });
+}
+
+// A list of objects as a table; columns in first-seen order.
+std::string object_table(const Json& list) {
+    std::vector<std::string> cols;
+    for (const Json& o : list)
+        for (auto it = o.begin(); it != o.end(); ++it)
+            if (std::find(cols.begin(), cols.end(), it.key()) == cols.end())
+                cols.push_back(it.key());
+    std::vector<std::vector<std::string>> rows;
+    for (const Json& o : list) {
+        std::vector<std::string> row;
+        for (const std::string& c : cols) {
+            const auto it = o.find(c);
+            if (it == o.end())
+                row.push_back("-");
+            else if (is_scalar(*it))
+                row.push_back(text(*it));
+            else if (it->is_array() && std::all_of(it->begin(), it->end(), is_scalar))
+                row.push_back(join(*it, ","));
+            else
+                row.push_back(dump(*it));
+        }
+        rows.push_back(std::move(row));
+    }
+    std::vector<std::string> headers;
+    for (std::string c : cols) {
+        std::transform(c.begin(), c.end(), c.begin(), [](char ch) {
+            return ch == '_' ? '-' : static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        });
+        headers.push_back(std::move(c));
+    }
+    return render_table(headers, rows);
+}
+
+std::string indent_lines(const std::string& s, int indent) {
+    std::string out;
+    const std::string pad(static_cast<std::size_t>(indent), ' ');
+    std::size_t start = 0;
+    while (start < s.size()) {
+        const std::size_t nl = s.find('\n', start);
+        const std::size_t end = nl == std::string::npos ? s.size() : nl;
+        out += pad + s.substr(start, end - start) + "\n";
+        start = end + 1;
+    }
+    return out;
+}
+
+}  // namespace
+
+std::string render_table(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows) {
+    std::vector<std::size_t> width(headers.size(), 0);
+    for (std::size_t c = 0; c < headers.size(); ++c)
+        width[c] = headers[c].size();
+    for (const auto& r : rows)
+        for (std::size_t c = 0; c < r.size() && c < width.size(); ++c)
+            width[c] = std::max(width[c], r[c].size());
+    const auto line = [&](const std::vector<std::string>& cells) {
+        std::string out;
+        for (std::size_t c = 0; c < headers.size(); ++c) {
+            const std::string& cell = c < cells.size() ? cells[c] : std::string();
+            out += cell;
+            if (c + 1 < headers.size())
+                out += std::string(width[c] - cell.size() + 2, ' ');
+        }
+        while (!out.empty() && out.back() == ' ')
+            out.pop_back();
+        return out + "\n";
+    };
+    std::string out = line(headers);
+    for (const auto& r : rows)
+        out += line(r);
+    return out;
+}
+
+std::string render_services(const Json& result) {
+    const Json& services = at(result, "services");
+    std::vector<std::vector<std::string>> rows;
+    std::size_t n_inst = 0;
+    for (const Json& s : services.is_array() ? services : Json::array()) {
+        const std::string cs = text(at(s, "cs_id"));
+        const std::string name = text(at(s, "name"));
+        const Json& insts = at(s, "instances");
+        if (!insts.is_array() || insts.empty()) {
+            rows.push_back({cs, name, "-", text(at(s, "origin")), "-", "-", "-", "-", "-", "-", "-", "-", "-", "-", "-"});
+            continue;
+        }
+        for (const Json& in : insts) {
+            ++n_inst;
+            const Json& m = at(in, "metrics");
+            const Json& bw = at(m, "bandwidth_kbps");
+            rows.push_back({cs,
+                            name,
+                            text(at(in, "id")),
+                            text(at(in, "origin")),
+                            text(at(in, "node_id")),
+                            join(at(in, "sids"), ","),
+                            text(at(m, "score")),
+                            text(at(m, "load_pct")) + "%",
+                            text(at(m, "free_capacity")),
+                            text(at(m, "latency_us")),
+                            bw.is_number() && bw.get<std::uint64_t>() == UINT32_MAX ? "max" : text(bw),
+                            join(at(m, "compute_types"), ","),
+                            text(at(m, "weight")),
+                            seconds_text(at(in, "expires_in_ms")),
+                            text(at(in, "push_state"))});
+        }
+    }
+    if (rows.empty())
+        return "no services\n";
+    return render_table({"CS-ID", "SERVICE", "INSTANCE", "ORIGIN", "NODE", "SIDS", "SCORE", "LOAD", "FREE", "LAT-US",
+                         "BW-KBPS", "TYPES", "WEIGHT", "EXPIRES", "STATE"},
+                        rows) +
+           std::to_string(services.size()) + " services, " + std::to_string(n_inst) + " instances\n";
+}
+
+std::string render_peers(const Json& result) {
+    const Json& peers = at(result, "peers");
+    if (!peers.is_array() || peers.empty())
+        return "no peers configured\n";
+    std::vector<std::vector<std::string>> rows;
+    for (const Json& p : peers)
+        rows.push_back({text(at(p, "name")), text(at(p, "node_id")), text(at(p, "key_id")), text(at(p, "accepted")),
+                        text(at(p, "rejected")), text(at(p, "records_accepted")) + "/" + text(at(p, "records_rejected")),
+                        text(at(p, "last_sequence")),
+                        at(p, "last_seen_ms_ago").is_number() ? seconds_text(at(p, "last_seen_ms_ago")) + " ago" : "never",
+                        at(p, "last_error").is_string() && !at(p, "last_error").get<std::string>().empty()
+                            ? text(at(p, "last_error"))
+                            : "-"});
+    return render_table({"PEER", "NODE-ID", "KEY-ID", "ACCEPTED", "REJECTED", "RECORDS(OK/BAD)", "LAST-SEQ",
+                         "LAST-SEEN", "LAST-ERROR"},
+                        rows);
+}
+
+std::string render_instance_result(const std::string& verb, const Json& result) {
+    std::string out = "cs " + text(at(result, "cs_id")) + " instance " + text(at(result, "id")) + ": ";
+    if (at(result, "changed").is_boolean() && !at(result, "changed").get<bool>()) {
+        out += "nothing to push";
+        if (at(result, "note").is_string())
+            out += " (" + at(result, "note").get<std::string>() + ")";
+        return out + "\n";
+    }
+    out += verb;
+    if (at(result, "applied").is_boolean() && at(result, "applied").get<bool>())
+        out += "; the dataplane runs table version " + text(at(result, "table_version"));
+    else
+        out += "; not in the dataplane yet: " + text(at(result, "note"));
+    return out + "\n";
+}
+
+std::string render_tree(const Json& j, int indent) {
+    if (is_scalar(j))
+        return indent_lines(text(j), indent);
+    if (j.is_array()) {
+        if (is_list_of_objects(j))
+            return indent_lines(object_table(j), indent);
+        return indent_lines(join(j, ", "), indent);
+    }
+    std::size_t w = 0;
+    for (auto it = j.begin(); it != j.end(); ++it)
+        if (is_scalar(*it) || (it->is_array() && !is_list_of_objects(*it)))
+            w = std::max(w, it.key().size());
+    std::string out;
+    const std::string pad(static_cast<std::size_t>(indent), ' ');
+    for (auto it = j.begin(); it != j.end(); ++it) {
+        if (is_scalar(*it) || (it->is_array() && !is_list_of_objects(*it))) {
+            out += pad + it.key() + std::string(w - it.key().size() + 2, ' ') +
+                   (it->is_array() ? join(*it, ", ") : text(*it)) + "\n";
+        } else if (it->empty()) {
+            out += pad + it.key() + ": -\n";
+        } else {
+            out += pad + it.key() + ":\n" + render_tree(*it, indent + 2);
+        }
+    }
+    return out;
+}
+
+std::string render_flows(const Json& result) {
+    // Whatever list of objects the dataplane calls its flows: a table.
+    if (is_list_of_objects(result))
+        return object_table(result);
+    if (result.is_object()) {
+        for (auto it = result.begin(); it != result.end(); ++it) {
+            if (it->is_array() && it->empty() && it.key() == "flows")
+                return "no flows\n";
+        }
+    }
+    return render_tree(result);
+}
+
+std::string render_stats(const Json& result) {
+    std::string out = "control:\n" + render_tree(at(result, "control"), 2);
+    if (at(result, "dataplane_error").is_string())
+        out += "dataplane: unavailable: " + at(result, "dataplane_error").get<std::string>() + "\n";
+    else
+        out += "dataplane:\n" + render_tree(at(result, "dataplane"), 2);
+    return out;
+}
+
+std::string render_status(const Json& result) {
+    const Json& link = at(result, "link");
+    std::string state = text(at(link, "state"));
+    if (state == "up")
+        state += at(link, "in_sync").is_boolean() && at(link, "in_sync").get<bool>() ? " (in sync)" : " (resync pending)";
+    std::string sync = "never";
+    if (at(link, "last_sync_ms_ago").is_number()) {
+        sync = seconds_text(at(link, "last_sync_ms_ago")) + " ago";
+        if (at(link, "last_sync_unix_ms").is_number()) {
+            const std::time_t t = static_cast<std::time_t>(at(link, "last_sync_unix_ms").get<std::int64_t>() / 1000);
+            std::tm tm{};
+            char buf[64];
+            if (localtime_r(&t, &tm) != nullptr && std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S %Z", &tm) > 0)
+                sync += " (" + std::string(buf) + ")";
+        }
+    }
+    std::vector<std::vector<std::string>> rows = {
+        {"socket", text(at(link, "socket"))},
+        {"link", state},
+        {"table version", text(at(link, "table_version"))},
+        {"last sync", sync},
+        {"queued", text(at(link, "queued"))},
+    };
+    if (at(link, "last_error").is_string() && !at(link, "last_error").get<std::string>().empty())
+        rows.push_back({"last error", at(link, "last_error").get<std::string>()});
+    std::string out;
+    std::size_t w = 0;
+    for (const auto& r : rows)
+        w = std::max(w, r[0].size());
+    for (const auto& r : rows)
+        out += r[0] + std::string(w - r[0].size() + 2, ' ') + r[1] + "\n";
+    if (at(result, "dataplane_error").is_string())
+        out += "dataplane: unavailable: " + at(result, "dataplane_error").get<std::string>() + "\n";
+    else if (!at(result, "dataplane").is_null())
+        out += "dataplane:\n" + render_tree(at(result, "dataplane"), 2);
+    return out;
+}
+
+}  // namespace cats::catsctl

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// catsctl's human output: aligned tables in the style of `ip` and `gobgp`,
+// made from the JSON results of cats-control (proto-defs/ctl_wire.hpp).
+// `--json` prints the result itself instead.
+//
+// Thread safety: pure functions.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace cats::catsctl {
+
+using Json = nlohmann::json;
+
+// Columns padded to their widest cell, two spaces apart; no trailing blanks.
+std::string render_table(const std::vector<std::string>& headers, const std::vector<std::vector<std::string>>& rows);
+
+std::string render_services(const Json& result);
+std::string render_peers(const Json& result);
+std::string render_instance_result(const std::string& verb, const Json& result);
+std::string render_flows(const Json& result);
+std::string render_stats(const Json& result);
+std::string render_status(const Json& result);
+// Any JSON as an indented tree (objects), tables (lists of objects) and
+// comma lists (lists of scalars): for dataplane replies whose shape
+// catsctl does not know.
+std::string render_tree(const Json& j, int indent = 0);
+
+}  // namespace cats::catsctl
