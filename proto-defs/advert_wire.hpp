@@ -4,7 +4,7 @@
 // cats-control. One UDP datagram per message (default port 7410). Soft
 // state: every advertised instance carries a lifetime and is withdrawn by
 // cats-control when no advertisement refreshes it in time, so an agent that
-// dies or is cut off is detected within one lifetime. See SPEC.md section 4.
+// dies or is cut off is detected within one lifetime. See ADVERT.md.
 //
 //   0                   1                   2                   3
 //   |                 magic 'C' 'A' 'T' 'A' (0x43415441)            |
@@ -109,7 +109,9 @@ inline constexpr std::array<const char*, static_cast<std::size_t>(Error::Count)>
     "unknown_key", "bad_mac", "replay", "bad_record",
 };
 
-// Serialize and sign with HMAC-SHA256(key).
+// Serialize and sign with HMAC-SHA256(key). Throws std::invalid_argument for
+// a message decode() would reject (no SIDs, lifetime 0, out-of-range metric)
+// and std::length_error past kMaxMessage. Withdraw sends lifetime 0.
 std::vector<std::uint8_t> encode(const Message& m, std::span<const std::uint8_t> key);
 
 // Read the fixed header only (to find the key by key id and the node's last

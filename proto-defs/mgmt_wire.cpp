@@ -197,10 +197,11 @@ std::string decode_batch(std::span<const std::uint8_t> in, Batch& out) {
     out.replace_all = (flags & 1) != 0;
     if (std::size_t{n} * 5 > r.left())
         return std::to_string(n) + " operations do not fit in the message";
+    // Grow with what is decoded, not with what the count claims.
     out.ops.clear();
-    out.ops.resize(n);
+    out.ops.reserve(std::min<std::size_t>(n, 1024));
     for (std::uint32_t i = 0; i < n; ++i) {
-        Op& op = out.ops[i];
+        Op& op = out.ops.emplace_back();
         const std::string where = "op " + std::to_string(i) + ": ";
         std::uint8_t t = 0;
         if (!r.u8(t))
@@ -281,6 +282,8 @@ std::string decode_flows_query(std::span<const std::uint8_t> in, FlowsQuery& out
         return "truncated flows query";
     if (r.left() != 0)
         return "trailing bytes after flows query";
+    if ((flags & ~3u) != 0)
+        return "unknown flows query flags " + std::to_string(flags);
     out.cs_id = (flags & 1) ? std::optional<std::uint32_t>(cs) : std::nullopt;
     out.instance_id = (flags & 2) ? std::optional<std::uint32_t>(inst) : std::nullopt;
     return {};

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The management channel between cats-control and cats-dataplane, version 0.
 // A local stream socket (AF_UNIX, SOCK_STREAM); each message is a 16-byte
-// header followed by `length` bytes of payload. See SPEC.md section 5.
+// header followed by `length` bytes of payload; the layouts of the payloads
+// are those written by the encoders in mgmt_wire.cpp.
 //
 //   0                   1                   2                   3
 //   |            magic 'C' 'A' 'T' 'M' (0x4341544D)                 |
