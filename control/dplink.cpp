@@ -168,11 +168,13 @@ void DataplaneLink::push(std::vector<mgmt::Op> ops, PushFn done) {
     }
     if (state_ != State::Up || resync_pending_) {
         counters_.ops_dropped += ops.size();
+        const char* note = "dataplane out of sync: kept, sent in the next full snapshot";
+        if (state_ == State::Holding)
+            note = "dataplane connected, first snapshot held (policy.startup_hold_s): kept, sent in it";
+        else if (state_ != State::Up)
+            note = "dataplane not connected: kept, sent in the full snapshot when it connects";
         if (done)
-            done(PushResult{false, 0,
-                            state_ != State::Up
-                                ? "dataplane not connected: kept, sent in the full snapshot when it connects"
-                                : "dataplane out of sync: kept, sent in the next full snapshot"});
+            done(PushResult{false, 0, note});
         return;
     }
     if (!queue_.empty() && queue_.back().kind == Kind::Snapshot) {
@@ -206,7 +208,7 @@ void DataplaneLink::push(std::vector<mgmt::Op> ops, PushFn done) {
 
 void DataplaneLink::query(mgmt::MsgType type, std::vector<std::uint8_t> payload, ReplyFn done) {
     if (state_ == State::Down || state_ == State::Connecting) {
-        done("dataplane not connected (" + path_ + (last_error_.empty() ? "" : ": " + last_error_) + ")", {});
+        done("dataplane at " + path_ + " not connected" + (last_error_.empty() ? "" : " (" + last_error_ + ")"), {});
         return;
     }
     Req r;

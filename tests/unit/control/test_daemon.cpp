@@ -508,10 +508,10 @@ services:
     r = call(ctl_path, ctl::kDataplaneStatus);
     REQUIRE(r.ok);
     CHECK(r.result["dataplane"].is_null());
-    CHECK(r.result["dataplane_error"].get<std::string>().find("dataplane not connected (" + dp_path) == 0);
+    CHECK(r.result["dataplane_error"].get<std::string>().find("dataplane at " + dp_path + " not connected") == 0);
     r = call(ctl_path, ctl::kFlowList);
     CHECK_FALSE(r.ok);
-    CHECK(r.error.find("dataplane not connected") == 0);
+    CHECK(r.error.find("dataplane at " + dp_path + " not connected") == 0);
     r = call(ctl_path, ctl::kStats);
     REQUIRE(r.ok);
     CHECK(r.result["control"]["rib"]["instances"] == 3);
