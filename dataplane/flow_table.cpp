@@ -74,6 +74,15 @@ void FlowTable::remove(std::int32_t pos) noexcept {
         rte_hash_free_key_with_position(h_, r);
 }
 
+bool FlowTable::remove(const FlowKey& k, std::uint32_t sig) noexcept {
+    const std::int32_t r = rte_hash_del_key_with_hash(h_, &k, sig);
+    if (r < 0)
+        return false;
+    entries_[r].flags = 0;
+    rte_hash_free_key_with_position(h_, r);
+    return true;
+}
+
 bool FlowTable::key_at(std::int32_t pos, FlowKey& out) const noexcept {
     void* key = nullptr;
     if (rte_hash_get_key_with_position(h_, pos, &key) != 0 || key == nullptr)

@@ -69,6 +69,8 @@ public:
     std::int32_t add(const FlowKey& k, std::uint32_t sig) noexcept;
     // Delete by position (the key is read back from the table).
     void remove(std::int32_t pos) noexcept;
+    // Delete by key; false when the key is not there.
+    bool remove(const FlowKey& k, std::uint32_t sig) noexcept;
 
     FlowEntry& entry(std::int32_t pos) noexcept { return entries_[pos]; }
     const FlowEntry& entry(std::int32_t pos) const noexcept { return entries_[pos]; }

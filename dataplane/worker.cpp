@@ -132,6 +132,7 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
             b.path[i] = Path::Forward;
         }
     }
+    b.n_flow = n_flow;
 
     // 2. One bulk lookup for every flow of the burst.
     if (n_flow != 0)
@@ -294,15 +295,57 @@ void sweep_idle(Worker& w, const Snapshot& snap, std::uint32_t now_ms, unsigned 
     ft.sweep_cursor() = cur;
 }
 
+void forward_burst(Worker& w, const Engine& e, const Snapshot& snap, std::uint16_t port, rte_mbuf** rx,
+                   std::uint16_t n, std::uint32_t now_ms) noexcept {
+    WorkerCounters& c = *w.ctr;
+    BurstScratch& b = *w.scratch;
+    std::uint64_t bytes = 0;
+    for (unsigned i = 0; i < n; ++i)
+        bytes += rx[i]->pkt_len;
+    c.rx_packets.add(n);
+    c.rx_bytes.add(bytes);
+    c.port_rx[port].add(n);
+    c.port_rx_bytes[port].add(bytes);
+
+    process_burst(w, e, snap, rx, n, now_ms, b.out);
+
+    unsigned n_drop = 0;
+    for (unsigned i = 0; i < n; ++i) {
+        const std::uint16_t op = b.out[i];
+        if (op == kVerdictDrop)
+            b.drops[n_drop++] = rx[i];
+        else
+            b.tx[op][b.n_tx[op]++] = rx[i];
+    }
+    if (n_drop != 0)
+        rte_pktmbuf_free_bulk(b.drops, n_drop);
+    for (const std::uint16_t op : e.port_ids) {
+        const std::uint16_t cnt = b.n_tx[op];
+        if (cnt == 0)
+            continue;
+        b.n_tx[op] = 0;
+        rte_mbuf** tx = b.tx[op];
+        std::uint64_t tx_bytes = 0;
+        for (unsigned i = 0; i < cnt; ++i)
+            tx_bytes += tx[i]->pkt_len;
+        const std::uint16_t sent = rte_eth_tx_burst(op, w.queue, tx, cnt);
+        for (unsigned i = sent; i < cnt; ++i)
+            tx_bytes -= tx[i]->pkt_len;
+        if (sent < cnt) [[unlikely]] {
+            c.drops[static_cast<std::size_t>(DropReason::TxFull)].add(cnt - sent);
+            rte_pktmbuf_free_bulk(&tx[sent], cnt - sent);
+        }
+        c.tx_packets.add(sent);
+        c.tx_bytes.add(tx_bytes);
+        c.port_tx[op].add(sent);
+        c.port_tx_bytes[op].add(tx_bytes);
+    }
+}
+
 int worker_main(void* arg) {
     Worker& w = *static_cast<Worker*>(arg);
     const Engine& e = *w.engine;
-    WorkerCounters& c = *w.ctr;
     rte_mbuf* rx[kMaxBurst];
-    std::uint16_t out[kMaxBurst];
-    rte_mbuf* tx[kMaxPorts][kMaxBurst];
-    std::uint16_t n_tx[kMaxPorts] = {};
-    rte_mbuf* drops[kMaxBurst];
 
     rte_rcu_qsbr_thread_register(e.qsbr, w.index);
     rte_rcu_qsbr_thread_online(e.qsbr, w.index);
@@ -315,45 +358,7 @@ int worker_main(void* arg) {
             if (n == 0)
                 continue;
             w.last_rx_tsc.store(tsc, std::memory_order_relaxed);
-            std::uint64_t bytes = 0;
-            for (unsigned i = 0; i < n; ++i)
-                bytes += rx[i]->pkt_len;
-            c.rx_packets.add(n);
-            c.rx_bytes.add(bytes);
-            c.port_rx[port].add(n);
-            c.port_rx_bytes[port].add(bytes);
-
-            process_burst(w, e, snap, rx, n, now_ms, out);
-
-            unsigned n_drop = 0;
-            for (unsigned i = 0; i < n; ++i) {
-                if (out[i] == kVerdictDrop)
-                    drops[n_drop++] = rx[i];
-                else
-                    tx[out[i]][n_tx[out[i]]++] = rx[i];
-            }
-            if (n_drop != 0)
-                rte_pktmbuf_free_bulk(drops, n_drop);
-            for (const std::uint16_t op : e.port_ids) {
-                const std::uint16_t cnt = n_tx[op];
-                if (cnt == 0)
-                    continue;
-                n_tx[op] = 0;
-                std::uint64_t tx_bytes = 0;
-                for (unsigned i = 0; i < cnt; ++i)
-                    tx_bytes += tx[op][i]->pkt_len;
-                const std::uint16_t sent = rte_eth_tx_burst(op, w.queue, tx[op], cnt);
-                for (unsigned i = sent; i < cnt; ++i)
-                    tx_bytes -= tx[op][i]->pkt_len;
-                if (sent < cnt) [[unlikely]] {
-                    c.drops[static_cast<std::size_t>(DropReason::TxFull)].add(cnt - sent);
-                    rte_pktmbuf_free_bulk(&tx[op][sent], cnt - sent);
-                }
-                c.tx_packets.add(sent);
-                c.tx_bytes.add(tx_bytes);
-                c.port_tx[op].add(sent);
-                c.port_tx_bytes[op].add(tx_bytes);
-            }
+            forward_burst(w, e, snap, port, rx, n, now_ms);
         }
         sweep_idle(w, snap, now_ms, 32);
         rte_rcu_qsbr_quiescent(e.qsbr, w.index);

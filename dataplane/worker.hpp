@@ -59,6 +59,12 @@ struct BurstScratch {
     std::uint8_t fwd_idx[kMaxBurst];    // packet index of each FIB lookup
     std::uint8_t fwd_ips[kMaxBurst][16];
     std::uint64_t fwd_nh[kMaxBurst];
+    unsigned n_flow = 0;                // flow lookups of the last burst
+    // Transmit side of forward_burst().
+    std::uint16_t out[kMaxBurst];
+    rte_mbuf* tx[kMaxPorts][kMaxBurst];
+    std::uint16_t n_tx[kMaxPorts] = {};
+    rte_mbuf* drops[kMaxBurst];
 };
 
 struct Worker {
@@ -77,6 +83,11 @@ struct Worker {
 // (counted by reason; the caller frees it). Does not transmit.
 void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** pkts,
                    std::uint16_t n, std::uint32_t now_ms, std::uint16_t* out_port) noexcept;
+
+// Count a burst received on `port`, process it, free what is dropped and
+// transmit the rest on each packet's port (the worker's TX queue).
+void forward_burst(Worker& w, const Engine& e, const Snapshot& snap, std::uint16_t port, rte_mbuf** rx,
+                   std::uint16_t n, std::uint32_t now_ms) noexcept;
 
 // Remove at most `budget` idle pins, looking at the next `budget` positions.
 void sweep_idle(Worker& w, const Snapshot& snap, std::uint32_t now_ms, unsigned budget) noexcept;
