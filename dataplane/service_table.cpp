@@ -9,11 +9,18 @@
 
 namespace cats::dp {
 
-const Service* Snapshot::find(std::uint32_t cs_id) const noexcept {
-    const auto it = std::lower_bound(cs_ids.begin(), cs_ids.end(), cs_id);
-    if (it == cs_ids.end() || *it != cs_id)
-        return nullptr;
-    return services[static_cast<std::size_t>(it - cs_ids.begin())];
+void Snapshot::build_index() {
+    std::size_t size = 16;
+    while (size < 2 * cs_ids.size())
+        size <<= 1;
+    index.assign(size, IndexSlot{});
+    index_mask = static_cast<std::uint32_t>(size - 1);
+    for (std::size_t k = 0; k < cs_ids.size(); ++k) {
+        std::uint32_t i = index_hash(cs_ids[k]) & index_mask;
+        while (index[i].service != nullptr)
+            i = (i + 1) & index_mask;
+        index[i] = IndexSlot{cs_ids[k], services[k]};
+    }
 }
 
 void validate_service(const ServiceConfig& sc) {
@@ -136,6 +143,7 @@ std::uint64_t ServiceTable::publish(std::map<std::uint32_t, ServiceConfig> next,
         snap->services.push_back(svc.get());
         snap->owners.push_back(std::move(svc));
     }
+    snap->build_index();
     service_slots_.merge(staged_services_);
     instance_slots_.merge(staged_instances_);
     current_.store(snap.get(), std::memory_order_release);

@@ -39,8 +39,32 @@ struct Snapshot {
     std::vector<const Service*> services;                   // parallel to cs_ids
     std::vector<std::shared_ptr<const Service>> owners;     // keeps services alive
 
-    // Binary search; nullptr when the CS-ID is unknown.
-    const Service* find(std::uint32_t cs_id) const noexcept;
+    // nullptr when the CS-ID is unknown. One probe of an open-addressing
+    // index in the common case (the per-packet lookup).
+    const Service* find(std::uint32_t cs_id) const noexcept {
+        for (std::uint32_t i = index_hash(cs_id) & index_mask;; i = (i + 1) & index_mask) {
+            const IndexSlot& s = index[i];
+            if (s.service == nullptr || s.cs_id == cs_id)
+                return s.service;
+        }
+    }
+    // Fill the index from cs_ids/services (at most half full).
+    void build_index();
+
+    struct IndexSlot {
+        std::uint32_t cs_id = 0;
+        const Service* service = nullptr;
+    };
+    std::vector<IndexSlot> index{1};
+    std::uint32_t index_mask = 0;
+
+    static constexpr std::uint32_t index_hash(std::uint32_t x) noexcept {
+        x ^= x >> 16;
+        x *= 0x7feb352dU;
+        x ^= x >> 15;
+        x *= 0x846ca68bU;
+        return x ^ (x >> 16);
+    }
 };
 
 struct EncapParams {

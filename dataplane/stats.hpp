@@ -35,6 +35,7 @@ struct PacketCounters {
 };
 
 inline constexpr std::size_t kMaxPorts = 32;
+inline constexpr std::size_t kMetaSources = 4;  // MetaSource values
 
 struct alignas(64) WorkerCounters {
     Counter rx_packets, rx_bytes;
@@ -47,7 +48,7 @@ struct alignas(64) WorkerCounters {
     Counter resteered;      // pinned flows moved: instance gone or ineligible
     Counter flow_table_full;  // flows steered without a pin (table full)
     Counter expired;        // pins removed by the idle sweep
-    Counter by_source[4];   // indexed by MetaSource
+    Counter by_source[kMetaSources];  // indexed by MetaSource
     Counter drops[kDropReasonCount];
     Counter port_rx[kMaxPorts], port_tx[kMaxPorts];
     Counter port_rx_bytes[kMaxPorts], port_tx_bytes[kMaxPorts];

@@ -102,6 +102,8 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
     BurstScratch& b = *w.scratch;
     WorkerCounters& c = *w.ctr;
     unsigned n_flow = 0, n_fwd = 0;
+    std::uint64_t n_hits = 0;
+    std::uint64_t n_by_source[kMetaSources] = {};
 
     // 1. Parse every packet; sort into flow lookups and FIB lookups.
     for (unsigned i = 0; i < kPrefetchAhead && i < n; ++i)
@@ -190,7 +192,7 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
                 ((fe->flags & kFlowBestEffort) || meets(pinned->metrics, pi.meta.req))) {
                 in = pinned;
                 fe->last_seen_ms = now_ms;
-                c.flow_hits.add();
+                ++n_hits;
             }
         }
         if (in == nullptr) {
@@ -241,13 +243,22 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
             continue;
         }
         out_port[i] = in->port_id;
-        c.steered.add();
-        c.by_source[static_cast<std::size_t>(pi.meta_source)].add();
+        ++n_by_source[static_cast<std::size_t>(pi.meta_source)];
         c.services[svc->slot].packets.add();
         c.services[svc->slot].bytes.add(len);
         c.instances[in->slot].packets.add();
         c.instances[in->slot].bytes.add(len);
     }
+
+    // Burst totals: one counter update per burst, not per packet.
+    c.flow_hits.add(n_hits);
+    std::uint64_t n_steered = 0;
+    for (std::size_t k = 0; k < std::size(n_by_source); ++k) {
+        if (n_by_source[k] != 0)
+            c.by_source[k].add(n_by_source[k]);
+        n_steered += n_by_source[k];
+    }
+    c.steered.add(n_steered);
 
     // 4. Non-CATS IPv6: one bulk FIB lookup, then forward.
     for (unsigned i = 0; i < n; ++i) {

@@ -7,12 +7,14 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "control_bench.hpp"
 #include "engine_bench.hpp"
 
 namespace {
@@ -26,6 +28,7 @@ void usage(const char* prog) {
                  "  --services LIST     services of 8 instances each (10,1000)\n"
                  "  --workers LIST      worker lcores (1,2); EAL needs as many lcores (-l)\n"
                  "  --encodings LIST    srh_tlv,dest_opt,service_sid (all)\n"
+                 "  --modes LIST        io,l3fwd,cats,newflow (all; io is 'restore' from memory)\n"
                  "  --duration SEC      measured window of each run (0.5)\n"
                  "  --warmup SEC        minimum warm-up before it (0.1)\n"
                  "  --payload BYTES     UDP payload of every packet (32)\n"
@@ -33,6 +36,10 @@ void usage(const char* prog) {
                  "  --no-memory         skip the in-memory runs\n"
                  "  --tmpdir DIR        where input pcaps are written (/tmp)\n"
                  "  --json FILE         write every figure as JSON to FILE ('-': stdout)\n"
+                 "  --no-engine         skip the dataplane runs\n"
+                 "  --no-control        skip the cats-control runs\n"
+                 "  --control-bin PATH  cats-control to run (default: next to cats-bench, or in the build tree)\n"
+                 "  --updates-rate N    advertisements per second during forwarding (10000)\n"
                  "  --smoke             tiny and fast: 1000 flows, 10 services, 1 worker, 0.05 s runs\n",
                  prog);
 }
@@ -70,8 +77,25 @@ bool parse_seconds(const char* name, const char* v, double& out) {
 
 struct Options {
     EngineOptions engine;
+    ControlOptions control;
+    bool run_engine = true;
+    bool run_control = true;
     std::string json;
 };
+
+// cats-control next to this program (installed) or in the build tree.
+std::string find_control() {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    if (ec)
+        return {};
+    for (const fs::path& p : {self.parent_path() / "cats-control",
+                              self.parent_path() / ".." / ".." / "control" / "cats-control"})
+        if (fs::exists(p, ec))
+            return p.lexically_normal().string();
+    return {};
+}
 
 bool parse_options(int argc, char** argv, Options& o) {
     static const option longopts[] = {
@@ -81,7 +105,10 @@ bool parse_options(int argc, char** argv, Options& o) {
         {"payload", required_argument, nullptr, 'p'},  {"no-pmd", no_argument, nullptr, 'P'},
         {"no-memory", no_argument, nullptr, 'M'},      {"tmpdir", required_argument, nullptr, 't'},
         {"json", required_argument, nullptr, 'j'},     {"smoke", no_argument, nullptr, 'S'},
-        {"help", no_argument, nullptr, 'h'},           {nullptr, 0, nullptr, 0},
+        {"modes", required_argument, nullptr, 'm'},    {"help", no_argument, nullptr, 'h'},
+        {"no-engine", no_argument, nullptr, 'E'},      {"no-control", no_argument, nullptr, 'C'},
+        {"control-bin", required_argument, nullptr, 'b'}, {"updates-rate", required_argument, nullptr, 'r'},
+        {nullptr, 0, nullptr, 0},
     };
     EngineOptions& e = o.engine;
     optind = 1;
@@ -128,6 +155,27 @@ bool parse_options(int argc, char** argv, Options& o) {
             }
             break;
         }
+        case 'm': {
+            e.run_io = e.run_l3fwd = e.run_cats = e.run_newflow = false;
+            std::stringstream ss(optarg);
+            std::string item;
+            while (std::getline(ss, item, ',')) {
+                if (item == "io")
+                    e.run_io = true;
+                else if (item == "l3fwd")
+                    e.run_l3fwd = true;
+                else if (item == "cats")
+                    e.run_cats = true;
+                else if (item == "newflow")
+                    e.run_newflow = true;
+                else {
+                    std::fprintf(stderr, "cats-bench: --modes: '%s' is not io, l3fwd, cats or newflow\n",
+                                 item.c_str());
+                    return false;
+                }
+            }
+            break;
+        }
         case 'd':
             if (!parse_seconds("duration", optarg, e.duration_s))
                 return false;
@@ -146,8 +194,20 @@ bool parse_options(int argc, char** argv, Options& o) {
             break;
         }
         case 'P': e.pmd = false; break;
+        case 'E': o.run_engine = false; break;
+        case 'C': o.run_control = false; break;
+        case 'b': o.control.control_bin = optarg; break;
+        case 'r': {
+            std::vector<std::uint32_t> v;
+            if (!parse_list("updates-rate", optarg, v) || v.size() != 1 || v[0] > 1000000) {
+                std::fprintf(stderr, "cats-bench: --updates-rate: one rate, 1..1000000\n");
+                return false;
+            }
+            o.control.update_rate = v[0];
+            break;
+        }
         case 'M': e.memory = false; break;
-        case 't': e.tmpdir = optarg; break;
+        case 't': e.tmpdir = optarg; o.control.tmpdir = optarg; break;
         case 'j': o.json = optarg; break;
         case 'S':
             e.flows = {1000};
@@ -155,6 +215,10 @@ bool parse_options(int argc, char** argv, Options& o) {
             e.workers = {1};
             e.duration_s = 0.05;
             e.warmup_s = 0.02;
+            o.control.flows = 1000;
+            o.control.ingest_messages = 2000;
+            o.control.latency_samples = 50;
+            o.control.update_s = 0.3;
             break;
         case 'h': usage(argv[0]); std::exit(0);
         default: usage(argv[0]); return false;
@@ -183,11 +247,32 @@ int main(int argc, char** argv) {
         rte_eal_cleanup();
         return 2;
     }
+    if (o.control.control_bin.empty())
+        o.control.control_bin = find_control();
     int rc = 0;
     try {
-        const EngineResults r = run_engine_bench(o.engine);
-        std::cout << render_engine(r) << std::flush;
-        const nlohmann::json j = {{"engine", to_json(r)}};
+        nlohmann::json j = nlohmann::json::object();
+        if (o.run_engine) {
+            const EngineResults r = run_engine_bench(o.engine);
+            std::cout << render_engine(r) << std::flush;
+            j["engine"] = to_json(r);
+            // Figures never fail the run; wrong behaviour does.
+            for (const RunResult& x : r.runs)
+                if (x.dropped != 0) {
+                    std::fprintf(stderr, "cats-bench: %s %s %s dropped %lu packets\n", x.io.c_str(),
+                                 x.mode.c_str(), encoding_name(x.encoding), static_cast<unsigned long>(x.dropped));
+                    rc = 1;
+                }
+        }
+        if (o.run_control) {
+            const ControlResults c = run_control_bench(o.control);
+            std::cout << render_control(c) << std::flush;
+            j["control"] = to_json(c);
+            if (c.lost != 0 || c.dropped != 0 || c.latency_timeouts != 0) {
+                std::fprintf(stderr, "cats-bench: packets lost or updates missing while updating\n");
+                rc = 1;
+            }
+        }
         if (o.json == "-") {
             std::cout << j.dump(2) << "\n";
         } else if (!o.json.empty()) {

@@ -36,16 +36,6 @@ Ipv6Addr server_addr() { return addr({0x20, 0x01, 0x0d, 0xb8, 0x00, 0x5e}, 1); }
 // 2001:db8:cafe::/96, the service SID prefix.
 Ipv6Addr sid_prefix() { return addr({0x20, 0x01, 0x0d, 0xb8, 0xca, 0xfe}); }
 
-// fc00:0:SSSS:IIII:JJJJ::1: SID j of instance i of service index s.
-Ipv6Addr instance_sid(std::uint32_t s, std::uint32_t i, std::uint32_t j) {
-    Ipv6Addr a = addr({0xfc, 0x00});
-    wire::store_be16(a.data() + 4, static_cast<std::uint16_t>(s));
-    wire::store_be16(a.data() + 6, static_cast<std::uint16_t>(i));
-    wire::store_be16(a.data() + 8, static_cast<std::uint16_t>(j));
-    a[15] = 1;
-    return a;
-}
-
 void put(std::vector<std::uint8_t>& out, const void* p, std::size_t n) {
     const auto* b = static_cast<const std::uint8_t*>(p);
     out.insert(out.end(), b, b + n);
@@ -65,6 +55,15 @@ void pad8(std::vector<std::uint8_t>& area, std::size_t before, std::uint8_t pad1
 }
 
 }  // namespace
+
+dp::Ipv6Addr instance_sid(std::uint32_t s, std::uint32_t i, std::uint32_t j) {
+    dp::Ipv6Addr a = addr({0xfc, 0x00});
+    wire::store_be16(a.data() + 4, static_cast<std::uint16_t>(s));
+    wire::store_be16(a.data() + 6, static_cast<std::uint16_t>(i));
+    wire::store_be16(a.data() + 8, static_cast<std::uint16_t>(j));
+    a[15] = 1;
+    return a;
+}
 
 const char* encoding_name(Encoding e) noexcept {
     switch (e) {

@@ -33,6 +33,9 @@ struct WorkloadSpec {
 
 inline constexpr std::uint32_t kFirstCsId = 1000;
 
+// fc00:0:SSSS:IIII:JJJJ::1: SID j of instance i (0-based) of service index s.
+dp::Ipv6Addr instance_sid(std::uint32_t s, std::uint32_t i, std::uint32_t j);
+
 // The Ethernet frame of flow f's packet.
 std::vector<std::uint8_t> build_packet(const WorkloadSpec& w, std::uint32_t flow);
 

@@ -226,6 +226,46 @@ TEST_CASE("ServiceTable: replace_all publishes version 1, sorted and findable", 
     CHECK(env.table.configs().at(20).name == "twenty");
 }
 
+TEST_CASE("ServiceTable: find() answers for every CS-ID of a large table and nothing else", "[table]") {
+    cats::test::ensure_eal();
+    TableEnv env(4096, 4096);
+    // CS-IDs that collide in the low bits, the extremes, and a spread.
+    std::vector<ServiceConfig> configs;
+    std::set<std::uint32_t> ids{0, 1, UINT32_MAX, UINT32_MAX - 1};
+    for (std::uint32_t k = 0; k < 1000; ++k)
+        ids.insert(k * 4096);  // same low 12 bits
+    for (std::uint32_t k = 0; k < 1000; ++k)
+        ids.insert(0x9E3779B9u * (k + 7));
+    for (const std::uint32_t id : ids)
+        configs.push_back(svc(id, "s" + std::to_string(id), {inst(1, {kSidA})}));
+    REQUIRE(env.table.replace_all(configs) == 1);
+    const Snapshot* s = env.table.current();
+    REQUIRE(s->cs_ids.size() == ids.size());
+    for (std::size_t i = 0; i < s->cs_ids.size(); ++i)
+        CHECK(s->find(s->cs_ids[i]) == s->services[i]);
+    std::uint32_t absent_checked = 0;
+    for (std::uint32_t x = 2; absent_checked < 5000; x += 977)
+        if (!ids.contains(x)) {
+            CHECK(s->find(x) == nullptr);
+            ++absent_checked;
+        }
+    // And after an update that removes half of them.
+    std::map<std::uint32_t, ServiceConfig> next = env.table.configs();
+    std::set<std::uint32_t> removed;
+    for (auto it = next.begin(); it != next.end();) {
+        if (removed.size() * 2 < ids.size() && (it->first / 4096) % 2 == 0) {
+            removed.insert(it->first);
+            it = next.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    env.table.commit(next, nullptr);
+    s = env.table.current();
+    for (const std::uint32_t id : ids)
+        CHECK((s->find(id) != nullptr) == !removed.contains(id));
+}
+
 TEST_CASE("ServiceTable: the first SID is resolved through the FIB into the encapsulation", "[table]") {
     cats::test::ensure_eal();
     TableEnv env;
