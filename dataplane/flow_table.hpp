@@ -73,6 +73,7 @@ public:
     bool remove(const FlowKey& k, std::uint32_t sig) noexcept;
 
     FlowEntry& entry(std::int32_t pos) noexcept { return entries_[pos]; }
+    const FlowEntry* entry_addr(std::int32_t pos) const noexcept { return &entries_[pos]; }
     const FlowEntry& entry(std::int32_t pos) const noexcept { return entries_[pos]; }
     // Reads the key stored at pos; false when none.
     bool key_at(std::int32_t pos, FlowKey& out) const noexcept;

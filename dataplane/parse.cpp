@@ -13,15 +13,17 @@ using wire::load_be32;
 // Take the CATS body at `body` if no request of equal or higher precedence was
 // seen yet. A malformed body drops the packet wherever it stands.
 DropReason take_meta(std::span<const std::uint8_t> body, MetaSource src, PacketInfo& out) noexcept {
-    wire::CatsMetadata md;
-    const wire::BodyError err = wire::parse_body(body, md);
-    if (err != wire::BodyError::Ok) [[unlikely]]
-        return body_error_reason(err);
     if (out.meta_source < src) {
-        out.meta = md;
+        // Straight into place: parse_body() leaves it untouched on error.
+        const wire::BodyError err = wire::parse_body(body, out.meta);
+        if (err != wire::BodyError::Ok) [[unlikely]]
+            return body_error_reason(err);
         out.meta_source = src;
+        return DropReason::None;
     }
-    return DropReason::None;
+    // Outranked, but a malformed body still drops the packet.
+    wire::CatsMetadata md;
+    return body_error_reason(wire::parse_body(body, md));
 }
 
 // Walk the options of a Hop-by-Hop or Destination Options header (RFC 8200

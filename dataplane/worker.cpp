@@ -139,6 +139,9 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
     // 2. One bulk lookup for every flow of the burst.
     if (n_flow != 0)
         w.flows->lookup_bulk(b.key_ptrs, b.sigs, n_flow, b.pos);
+    for (unsigned f = 0; f < n_flow; ++f)
+        if (b.pos[f] >= 0)
+            rte_prefetch0(w.flows->entry_addr(b.pos[f]));
 
     // 3. Steer: keep the pinned instance while it is there and eligible,
     //    otherwise choose and pin.

@@ -4,6 +4,8 @@
 // count, and what happens when the table is full.
 #include <catch2/catch.hpp>
 
+#include <rte_hash_crc.h>
+
 #include <rte_memory.h>
 
 #include <atomic>
@@ -66,6 +68,21 @@ std::int32_t lookup_one(const FlowTable& t, const FlowKey& k) { return lookup(t,
 bool same_key(const FlowKey& a, const FlowKey& b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 }  // namespace
+
+TEST_CASE("FlowTable::hash equals rte_hash_crc over the key, which rte_hash uses itself", "[flow]") {
+    for (std::uint32_t i = 0; i < 1000; ++i) {
+        FlowKey k{};
+        for (std::size_t b = 0; b < sizeof k.src; ++b) {
+            k.src[b] = static_cast<std::uint8_t>(i * 7 + b);
+            k.dst[b] = static_cast<std::uint8_t>(i * 13 + b * 3);
+        }
+        k.sport = static_cast<std::uint16_t>(i);
+        k.dport = static_cast<std::uint16_t>(~i);
+        k.proto = static_cast<std::uint8_t>(i);
+        k.kind = FlowKind::FiveTuple;
+        CHECK(FlowTable::hash(k) == rte_hash_crc(&k, sizeof k, 0));
+    }
+}
 
 TEST_CASE("FlowTable::hash is deterministic and separates keys", "[flow]") {
     cats::test::ensure_eal();
