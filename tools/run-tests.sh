@@ -15,7 +15,9 @@ echo "== tests"
 meson test -C "$work/build" --print-errorlogs
 echo "== unit tests under ASan/UBSan"
 meson setup "$work/build-asan" "$root" -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
-ninja -C "$work/build-asan" tests/unit/cats-unit-tests
-ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-    "$work/build-asan/tests/unit/cats-unit-tests"
+ninja -C "$work/build-asan" tests/unit/cats-unit-tests tools/trafgen/cats-trafgen-tests
+for t in tests/unit/cats-unit-tests tools/trafgen/cats-trafgen-tests; do
+    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        "$work/build-asan/$t"
+done
 echo "== all tests passed"

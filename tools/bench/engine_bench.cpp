@@ -31,7 +31,9 @@ namespace {
 
 using namespace cats::dp;
 
-// Run one mode on every worker: warm up, measure a window, stop.
+constexpr unsigned kWindows = 5;
+
+// Run one mode on every worker: warm up, measure kWindows windows, stop.
 RunResult run_mode(Harness& h, std::vector<LoopArg>& args, Mode mode, bool memory, const EngineOptions& o,
                    const WorkloadSpec& spec, unsigned sids, MemoryFigures* mem_fig) {
     const std::uint64_t table_bytes = h.reset_workers();
@@ -40,8 +42,8 @@ RunResult run_mode(Harness& h, std::vector<LoopArg>& args, Mode mode, bool memor
         a.memory = memory;
     }
     const std::size_t nw = h.workers.size();
-    std::vector<std::uint64_t> pk0(nw), pk1(nw);
-    std::uint64_t tsc0 = 0, tsc1 = 0, drops0 = 0, drops1 = 0;
+    std::vector<std::vector<std::uint64_t>> pk(kWindows + 1, std::vector<std::uint64_t>(nw));
+    std::uint64_t tsc[kWindows + 1] = {}, drops[kWindows + 1] = {};
     std::string error;
 
     std::thread coord([&] {
@@ -69,16 +71,16 @@ RunResult run_mode(Harness& h, std::vector<LoopArg>& args, Mode mode, bool memor
                 mem_fig->table_capacity = h.cfg.gateway.flow_table_size;
             }
         }
-        tsc0 = rte_rdtsc();
-        for (std::size_t i = 0; i < nw; ++i) {
-            pk0[i] = h.workers[i]->ctr->rx_packets.get();
-            drops0 += sum_drops(*h.workers[i]->ctr);
-        }
-        std::this_thread::sleep_for(std::chrono::duration<double>(o.duration_s));
-        tsc1 = rte_rdtsc();
-        for (std::size_t i = 0; i < nw; ++i) {
-            pk1[i] = h.workers[i]->ctr->rx_packets.get();
-            drops1 += sum_drops(*h.workers[i]->ctr);
+        // kWindows back-to-back windows; the run reports the median one, so
+        // that a window in which the host took the CPU away does not count.
+        for (unsigned k = 0; k <= kWindows; ++k) {
+            if (k != 0)
+                std::this_thread::sleep_for(std::chrono::duration<double>(o.duration_s / kWindows));
+            tsc[k] = rte_rdtsc();
+            for (std::size_t i = 0; i < nw; ++i) {
+                pk[k][i] = h.workers[i]->ctr->rx_packets.get();
+                drops[k] += sum_drops(*h.workers[i]->ctr);
+            }
         }
         h.engine.quit.store(true);
     });
@@ -99,18 +101,29 @@ RunResult run_mode(Harness& h, std::vector<LoopArg>& args, Mode mode, bool memor
     r.services = spec.services;
     r.workers = static_cast<unsigned>(nw);
     r.sids = mode == Mode::Cats || mode == Mode::NewFlow ? sids : 0;
-    const double window = static_cast<double>(tsc1 - tsc0);
-    r.seconds = window / static_cast<double>(rte_get_tsc_hz());
-    double cyc = 0;
-    for (std::size_t i = 0; i < nw; ++i) {
-        const std::uint64_t p = pk1[i] - pk0[i];
-        r.packets += p;
-        cyc += p != 0 ? window / static_cast<double>(p) : 0;
+    // Per window: cycles per packet (mean over workers) and packets.
+    std::vector<std::pair<double, std::size_t>> by_cost;
+    for (unsigned k = 0; k < kWindows; ++k) {
+        const double window = static_cast<double>(tsc[k + 1] - tsc[k]);
+        double cyc = 0;
+        for (std::size_t i = 0; i < nw; ++i) {
+            const std::uint64_t p = pk[k + 1][i] - pk[k][i];
+            cyc += p != 0 ? window / static_cast<double>(p) : window;
+        }
+        by_cost.emplace_back(cyc / static_cast<double>(nw), k);
     }
-    r.cycles_per_packet = cyc / static_cast<double>(nw);
+    std::sort(by_cost.begin(), by_cost.end());
+    const unsigned med = static_cast<unsigned>(by_cost[kWindows / 2].second);
+    r.cycles_per_packet = by_cost[kWindows / 2].first;
+    r.cycles_min = by_cost.front().first;
+    r.cycles_max = by_cost.back().first;
+    r.seconds = static_cast<double>(tsc[med + 1] - tsc[med]) / static_cast<double>(rte_get_tsc_hz());
+    for (std::size_t i = 0; i < nw; ++i)
+        r.packets += pk[med + 1][i] - pk[med][i];
     r.mpps = static_cast<double>(r.packets) / r.seconds / 1e6;
     r.mpps_per_worker = r.mpps / static_cast<double>(nw);
-    r.dropped = drops1 - drops0;
+    // Drops count over every window.
+    r.dropped = drops[kWindows] - drops[0];
     for (const auto& w : h.workers)
         r.flows_pinned += w->flows->count();
     return r;
@@ -215,6 +228,8 @@ nlohmann::json to_json(const EngineResults& r) {
                         {"mpps", x.mpps},
                         {"mpps_per_worker", x.mpps_per_worker},
                         {"cycles_per_packet", x.cycles_per_packet},
+                        {"cycles_per_packet_min", x.cycles_min},
+                        {"cycles_per_packet_max", x.cycles_max},
                         {"dropped", x.dropped},
                         {"flows_pinned", x.flows_pinned}});
     nlohmann::json mem = nlohmann::json::array();
