@@ -168,6 +168,8 @@ struct ControlProcess {
         if (pid < 0)
             throw std::runtime_error("fork");
         if (pid == 0) {
+            // Not on the worker's CPU, which this (main lcore) thread has.
+            leave_lcore_cpus();
             const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
             if (fd >= 0) {
                 ::dup2(fd, 1);
@@ -179,10 +181,16 @@ struct ControlProcess {
         }
     }
     ~ControlProcess() {
-        if (pid > 0) {
-            ::kill(pid, SIGTERM);
-            ::waitpid(pid, nullptr, 0);
+        if (pid <= 0)
+            return;
+        ::kill(pid, SIGTERM);
+        for (int i = 0; i < 300; ++i) {  // 3 s, then SIGKILL
+            if (::waitpid(pid, nullptr, WNOHANG) == pid)
+                return;
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
         }
+        ::kill(pid, SIGKILL);
+        ::waitpid(pid, nullptr, 0);
     }
     bool alive() { return pid > 0 && ::waitpid(pid, nullptr, WNOHANG) == 0; }
     ControlProcess(const ControlProcess&) = delete;
@@ -262,19 +270,19 @@ ControlResults run_control_bench(const ControlOptions& o) {
     rte_rcu_qsbr* qsbr = h.qsbr;
     rte_rcu_qsbr_thread_register(qsbr, kWatcherId);
     auto wait_for = [&](auto pred, double seconds) {
+        // Online only while reading: the management thread spins in
+        // rte_rcu_qsbr_synchronize() until every online reader reports, and
+        // it shares this CPU with us (and cats-control).
         const auto deadline = Clock::now() + std::chrono::duration<double>(seconds);
-        rte_rcu_qsbr_thread_online(qsbr, kWatcherId);
         bool ok = false;
         while (Clock::now() < deadline) {
+            rte_rcu_qsbr_thread_online(qsbr, kWatcherId);
             ok = pred();
-            rte_rcu_qsbr_quiescent(qsbr, kWatcherId);
+            rte_rcu_qsbr_thread_offline(qsbr, kWatcherId);
             if (ok)
                 break;
-            // Sleep, not spin: cats-control and the management thread
-            // share this CPU.
             std::this_thread::sleep_for(std::chrono::microseconds(20));
         }
-        rte_rcu_qsbr_thread_offline(qsbr, kWatcherId);
         return ok;
     };
 
