@@ -2,7 +2,9 @@
 // cats-bench: EAL options, then `--`, then benchmark options. Prints a table
 // for people on stdout and, with --json, every figure as JSON.
 #include <getopt.h>
+#include <rte_cycles.h>
 #include <rte_eal.h>
+#include <rte_lcore.h>
 #include <rte_errno.h>
 
 #include <cstdio>
@@ -12,6 +14,7 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "control_bench.hpp"
@@ -252,6 +255,18 @@ int main(int argc, char** argv) {
     int rc = 0;
     try {
         nlohmann::json j = nlohmann::json::object();
+        std::string cpu;
+        std::ifstream ci("/proc/cpuinfo");
+        for (std::string line; cpu.empty() && std::getline(ci, line);)
+            if (line.rfind("model name", 0) == 0)
+                cpu = line.substr(line.find(':') + 2);
+        j["machine"] = {{"cpu", cpu},
+                        {"cpus_online", std::thread::hardware_concurrency()},
+                        {"lcores", rte_lcore_count()},
+                        {"tsc_hz", rte_get_tsc_hz()}};
+        std::fprintf(stderr, "cats-bench: %s, %u CPUs, %u lcores, TSC %.3f GHz\n", cpu.c_str(),
+                     std::thread::hardware_concurrency(), rte_lcore_count(),
+                     static_cast<double>(rte_get_tsc_hz()) / 1e9);
         if (o.run_engine) {
             const EngineResults r = run_engine_bench(o.engine);
             std::cout << render_engine(r) << std::flush;
