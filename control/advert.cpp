@@ -163,6 +163,16 @@ struct AdvertListener::Impl {
 
     void handle(Socket& s, std::size_t n) {
         const Time now = Clock::now();
+        try {
+            handle_one(s, n, now);
+        } catch (const std::exception& e) {
+            // One datagram must not take the daemon down.
+            limiter.log(LogLevel::Error, "exception", std::string("advert: datagram on ") + s.name + ": " + e.what(),
+                        now);
+        }
+    }
+
+    void handle_one(Socket& s, std::size_t n, Time now) {
         AdvertReceiver::Result r = rx.handle(std::span<const std::uint8_t>(s.buf.data(), n), now);
         const char* reason = kRxReasonNames[static_cast<std::size_t>(r.reason)];
         if (r.reason != RxReason::Accepted) {

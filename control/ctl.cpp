@@ -64,12 +64,21 @@ struct CtlServer::Session : std::enable_shared_from_this<CtlServer::Session> {
             return;
         }
         auto answered = std::make_shared<bool>(false);
-        handler(req, [self = shared_from_this(), answered](std::string resp) {
-            if (*answered)
-                return;
-            *answered = true;
-            self->write(std::move(resp), false);
-        });
+        try {
+            handler(req, [self = shared_from_this(), answered](std::string resp) {
+                if (*answered)
+                    return;
+                *answered = true;
+                self->write(std::move(resp), false);
+            });
+        } catch (const std::exception& e) {
+            // One bad request must not take the daemon down: answer it.
+            log_error(std::string("ctl: ") + req.cmd + ": " + e.what());
+            if (!*answered) {
+                *answered = true;
+                write(ctl::encode_error(std::string("internal error: ") + e.what()), false);
+            }
+        }
     }
 
     void write(std::string line, bool close_after) {
