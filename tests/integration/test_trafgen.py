@@ -126,8 +126,11 @@ def tshark_input(pcap):
               "ipv6.routing.srh.addr", "udp.checksum.status", "tcp.checksum.status", "tcp.flags.syn",
               "tcp.flags.fin", "esp.spi", "_ws.malformed"]
     cmd = ["tshark", "-r", pcap, "-o", "udp.check_checksum:TRUE", "-o", "tcp.check_checksum:TRUE",
-           "--disable-protocol", "rtcp,rtp,tls,bfd,dtls,quic,ssh,http,rpc,nbns,dns,mdns,snmp",
            "-T", "fields", "-E", "separator=|", "-E", "occurrence=a", "-E", "aggregator=,"]
+    # One --disable-protocol each: tshark 4.0 ignores a comma-separated list,
+    # and random ports would otherwise be decoded as some application.
+    for proto in ["rtcp", "rtp", "tls", "bfd", "dtls", "quic", "ssh", "http", "rpc", "nbns", "dns", "mdns", "snmp"]:
+        cmd += ["--disable-protocol", proto]
     for f in fields:
         cmd += ["-e", f]
     p = run(cmd)

@@ -1,0 +1,753 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-3-Clause
+"""The cats lab on one machine: network namespaces, veth pairs, the real
+binaries, Linux SRv6 compute nodes.
+
+  tools/lab/lab.py up [--build DIR] [--name NAME]   create the lab, start everything
+  tools/lab/lab.py status [--name NAME]             namespaces, processes, table, kernel counters
+  tools/lab/lab.py traffic PROFILE [--name NAME] [-- TRAFGEN OPTIONS]
+                                                    cats-trafgen run through the lab, report
+  tools/lab/lab.py ctl [--name NAME] -- CATSCTL ARGS  catsctl against the lab's cats-control
+  tools/lab/lab.py agent N kill|stop|start [--name NAME]
+  tools/lab/lab.py metrics N KEY=VALUE... [--name NAME]
+  tools/lab/lab.py node N fail|restore [--name NAME]
+  tools/lab/lab.py down [--name NAME]               remove everything the lab created
+
+Topology and addresses: tools/lab/README.md. Everything `up` creates is
+named after the lab (namespaces NAME-tg, NAME-gw, NAME-n1..3; EAL file
+prefix NAME; state in /run/cats-lab/NAME) and removed by `down`, and by
+`up` itself when it fails midway. tests/lab/test_lab.py imports this file.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RUN_BASE = "/run/cats-lab"
+DEFAULT_NAME = "catslab"
+NODES = (1, 2, 3)
+# CS-ID -> the prefix of its instance names (= the tester's receive ports).
+SERVICES = {100: ("vid", "video-analytics"), 200: ("llm", "llm-inference")}
+INSTANCES = ["%s-%d" % (SERVICES[cs][0], n) for cs in SERVICES for n in NODES]
+INTERVAL_S = 0.5            # agents advertise every INTERVAL_S ...
+LIFETIME_S = 2              # ... with this lifetime
+AFFINITY_TIMEOUT_S = 30
+CONTROL_PORT = 7410
+MGMT_PREFIX = "fdca:75:1::"  # ULA management network (agents -> cats-control)
+# The compute nodes' metrics at `up`: node 1 near and CPU only, node 2 near
+# with CPU and GPU, node 3 far (5 ms) and GPU only; loads 10/40/70 %, so the
+# effective weights (weight x (100 - load)/100 x (score + 1)/11) are
+# 81.82 / 54.55 / 27.27: shares 1/2, 1/3, 1/6.
+NODE_METRICS = {
+    1: {"load_pct": 10, "score": 9, "latency_us": 200, "compute_types": ["cpu"]},
+    2: {"load_pct": 40, "score": 9, "latency_us": 400, "compute_types": ["cpu", "gpu"]},
+    3: {"load_pct": 70, "score": 9, "latency_us": 5000, "compute_types": ["gpu"]},
+}
+KEYS = {n: "%064x" % (0xCA75 * (n + 1) * 0x100010001000100010001) for n in NODES}
+
+
+class LabError(Exception):
+    """A lab step failed; the message says which and why."""
+
+
+# MAC addresses are fixed so that configs and trafgen profiles are static.
+def mac(*octets):
+    return "02:ca:75:" + ":".join("%02x" % o for o in octets)
+
+
+TESTER_MAC = mac(3, 0, 0)           # the client port (trafgen sends here)
+GW_MAC = {p: mac(1, 0, p) for p in range(4)}   # gateway port p (0: client side, n: node n)
+NODE_MAC = {n: mac(2, n, 0) for n in NODES}     # node n, towards the gateway
+
+
+def app_mac(node, k, tester):
+    """Node `node`'s link to the app of service index k (1 video, 2 llm):
+    the node end, or the tester end."""
+    return mac(3 if tester else 2, node, k)
+
+
+def sid(node, cs):
+    return "2001:db8:a%d::%d" % (node, cs)
+
+
+def sh(*args, ns=None, check=True, timeout=30):
+    cmd = (["ip", "netns", "exec", ns] if ns else []) + [str(a) for a in args]
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise LabError("%s: timed out after %d s" % (" ".join(cmd), timeout))
+    if check and p.returncode != 0:
+        raise LabError("%s: exit %d: %s" % (" ".join(cmd), p.returncode, p.stderr.strip()))
+    return p.stdout
+
+
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except (ProcessLookupError, PermissionError):
+        return False
+
+
+def tail(path, n=3000):
+    try:
+        with open(path, errors="replace") as fh:
+            return fh.read()[-n:]
+    except OSError:
+        return ""
+
+
+class Lab:
+    def __init__(self, name=DEFAULT_NAME, build=None):
+        if not re.fullmatch(r"[a-z][a-z0-9]{0,11}", name):
+            raise LabError("--name: 1..12 lowercase letters and digits, starting with a letter, got '%s'" % name)
+        self.name = name
+        self.dir = os.path.join(RUN_BASE, name)
+        self.state_path = os.path.join(self.dir, "state.json")
+        self.state = {}
+        if os.path.exists(self.state_path):
+            try:
+                with open(self.state_path) as fh:
+                    self.state = json.load(fh)
+            except (OSError, ValueError) as e:
+                # `down` still works from the names alone.
+                print("lab.py: %s: unreadable (%s); going by the lab's names" % (self.state_path, e),
+                      file=sys.stderr)
+        self.build = os.path.abspath(build or self.state.get("build") or os.path.join(SRC, "build"))
+        self.procs = {}      # role -> Popen, for processes started by this object
+        self.reports = 0
+
+    # ------------------------------------------------------------------
+    # Names and paths
+
+    def ns(self, role):
+        return "%s-%s" % (self.name, role)
+
+    def namespaces(self):
+        return [self.ns(r) for r in ["tg", "gw"] + ["n%d" % n for n in NODES]]
+
+    def bin(self, rel):
+        return os.path.join(self.build, rel)
+
+    @property
+    def dataplane_bin(self):
+        return self.bin("dataplane/cats-dataplane")
+
+    @property
+    def control_bin(self):
+        return self.bin("control/cats-control")
+
+    @property
+    def agent_bin(self):
+        return self.bin("tools/agent/cats-agent")
+
+    @property
+    def catsctl_bin(self):
+        return self.bin("tools/catsctl/catsctl")
+
+    @property
+    def trafgen_bin(self):
+        return self.bin("tools/trafgen/cats-trafgen")
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def _save(self):
+        tmp = self.state_path + ".tmp"
+        with open(tmp, "w") as fh:
+            json.dump(self.state, fh, indent=2)
+        os.replace(tmp, self.state_path)
+
+    # ------------------------------------------------------------------
+    # up / down
+
+    def is_up(self):
+        existing = set(sh("ip", "netns", "list").split())
+        return os.path.exists(self.state_path) or any(n in existing for n in self.namespaces())
+
+    def up(self, lcore=0, log=print):
+        if os.geteuid() != 0:
+            raise LabError("needs root (network namespaces, AF_PACKET)")
+        for b in (self.dataplane_bin, self.control_bin, self.agent_bin, self.catsctl_bin, self.trafgen_bin):
+            if not os.access(b, os.X_OK):
+                raise LabError("%s: not built (give --build DIR of a meson build, then ninja -C DIR)" % b)
+        for tool in ("ip", "dumpcap", "tshark"):
+            if shutil.which(tool) is None:
+                raise LabError("%s: not installed (tools/install-deps.sh installs it)" % tool)
+        if self.is_up():
+            raise LabError("lab '%s' is already up, or left over: run `lab.py down --name %s` first" % (
+                self.name, self.name))
+        os.makedirs(self.dir, mode=0o700)
+        self.state = {"name": self.name, "build": self.build, "pids": {}, "started": time.time()}
+        self._save()
+        t0 = time.time()
+        try:
+            self._topology()
+            log("lab %s: namespaces and links up (%.1f s)" % (self.name, time.time() - t0))
+            self._configs()
+            self._start_dataplane(lcore)
+            self._start_control()
+            for n in NODES:
+                self.write_metrics(n, NODE_METRICS[n])
+                self.start_agent(n)
+            self.wait_in_sync(expect=len(NODES) * len(SERVICES), timeout=30)
+            log("lab %s: up in %.1f s: %d instances in the dataplane" % (
+                self.name, time.time() - t0, len(NODES) * len(SERVICES)))
+        except BaseException:
+            log("lab %s: up failed, removing what was made" % self.name)
+            for f in ("dataplane.log", "control.log"):
+                if os.path.exists(self.path(f)):
+                    log("---- %s\n%s" % (f, tail(self.path(f))))
+            self.down(log=lambda *_: None)
+            raise
+
+    def _topology(self):
+        for n in self.namespaces():
+            sh("ip", "netns", "add", n)
+        tg, gw = self.ns("tg"), self.ns("gw")
+
+        def veth(ns_a, a, mac_a, ns_b, b, mac_b):
+            sh("ip", "link", "add", a, "netns", ns_a, "address", mac_a, "type", "veth",
+               "peer", "name", b, "netns", ns_b, "address", mac_b)
+
+        def no_ipv6(ns, dev):
+            # Before the link comes up: no MLD, RS or DAD from this port.
+            sh("sysctl", "-qw", "net.ipv6.conf.%s.disable_ipv6=1" % dev, ns=ns)
+
+        # Tester (client) <-> gateway port 0.
+        veth(tg, "c0", TESTER_MAC, gw, "p0", GW_MAC[0])
+        # Gateway port n <-> node n; node n <-> the tester's app ports.
+        for n in NODES:
+            node = self.ns("n%d" % n)
+            veth(gw, "p%d" % n, GW_MAC[n], node, "up0", NODE_MAC[n])
+            for k, cs in enumerate(SERVICES, 1):
+                prefix = SERVICES[cs][0]
+                veth(node, prefix, app_mac(n, k, False), tg, "%s-%d" % (prefix, n), app_mac(n, k, True))
+        # Management network: a bridge in the gateway namespace, one leg per node.
+        sh("ip", "link", "add", "mgmt", "type", "bridge", "mcast_snooping", "0", ns=gw)
+        for n in NODES:
+            sh("ip", "link", "add", "m%d" % n, "netns", gw, "type", "veth", "peer", "name", "mg0",
+               "netns", self.ns("n%d" % n))
+            sh("ip", "link", "set", "m%d" % n, "master", "mgmt", ns=gw)
+
+        # The tester's and the gateway's data ports carry no kernel IPv6: the
+        # tester's are only trafgen's, the gateway's belong to DPDK.
+        for d in ["c0"] + INSTANCES:
+            no_ipv6(tg, d)
+        for p in range(4):
+            no_ipv6(gw, "p%d" % p)
+        for d in ["c0", "lo"] + INSTANCES:
+            sh("ip", "link", "set", d, "up", ns=tg)
+        for d in ["p0", "p1", "p2", "p3", "mgmt", "m1", "m2", "m3", "lo"]:
+            sh("ip", "link", "set", d, "up", ns=gw)
+        sh("ip", "-6", "addr", "add", MGMT_PREFIX + "1/64", "dev", "mgmt", "nodad", ns=gw)
+
+        for n in NODES:
+            node = self.ns("n%d" % n)
+            for k in ("all", "default", "up0"):
+                sh("sysctl", "-qw", "net.ipv6.conf.%s.seg6_enabled=1" % k, ns=node)
+            sh("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1", ns=node)
+            for d in ["up0", "mg0", "lo"] + [SERVICES[cs][0] for cs in SERVICES]:
+                sh("ip", "link", "set", d, "up", ns=node)
+            sh("ip", "-6", "addr", "add", "2001:db8:ff:%d::2/64" % n, "dev", "up0", "nodad", ns=node)
+            sh("ip", "-6", "addr", "add", "%s1%d/64" % (MGMT_PREFIX, n), "dev", "mg0", "nodad", ns=node)
+            for k, cs in enumerate(SERVICES, 1):
+                dev = SERVICES[cs][0]
+                link = "2001:db8:e%d:%d::" % (n, k)
+                sh("ip", "-6", "addr", "add", link + "1/64", "dev", dev, "nodad", ns=node)
+                # The tester's app port runs no IPv6: a static neighbor.
+                sh("ip", "-6", "neigh", "add", link + "2", "lladdr", app_mac(n, k, True), "dev", dev,
+                   "nud", "permanent", ns=node)
+                # The node's kernel terminates the tunnel: End.DX6 towards
+                # the app (seg6local never delivers locally without a VRF),
+                # with the kernel's own per-SID counters.
+                sh("ip", "-6", "route", "add", sid(n, cs) + "/128", "encap", "seg6local", "action",
+                   "End.DX6", "nh6", link + "2", "count", "dev", dev, ns=node)
+
+    def _configs(self):
+        neighbors = "\n".join(
+            '  - {address: "2001:db8:ff:%d::2", mac: "%s", port: net_af_packet%d}' % (n, NODE_MAC[n], n)
+            for n in NODES)
+        routes = "\n".join('  - {prefix: "2001:db8:a%d::/48", via: "2001:db8:ff:%d::2"}' % (n, n) for n in NODES)
+        with open(self.path("gateway.yaml"), "w") as fh:
+            fh.write("""# cats lab gateway (written by tools/lab/lab.py)
+gateway:
+  encap_source: 2001:db8:ff::1
+  service_sid_prefix: 2001:db8:5::/96
+  flow_table_size: 65536
+ports:
+%s
+neighbors:
+%s
+routes:
+%s
+services: []
+""" % ("\n".join("  - {name: net_af_packet%d}" % p for p in range(4)), neighbors, routes))
+        peers = "\n".join('  - {node_id: %d, key_id: %d, key: "%s", name: node%d}' % (n, n, KEYS[n], n)
+                          for n in NODES)
+        services = "\n".join("  - {cs_id: %d, name: %s, affinity_timeout_s: %d, instances: []}" % (
+            cs, SERVICES[cs][1], AFFINITY_TIMEOUT_S) for cs in SERVICES)
+        with open(self.path("control.yaml"), "w") as fh:
+            fh.write("""# cats lab control (written by tools/lab/lab.py)
+listen: [{address: "%s1", port: %d}]
+ctl_socket: %s
+dataplane_socket: %s
+peers:
+%s
+policy: {metric_threshold_pct: 5, max_pushes_per_s: 4, startup_hold_s: 1}
+services:
+%s
+""" % (MGMT_PREFIX, CONTROL_PORT, self.path("ctl.sock"), self.path("dp.sock"), peers, services))
+
+    def _spawn(self, role, cmd, ns=None):
+        full = (["ip", "netns", "exec", ns] if ns else []) + cmd
+        logf = open(self.path(role + ".log"), "a")
+        # A session of its own: the lab outlives `lab.py up`, and a Ctrl-C
+        # in the shell that ran `up` does not reach it.
+        p = subprocess.Popen(full, stdin=subprocess.DEVNULL, stdout=logf, stderr=subprocess.STDOUT,
+                             start_new_session=True)
+        logf.close()
+        self.procs[role] = p
+        self.state["pids"][role] = p.pid
+        self._save()
+        return p
+
+    def _start_dataplane(self, lcore):
+        cmd = [self.dataplane_bin, "--no-huge", "-m", "512", "--no-pci", "--file-prefix", self.name,
+               "-l", str(lcore), "--no-telemetry", "--log-level", "lib.eal:error"]
+        for p in range(4):
+            cmd += ["--vdev", "net_af_packet%d,iface=p%d" % (p, p)]
+        cmd += ["--", "--config", self.path("gateway.yaml"), "--mgmt-socket", self.path("dp.sock"),
+                "--stats-file", self.path("dataplane-stats.json")]
+        p = self._spawn("dataplane", cmd, ns=self.ns("gw"))
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if p.poll() is not None:
+                raise LabError("cats-dataplane exited %s:\n%s" % (p.returncode, tail(self.path("dataplane.log"))))
+            if "worker(s)" in tail(self.path("dataplane.log"), 100000) and os.path.exists(self.path("dp.sock")):
+                return
+            time.sleep(0.2)
+        raise LabError("cats-dataplane did not start within 60 s:\n%s" % tail(self.path("dataplane.log")))
+
+    def _start_control(self):
+        p = self._spawn("control", [self.control_bin, "--config", self.path("control.yaml")], ns=self.ns("gw"))
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            if p.poll() is not None:
+                raise LabError("cats-control exited %s:\n%s" % (p.returncode, tail(self.path("control.log"))))
+            if os.path.exists(self.path("ctl.sock")):
+                return
+            time.sleep(0.1)
+        raise LabError("cats-control did not open its socket within 20 s:\n%s" % tail(self.path("control.log")))
+
+    def down(self, log=print):
+        """Remove everything: processes (ours by pid, then whatever still
+        runs in the lab's namespaces), namespaces, DPDK runtime dir, state."""
+        pids = dict(self.state.get("pids", {}))
+        order = sorted(pids, key=lambda r: (r == "dataplane", r == "control"))  # agents first
+        for role in order:
+            pid = pids[role]
+            if alive(pid) and self._ours(pid):
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+        deadline = time.time() + 5
+        for role in order:
+            while alive(pids[role]) and time.time() < deadline:
+                if role in self.procs:
+                    self.procs[role].poll()
+                time.sleep(0.05)
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.kill()
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        existing = set(sh("ip", "netns", "list", check=False).split())
+        ours = [n for n in self.namespaces() if n in existing]
+        deadline = time.time() + 5
+        while time.time() < deadline:
+            pids = [pid for n in ours for pid in sh("ip", "netns", "pids", n, check=False).split()]
+            if not pids:
+                break
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except (ProcessLookupError, ValueError):
+                    pass
+            time.sleep(0.1)
+        for n in ours:
+            sh("ip", "netns", "del", n, check=False)
+        shutil.rmtree(os.path.join("/var/run/dpdk", self.name), ignore_errors=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.state = {}
+        left = [n for n in self.namespaces() if n in set(sh("ip", "netns", "list", check=False).split())]
+        if left:
+            raise LabError("namespaces left behind: %s" % " ".join(left))
+        log("lab %s: down" % self.name)
+
+    def _ours(self, pid):
+        """The pid still runs one of our binaries (not a recycled pid)."""
+        try:
+            with open("/proc/%d/cmdline" % pid, "rb") as fh:
+                cmd = fh.read().split(b"\0")
+        except OSError:
+            return False
+        return any(os.path.basename(c.decode(errors="replace")).startswith("cats-") for c in cmd[:1])
+
+    # ------------------------------------------------------------------
+    # Agents and nodes
+
+    def write_metrics(self, n, metrics):
+        """The file node n's agent re-reads every interval."""
+        lines = []
+        for k, v in metrics.items():
+            lines.append("%s: %s" % (k, "[%s]" % ", ".join(v) if isinstance(v, list) else v))
+        tmp = self.path("n%d-metrics.yaml.tmp" % n)
+        with open(tmp, "w") as fh:
+            fh.write("\n".join(lines) + "\n")
+        os.replace(tmp, self.path("n%d-metrics.yaml" % n))
+        self.state.setdefault("metrics", {})[str(n)] = dict(metrics)
+        self._save()
+
+    def start_agent(self, n):
+        role = "agent%d" % n
+        pid = self.state.get("pids", {}).get(role)
+        if pid and alive(pid) and self._ours(pid):
+            raise LabError("agent %d already runs (pid %d)" % (n, pid))
+        cmd = [self.agent_bin, "--control", "[%s1]:%d" % (MGMT_PREFIX, CONTROL_PORT), "--node-id", str(n),
+               "--key-id", str(n), "--key-hex", KEYS[n], "--interval", str(INTERVAL_S),
+               "--lifetime", str(LIFETIME_S), "--metrics-file", self.path("n%d-metrics.yaml" % n)]
+        for cs in SERVICES:
+            cmd += ["--service", "%d:%d:%s" % (cs, n, sid(n, cs))]
+        p = self._spawn(role, cmd, ns=self.ns("n%d" % n))
+        time.sleep(0.05)
+        if p.poll() is not None:
+            raise LabError("cats-agent %d exited %s:\n%s" % (n, p.returncode, tail(self.path(role + ".log"))))
+        return p
+
+    def stop_agent(self, n, sig=signal.SIGKILL):
+        """SIGKILL: the agent dies without a withdraw; SIGTERM: it withdraws."""
+        role = "agent%d" % n
+        pid = self.state.get("pids", {}).get(role)
+        if not pid or not alive(pid) or not self._ours(pid):
+            raise LabError("agent %d does not run" % n)
+        os.kill(pid, sig)
+        deadline = time.time() + 5
+        while alive(pid) and time.time() < deadline:
+            if role in self.procs:
+                self.procs[role].poll()
+            time.sleep(0.02)
+        if role in self.procs:
+            self.procs[role].wait(timeout=5)
+
+    def node_stack(self, n, up):
+        """Node n's IPv6 stack on its link to the gateway: off (the node
+        hangs: every packet the gateway still sends it is dropped by its
+        kernel, counted as Ip6InDiscards) or on again. The link itself stays
+        up, so only the instance's lifetime tells the gateway. (Not the
+        veth down: net_af_packet towards a carrier-less veth behaves
+        unevenly, see README.md.)"""
+        node = self.ns("n%d" % n)
+        sh("sysctl", "-qw", "net.ipv6.conf.up0.disable_ipv6=%d" % (0 if up else 1), ns=node)
+        if up:
+            sh("ip", "-6", "addr", "replace", "2001:db8:ff:%d::2/64" % n, "dev", "up0", "nodad", ns=node)
+
+    def node_snmp6(self, n, dev="up0"):
+        """The kernel's per-interface IPv6 counters of node n."""
+        out = {}
+        for line in sh("cat", "/proc/net/dev_snmp6/" + dev, ns=self.ns("n%d" % n)).splitlines():
+            k, _, v = line.partition(" ")
+            if v.strip().isdigit():
+                out[k] = int(v)
+        return out
+
+    # ------------------------------------------------------------------
+    # Observing
+
+    def catsctl(self, *args, timeout=30):
+        p = subprocess.run([self.catsctl_bin, "-s", self.path("ctl.sock"), "--json"] + list(args),
+                           capture_output=True, text=True, timeout=timeout)
+        if p.returncode != 0:
+            raise LabError("catsctl %s: exit %d: %s" % (" ".join(args), p.returncode, p.stderr.strip()))
+        return json.loads(p.stdout)
+
+    def instances(self):
+        """(cs_id, id) -> the instance as `catsctl service list` shows it."""
+        out = {}
+        for svc in self.catsctl("service", "list")["services"]:
+            for i in svc.get("instances", []):
+                out[(svc["cs_id"], i["id"])] = i
+        return out
+
+    def wait_in_sync(self, expect, timeout=30, cond=None):
+        """Until `expect` instances are in the table, each pushed to the
+        dataplane, the link in sync, and cond(instances) holds. Returns the
+        seconds it took."""
+        t0 = time.time()
+        last = None
+        while time.time() - t0 < timeout:
+            try:
+                insts = self.instances()
+                link = self.catsctl("dataplane", "status")["link"]
+                last = (insts, link)
+                if (len(insts) == expect and all(i.get("push_state") == "in_sync" for i in insts.values())
+                        and link.get("in_sync") and (cond is None or cond(insts))):
+                    return time.time() - t0
+            except (LabError, ValueError, KeyError):
+                pass
+            for role in ("dataplane", "control"):
+                p = self.procs.get(role)
+                if p is not None and p.poll() is not None:
+                    raise LabError("cats-%s exited %s:\n%s" % (role, p.returncode, tail(self.path(role + ".log"))))
+            time.sleep(0.1)
+        raise LabError("the table did not reach %d instances in sync within %d s: %s" % (
+            expect, timeout, json.dumps(last, default=str)[:2000]))
+
+    def dataplane_stats(self):
+        st = self.catsctl("stats").get("dataplane")
+        if not st:
+            raise LabError("catsctl stats: no dataplane counters")
+        return st
+
+    def seg6_counters(self):
+        """(node, cs_id) -> packets the node's End.DX6 route for that SID
+        processed: the kernel's own counter."""
+        out = {}
+        for n in NODES:
+            for r in json.loads(sh("ip", "-s", "-j", "-6", "route", "show", ns=self.ns("n%d" % n))):
+                if r.get("encap") == "seg6local":
+                    cs = int(r["dst"].split("::")[1])
+                    out[(n, cs)] = r["stats64"]["packets"]
+        return out
+
+    def link_counters(self, n, dev):
+        st = json.loads(sh("ip", "-s", "-j", "link", "show", dev, ns=self.ns("n%d" % n)))[0]["stats64"]
+        return {"rx": st["rx"]["packets"], "tx": st["tx"]["packets"]}
+
+    # ------------------------------------------------------------------
+    # Traffic
+
+    def traffic(self, profile, *extra, instances=None, linger_ms=500, background=False):
+        """cats-trafgen run in the tester namespace: send on c0, receive on
+        one port per instance (the app behind each node). Returns a Run."""
+        self.reports += 1
+        out = self.path("report-%d.json" % self.reports)
+        cmd = ["ip", "netns", "exec", self.ns("tg"), self.trafgen_bin, "run", "--profile", profile, "--tx", "c0",
+               "--linger-ms", str(linger_ms), "--json-out", out]
+        for i in instances or profile_instances(profile):
+            cmd += ["--rx", "%s:%s" % (i, i)]
+        cmd += list(extra)
+        return TrafgenRun(cmd, out, background)
+
+
+def start_reaper(name):
+    """A watchdog for a lab that a script brings up and down: a process of
+    its own session that waits for the caller to go away (its stdin hits
+    end of file when the caller exits or is killed, however it dies) and
+    then runs `down` if the lab is still there. The caller keeps the
+    returned Popen referenced until it exits."""
+    return subprocess.Popen([sys.executable, os.path.abspath(__file__), "--name", name, "reap"],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+
+
+def profile_instances(profile):
+    """The lab instance names a profile mentions (trafgen refuses a port
+    named for an instance the profile does not have)."""
+    try:
+        with open(profile) as fh:
+            text = fh.read()
+    except OSError as e:
+        raise LabError("%s: cannot read the profile: %s" % (profile, e.strerror))
+    names = [i for i in INSTANCES if re.search(r"name:\s*['\"]?%s['\"]?\s*[,}\n]" % re.escape(i), text)]
+    if not names:
+        raise LabError("%s: names none of the lab's instances (%s)" % (profile, ", ".join(INSTANCES)))
+    return names
+
+
+class TrafgenRun:
+    def __init__(self, cmd, json_path, background):
+        self.cmd, self.json_path = cmd, json_path
+        self.started = time.time()
+        self.p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.rc, self.text, self.err, self.report = None, "", "", None
+        if not background:
+            self.wait()
+
+    def wait(self, timeout=120):
+        try:
+            self.text, self.err = self.p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            self.text, self.err = self.p.communicate()
+            raise LabError("cats-trafgen did not finish within %d s" % timeout)
+        self.rc = self.p.returncode
+        if os.path.exists(self.json_path):
+            with open(self.json_path) as fh:
+                self.report = json.load(fh)
+        if self.report is None:
+            raise LabError("cats-trafgen exit %d, no report: %s" % (self.rc, self.err.strip()[-2000:]))
+        return self
+
+    def summary(self):
+        """The report as trafgen prints it, without the per-flow listing."""
+        return self.text.split("\nflows listed:")[0].rstrip()
+
+
+# ----------------------------------------------------------------------
+# Command line
+
+METRIC_RANGES = {"load_pct": 100, "score": 10, "weight": 1000000, "free_capacity": 2**32 - 1,
+                 "queue_delay_us": 2**32 - 1, "bandwidth_kbps": 2**32 - 1, "latency_us": 2**32 - 1}
+COMPUTE_TYPES = ("cpu", "gpu", "npu", "fpga")
+
+
+def parse_metric(kv):
+    """KEY=VALUE of `lab.py metrics`, checked as cats-agent would."""
+    k, sep, v = kv.partition("=")
+    if not sep or (k not in METRIC_RANGES and k != "compute_types"):
+        raise LabError("metrics: expected KEY=VALUE with KEY one of %s, got '%s'" % (
+            ", ".join(list(METRIC_RANGES) + ["compute_types"]), kv))
+    if k == "compute_types":
+        types = v.split(",")
+        if not v or any(t not in COMPUTE_TYPES for t in types):
+            raise LabError("metrics: compute_types must be a comma list of %s, got '%s'" % (
+                ", ".join(COMPUTE_TYPES), v))
+        return {k: types}
+    if not v.isdigit() or int(v) > METRIC_RANGES[k]:
+        raise LabError("metrics: %s must be an integer 0..%d, got '%s'" % (k, METRIC_RANGES[k], v))
+    return {k: int(v)}
+
+
+def cmd_status(lab):
+    if not lab.is_up():
+        print("lab %s: down" % lab.name)
+        return 1
+    existing = set(sh("ip", "netns", "list").split())
+    print("lab %s (%s)" % (lab.name, lab.dir))
+    print("namespaces: " + "  ".join("%s %s" % (n, "ok" if n in existing else "MISSING") for n in lab.namespaces()))
+    for role, pid in sorted(lab.state.get("pids", {}).items()):
+        print("  %-10s pid %-7d %s" % (role, pid, "running" if alive(pid) and lab._ours(pid) else "not running"))
+    rc = 0
+    try:
+        insts = lab.instances()
+        link = lab.catsctl("dataplane", "status")["link"]
+        print("dataplane: table version %s, in sync %s" % (link.get("table_version"), link.get("in_sync")))
+        for (cs, iid), i in sorted(insts.items()):
+            m = i.get("metrics", {})
+            print("  cs %d instance %d  %-22s load %3s%%  latency %5s us  %-9s %s" % (
+                cs, iid, ",".join(i.get("sids", [])), m.get("load_pct"), m.get("latency_us"),
+                ",".join(m.get("compute_types", [])), i.get("push_state")))
+    except LabError as e:
+        print("control: %s" % e)
+        rc = 1
+    try:
+        c = lab.seg6_counters()
+        print("kernel End.DX6 packets: " + "  ".join("n%d/%d %d" % (n, cs, v) for (n, cs), v in sorted(c.items())))
+    except LabError as e:
+        print("kernel counters: %s" % e)
+        rc = 1
+    return rc
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description="cats lab: namespaces, cats-dataplane, cats-control, agents, "
+                                             "Linux SRv6 nodes (tools/lab/README.md)")
+    ap.add_argument("--name", default=DEFAULT_NAME, help="lab name: prefix of namespaces etc. (default %(default)s)")
+    # --name also after the subcommand (`lab.py up --name x`).
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--name", default=argparse.SUPPRESS, help="lab name (default %s)" % DEFAULT_NAME)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+
+    def command(name, **kw):
+        return sub.add_parser(name, parents=[common], **kw)
+    p_up = command("up", help="create the namespaces and links, start every process")
+    p_up.add_argument("--build", help="meson build directory (default: <source>/build)")
+    p_up.add_argument("--lcore", type=int, default=0, help="the dataplane's lcore (default 0)")
+    command("down", help="remove everything the lab made")
+    command("status", help="namespaces, processes, table, kernel counters")
+    command("reap", help="(for scripts, see start_reaper) wait for end of file on stdin, then down")
+    p_tr = command("traffic", help="cats-trafgen run through the lab and print its report")
+    p_tr.add_argument("profile")
+    p_tr.add_argument("trafgen_args", nargs=argparse.REMAINDER, help="after --: more cats-trafgen run options")
+    p_ctl = command("ctl", help="catsctl against the lab's cats-control")
+    p_ctl.add_argument("args", nargs=argparse.REMAINDER)
+    p_ag = command("agent", help="kill (no withdraw), stop (withdraw) or start a node's agent")
+    p_ag.add_argument("node", type=int, choices=NODES)
+    p_ag.add_argument("action", choices=["kill", "stop", "start"])
+    p_no = command("node", help="fail (agent killed, IPv6 stack off) or restore a compute node")
+    p_no.add_argument("node", type=int, choices=NODES)
+    p_no.add_argument("action", choices=["fail", "restore"])
+    p_me = command("metrics", help="set the metrics a node's agent advertises, e.g. load_pct=95")
+    p_me.add_argument("node", type=int, choices=NODES)
+    p_me.add_argument("values", nargs="+")
+    a = ap.parse_args(argv)
+    try:
+        lab = Lab(a.name, getattr(a, "build", None))
+        if a.cmd == "up":
+            lab.up(lcore=a.lcore)
+            print("lab %s is up; `%s status`, `%s down`" % (lab.name, sys.argv[0], sys.argv[0]))
+            return 0
+        if a.cmd == "down":
+            lab.down()
+            return 0
+        if a.cmd == "status":
+            return cmd_status(lab)
+        if a.cmd == "reap":
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            sys.stdin.buffer.read()          # until the caller is gone
+            if lab.is_up():
+                Lab(a.name).down()
+            return 0
+        if not os.path.exists(lab.state_path):
+            raise LabError("lab '%s' is not up (run `lab.py up` first)" % lab.name)
+        if a.cmd == "traffic":
+            extra = a.trafgen_args[1:] if a.trafgen_args[:1] == ["--"] else a.trafgen_args
+            r = lab.traffic(os.path.abspath(a.profile), *extra)
+            print(r.text, end="")
+            if r.err:
+                print(r.err, end="", file=sys.stderr)
+            return r.rc
+        if a.cmd == "ctl":
+            args = a.args[1:] if a.args[:1] == ["--"] else a.args
+            return subprocess.call([lab.catsctl_bin, "-s", lab.path("ctl.sock")] + args)
+        if a.cmd == "agent":
+            if a.action == "start":
+                lab.start_agent(a.node)
+            else:
+                lab.stop_agent(a.node, signal.SIGKILL if a.action == "kill" else signal.SIGTERM)
+            return 0
+        if a.cmd == "node":
+            if a.action == "fail":
+                lab.stop_agent(a.node, signal.SIGKILL)
+                lab.node_stack(a.node, False)
+            else:
+                lab.node_stack(a.node, True)
+                lab.start_agent(a.node)
+            return 0
+        if a.cmd == "metrics":
+            m = dict(lab.state.get("metrics", {}).get(str(a.node), NODE_METRICS[a.node]))
+            for kv in a.values:
+                m.update(parse_metric(kv))
+            lab.write_metrics(a.node, m)
+            print("node %d advertises %s from its next interval" % (a.node, m))
+            return 0
+    except LabError as e:
+        print("lab.py: %s" % e, file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
