@@ -3,7 +3,6 @@
 
 #include <rte_errno.h>
 #include <rte_hash.h>
-#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
 #include <cstring>
@@ -37,19 +36,6 @@ FlowTable::FlowTable(const std::string& name, std::uint32_t capacity, int socket
 FlowTable::~FlowTable() {
     rte_free(entries_);
     rte_hash_free(h_);
-}
-
-// rte_hash_crc(&k, 40, 0) unrolled: the same value (rte_hash computes it
-// itself in rte_hash_del_key), without the loop.
-std::uint32_t FlowTable::hash(const FlowKey& k) noexcept {
-    std::uint64_t w[sizeof(FlowKey) / 8];
-    static_assert(sizeof w == sizeof k);
-    std::memcpy(w, &k, sizeof w);
-    std::uint32_t h = rte_hash_crc_8byte(w[0], 0);
-    h = rte_hash_crc_8byte(w[1], h);
-    h = rte_hash_crc_8byte(w[2], h);
-    h = rte_hash_crc_8byte(w[3], h);
-    return rte_hash_crc_8byte(w[4], h);
 }
 
 void FlowTable::lookup_bulk(const void** keys, const std::uint32_t* sigs, unsigned n,

@@ -12,8 +12,11 @@
 // snapshot reads from any thread.
 #pragma once
 
+#include <rte_hash_crc.h>
+
 #include <atomic>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 struct rte_hash;
@@ -58,7 +61,24 @@ public:
     FlowTable(const FlowTable&) = delete;
     FlowTable& operator=(const FlowTable&) = delete;
 
-    static std::uint32_t hash(const FlowKey& k) noexcept;
+    // rte_hash_crc(&k, sizeof k, 0): what rte_hash computes itself (in
+    // rte_hash_del_key) for the signature we pass on lookups and adds.
+    static std::uint32_t hash(const FlowKey& k) noexcept {
+        std::uint64_t w[sizeof(FlowKey) / 8];
+        static_assert(sizeof w == sizeof k);
+        std::memcpy(w, &k, sizeof w);
+        return hash_words(w[0], w[1], w[2], w[3], w[4]);
+    }
+    // The same from the key's five 8-byte words (native byte order), for a
+    // caller that builds the key in registers: no reload of what it stored.
+    static std::uint32_t hash_words(std::uint64_t w0, std::uint64_t w1, std::uint64_t w2,
+                                    std::uint64_t w3, std::uint64_t w4) noexcept {
+        std::uint32_t h = rte_hash_crc_8byte(w0, 0);
+        h = rte_hash_crc_8byte(w1, h);
+        h = rte_hash_crc_8byte(w2, h);
+        h = rte_hash_crc_8byte(w3, h);
+        return rte_hash_crc_8byte(w4, h);
+    }
 
     // positions[i] >= 0 on a hit, negative on a miss.
     void lookup_bulk(const void** keys, const std::uint32_t* sigs, unsigned n,

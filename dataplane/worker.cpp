@@ -7,6 +7,9 @@
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 
+#include <algorithm>
+#include <bit>
+#include <cstddef>
 #include <cstring>
 
 namespace cats::dp {
@@ -15,32 +18,51 @@ namespace {
 
 constexpr unsigned kPrefetchAhead = 4;
 
-void make_key(const PacketInfo& pi, FlowKey& k) noexcept {
-    std::memset(&k, 0, sizeof k);
+// The flow key of a parsed packet, stored in `k`; returns its hash. The key
+// is built as five 8-byte words in registers, stored once and hashed from
+// the registers: no memset, no narrow stores read back as wide loads (which
+// the store buffer cannot forward).
+std::uint32_t make_key(const PacketInfo& pi, FlowKey& k) noexcept {
+    static_assert(std::endian::native == std::endian::little);
+    static_assert(offsetof(FlowKey, sport) == 32 && offsetof(FlowKey, dport) == 34 &&
+                  offsetof(FlowKey, proto) == 36 && offsetof(FlowKey, kind) == 37);
+    std::uint64_t w[5];
     if (pi.meta_source != MetaSource::None && pi.meta.has_affinity_key) {
-        k.kind = FlowKind::Affinity;
-        wire::store_be64(k.src, pi.meta.affinity_key);
-        wire::store_be32(k.src + 8, pi.meta.cs_id);
-        return;
-    }
-    std::memcpy(k.src, pi.src, 16);
-    std::memcpy(k.dst, pi.dst, 16);
-    if (pi.non_initial_fragment) {
-        k.kind = FlowKind::Fragment;
-        k.proto = kProtoFragment;
-        k.sport = static_cast<std::uint16_t>(pi.frag_id >> 16);
-        k.dport = static_cast<std::uint16_t>(pi.frag_id);
-        return;
-    }
-    k.kind = FlowKind::FiveTuple;
-    k.proto = pi.l4_proto;
-    if (pi.has_spi) {
-        k.sport = static_cast<std::uint16_t>(pi.spi >> 16);
-        k.dport = static_cast<std::uint16_t>(pi.spi);
+        // src = AFFINITY_KEY and CS-ID, both big-endian; the rest zero.
+        w[0] = __builtin_bswap64(pi.meta.affinity_key);
+        w[1] = __builtin_bswap32(pi.meta.cs_id);
+        w[2] = w[3] = 0;
+        w[4] = std::uint64_t{static_cast<std::uint8_t>(FlowKind::Affinity)} << 40;
     } else {
-        k.sport = pi.sport;
-        k.dport = pi.dport;
+        std::memcpy(&w[0], pi.src, 16);
+        std::memcpy(&w[2], pi.dst, 16);
+        std::uint32_t ports;
+        std::uint8_t proto;
+        FlowKind kind;
+        if (pi.non_initial_fragment) {
+            kind = FlowKind::Fragment;
+            proto = kProtoFragment;
+            ports = (pi.frag_id >> 16) | (pi.frag_id << 16);  // sport = high half
+        } else {
+            kind = FlowKind::FiveTuple;
+            proto = pi.l4_proto;
+            ports = pi.has_spi ? (pi.spi >> 16) | (pi.spi << 16)
+                               : std::uint32_t{pi.sport} | (std::uint32_t{pi.dport} << 16);
+        }
+        w[4] = ports | (std::uint64_t{proto} << 32) |
+               (std::uint64_t{static_cast<std::uint8_t>(kind)} << 40);
     }
+    std::memcpy(&k, w, sizeof k);
+    return FlowTable::hash_words(w[0], w[1], w[2], w[3], w[4]);
+}
+
+// prefetch_write() without its experimental-API tag: the same builtin.
+inline void prefetch_write(const void* p) noexcept { __builtin_prefetch(p, 1, 3); }
+
+inline void prefetch_packet(rte_mbuf* m) noexcept {
+    auto* p = rte_pktmbuf_mtod(m, std::uint8_t*);
+    rte_prefetch0(p);
+    prefetch_write(p - RTE_CACHE_LINE_SIZE);
 }
 
 const Instance* find_instance(const Service& svc, const FlowEntry& fe) noexcept {
@@ -105,12 +127,14 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
     std::uint64_t n_hits = 0;
     std::uint64_t n_by_source[kMetaSources] = {};
 
-    // 1. Parse every packet; sort into flow lookups and FIB lookups.
+    // 1. Parse every packet; sort into flow lookups and FIB lookups. The
+    //    packet's first line is prefetched for reading, the line before it
+    //    for writing: H.Encaps writes its outer headers there.
     for (unsigned i = 0; i < kPrefetchAhead && i < n; ++i)
-        rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
+        prefetch_packet(pkts[i]);
     for (unsigned i = 0; i < n; ++i) {
         if (i + kPrefetchAhead < n)
-            rte_prefetch0(rte_pktmbuf_mtod(pkts[i + kPrefetchAhead], void*));
+            prefetch_packet(pkts[i + kPrefetchAhead]);
         rte_mbuf* m = pkts[i];
         PacketInfo& pi = b.info[i];
         out_port[i] = kVerdictDrop;
@@ -125,8 +149,7 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
             continue;
         }
         if (pi.meta_source != MetaSource::None || pi.non_initial_fragment) {
-            make_key(pi, b.keys[n_flow]);
-            b.sigs[n_flow] = FlowTable::hash(b.keys[n_flow]);
+            b.sigs[n_flow] = make_key(pi, b.keys[n_flow]);
             b.key_ptrs[n_flow] = &b.keys[n_flow];
             b.flow_idx[n_flow++] = static_cast<std::uint8_t>(i);
             b.path[i] = Path::Flow;
@@ -141,7 +164,7 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
         w.flows->lookup_bulk(b.key_ptrs, b.sigs, n_flow, b.pos);
     for (unsigned f = 0; f < n_flow; ++f)
         if (b.pos[f] >= 0)
-            rte_prefetch0(w.flows->entry_addr(b.pos[f]));
+            prefetch_write(w.flows->entry_addr(b.pos[f]));
 
     // 3. Steer: keep the pinned instance while it is there and eligible,
     //    otherwise choose and pin.
@@ -230,8 +253,7 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
             frag.non_initial_fragment = true;
             frag.meta.has_affinity_key = false;
             FlowKey fk;
-            make_key(frag, fk);
-            const std::uint32_t fsig = FlowTable::hash(fk);
+            const std::uint32_t fsig = make_key(frag, fk);
             const std::int32_t fpos = ft.add(fk, fsig);
             if (fpos >= 0)
                 ft.entry(fpos) = FlowEntry{svc->cs_id, in->id, now_ms,
@@ -309,6 +331,15 @@ void sweep_idle(Worker& w, const Snapshot& snap, std::uint32_t now_ms, unsigned 
     ft.sweep_cursor() = cur;
 }
 
+void sweep_tick(Worker& w, const Snapshot& snap, std::uint32_t now_ms) noexcept {
+    const std::uint32_t elapsed = std::min<std::uint32_t>(now_ms - w.last_sweep_ms, 1000);
+    if (elapsed == 0)
+        return;
+    w.last_sweep_ms = now_ms;
+    const std::uint32_t cap = w.flows->capacity();
+    sweep_idle(w, snap, now_ms, std::min(cap, elapsed * (cap / 1000 + 1)));
+}
+
 void forward_burst(Worker& w, const Engine& e, const Snapshot& snap, std::uint16_t port, rte_mbuf** rx,
                    std::uint16_t n, std::uint32_t now_ms) noexcept {
     WorkerCounters& c = *w.ctr;
@@ -374,7 +405,7 @@ int worker_main(void* arg) {
             w.last_rx_tsc.store(tsc, std::memory_order_relaxed);
             forward_burst(w, e, snap, port, rx, n, now_ms);
         }
-        sweep_idle(w, snap, now_ms, 32);
+        sweep_tick(w, snap, now_ms);
         rte_rcu_qsbr_quiescent(e.qsbr, w.index);
     }
     rte_rcu_qsbr_thread_offline(e.qsbr, w.index);

@@ -75,6 +75,7 @@ struct Worker {
     std::unique_ptr<WorkerCounters> ctr;
     std::unique_ptr<BurstScratch> scratch = std::make_unique<BurstScratch>();
     std::atomic<std::uint64_t> last_rx_tsc{0};
+    std::uint32_t last_sweep_ms = 0;  // engine clock of the last sweep_tick()
     const Engine* engine = nullptr;
 };
 
@@ -91,6 +92,12 @@ void forward_burst(Worker& w, const Engine& e, const Snapshot& snap, std::uint16
 
 // Remove at most `budget` idle pins, looking at the next `budget` positions.
 void sweep_idle(Worker& w, const Snapshot& snap, std::uint32_t now_ms, unsigned budget) noexcept;
+
+// The idle sweep's share of one poll loop: nothing until the engine clock
+// ticks, then a slice sized so that the whole table is looked at once a
+// second (expiry comes at most a second after the affinity timeout, which
+// is at least a second) instead of a slice on every loop.
+void sweep_tick(Worker& w, const Snapshot& snap, std::uint32_t now_ms) noexcept;
 
 // lcore entry point; arg is a Worker*. Returns when engine->quit is set.
 int worker_main(void* arg);

@@ -207,7 +207,7 @@ int bench_loop(void* arg) {
             }
         }
         if (a.mode == Mode::Cats || a.mode == Mode::NewFlow)
-            sweep_idle(w, snap, now_ms, 32);
+            sweep_tick(w, snap, now_ms);
         rte_rcu_qsbr_quiescent(e.qsbr, w.index);
     }
     rte_rcu_qsbr_thread_offline(e.qsbr, w.index);

@@ -1057,6 +1057,38 @@ TEST_CASE("golden: sweep_idle removes expired pins only", "[golden]") {
     }
 }
 
+TEST_CASE("golden: sweep_tick looks at the whole table once a second, only when the clock ticks", "[golden]") {
+    Gateway gw;  // 1024 slots: 2 positions per millisecond
+    REQUIRE(gw.w.flows->capacity() == 1024);
+    std::vector<Bytes> flows;
+    for (std::uint16_t sp = 1; sp <= 40; ++sp)
+        flows.push_back(frame(via_sid(kCsMulti, {.sport = sp})));
+    gw.run(flows, 1000);
+    REQUIRE(gw.flow_count() == 40);
+    const Snapshot& snap = *gw.table.current();
+    const std::uint32_t t0 = 1000 + kTimeoutMs + 1;  // every pin has expired
+
+    gw.w.last_sweep_ms = t0;
+    sweep_tick(gw.w, snap, t0);  // the clock has not ticked: nothing looked at
+    CHECK(gw.flow_count() == 40);
+    std::uint32_t ms = 0;
+    while (gw.flow_count() != 0 && ms < 2000)
+        sweep_tick(gw.w, snap, t0 + ++ms);
+    CHECK(gw.flow_count() == 0);
+    CHECK(gw.ctr().expired.get() == 40);
+    // 2 positions a tick: the pins sit somewhere in the 1024 slots, and all
+    // of them were reached within the second that one pass takes.
+    CHECK(ms >= 40 / 2);
+    CHECK(ms <= 512);
+
+    SECTION("after a long pause one call looks at the whole table") {
+        gw.run(flows, t0 + 5000);
+        REQUIRE(gw.flow_count() == 40);
+        sweep_tick(gw.w, snap, t0 + 5000 + kTimeoutMs + 60000);
+        CHECK(gw.flow_count() == 0);
+    }
+}
+
 namespace {
 
 // Pin `n` flows of kCsMulti (DOH requests with `m`, sports from `base`);
