@@ -83,12 +83,23 @@ struct PacketInfo {
 
     MetaSource meta_source = MetaSource::None;
     wire::CatsMetadata meta{};
+
+    friend bool operator==(const PacketInfo&, const PacketInfo&) = default;
 };
 
 // Parse `frame` (starting at the Ethernet header). Returns DropReason::None
 // and fills `out` on success; otherwise the reason the packet must be dropped.
 DropReason parse_packet(std::span<const std::uint8_t> frame, const ParseConfig& cfg,
                         PacketInfo& out) noexcept;
+
+// parse_packet() tries a one-pass parser for the common chains first
+// (untagged Ethernet; IPv6; nothing, or an SRH whose TLVs are one CATS TLV
+// and padding, or a Destination Options header of one CATS option and
+// padding; then TCP or UDP) and falls back to this general one for
+// everything else, malformed packets included. Exposed so that the tests
+// can hold the two to the same results.
+DropReason parse_packet_general(std::span<const std::uint8_t> frame, const ParseConfig& cfg,
+                                PacketInfo& out) noexcept;
 
 // The same from the IPv6 header (no Ethernet); `out.ip6_off` is 0.
 DropReason parse_ipv6(std::span<const std::uint8_t> pkt, const ParseConfig& cfg,

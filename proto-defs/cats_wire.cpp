@@ -5,19 +5,6 @@ namespace cats::wire {
 
 namespace {
 
-// Expected value length of a known sub-TLV, 0 for an unknown type.
-constexpr std::size_t known_length(std::uint8_t type) noexcept {
-    switch (static_cast<SubTlv>(type)) {
-    case SubTlv::MaxLatencyUs: return 4;
-    case SubTlv::MinBandwidthKbps: return 4;
-    case SubTlv::ComputeType: return 2;
-    case SubTlv::MinScore: return 1;
-    case SubTlv::AffinityKey: return 8;
-    case SubTlv::Priority: return 1;
-    }
-    return 0;
-}
-
 void put_sub(std::vector<std::uint8_t>& out, SubTlv type, std::uint64_t v, std::size_t len) {
     out.push_back(static_cast<std::uint8_t>(type));
     out.push_back(static_cast<std::uint8_t>(len));
@@ -26,59 +13,6 @@ void put_sub(std::vector<std::uint8_t>& out, SubTlv type, std::uint64_t v, std::
 }
 
 }  // namespace
-
-BodyError parse_body(std::span<const std::uint8_t> body, CatsMetadata& out) noexcept {
-    if (body.size() < kBodyFixedLen) [[unlikely]]
-        return BodyError::Truncated;
-    CatsMetadata md{};
-    md.version = body[0] >> 4;
-    md.flags = body[0] & 0x0F;
-    if (md.version != kVersion) [[unlikely]]
-        return BodyError::BadVersion;
-    md.cs_id = load_be32(&body[4]);
-    md.req.strict = (md.flags & kFlagStrict) != 0;
-
-    std::size_t off = kBodyFixedLen;
-    while (off < body.size()) {
-        if (body.size() - off < 2) [[unlikely]]
-            return BodyError::SubTlvOverrun;
-        const std::uint8_t type = body[off];
-        const std::size_t len = body[off + 1];
-        off += 2;
-        if (len > body.size() - off) [[unlikely]]
-            return BodyError::SubTlvOverrun;
-        const std::size_t want = known_length(type);
-        if (want == 0) {  // unknown: skip (CATS R14 spirit: be liberal)
-            off += len;
-            continue;
-        }
-        if (len != want) [[unlikely]]
-            return BodyError::SubTlvBadLength;
-        const std::uint8_t* v = &body[off];
-        switch (static_cast<SubTlv>(type)) {
-        case SubTlv::MaxLatencyUs: md.req.max_latency_us = load_be32(v); break;
-        case SubTlv::MinBandwidthKbps: md.req.min_bandwidth_kbps = load_be32(v); break;
-        case SubTlv::ComputeType:
-            md.req.compute_type = load_be16(v);
-            if ((md.req.compute_type & ~kComputeAll) != 0) [[unlikely]]
-                return BodyError::BadValue;
-            break;
-        case SubTlv::MinScore:
-            md.req.min_score = v[0];
-            if (md.req.min_score > kMaxScore) [[unlikely]]
-                return BodyError::BadValue;
-            break;
-        case SubTlv::AffinityKey:
-            md.affinity_key = load_be64(v);
-            md.has_affinity_key = true;
-            break;
-        case SubTlv::Priority: md.req.priority = v[0]; break;
-        }
-        off += len;
-    }
-    out = md;
-    return BodyError::Ok;
-}
 
 std::vector<std::uint8_t> encode_body(const CatsMetadata& md, bool emit_all) {
     std::vector<std::uint8_t> out(kBodyFixedLen, 0);

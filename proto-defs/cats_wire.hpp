@@ -91,8 +91,9 @@ enum class BodyError : std::uint8_t {
 };
 
 // Parse the body that follows an option's or TLV's Type and Length bytes.
-// Checks every length before reading; unknown sub-TLVs are skipped.
-BodyError parse_body(std::span<const std::uint8_t> body, CatsMetadata& out) noexcept;
+// Checks every length before reading; unknown sub-TLVs are skipped. `out`
+// is written only on success. Defined below: the dataplane inlines it.
+inline BodyError parse_body(std::span<const std::uint8_t> body, CatsMetadata& out) noexcept;
 
 // Encode a body (for tools and tests). Fields left at their "no requirement"
 // value are not emitted, except that every sub-TLV is emitted when
@@ -126,6 +127,70 @@ inline void store_be32(std::uint8_t* p, std::uint32_t v) noexcept {
 inline void store_be64(std::uint8_t* p, std::uint64_t v) noexcept {
     store_be32(p, static_cast<std::uint32_t>(v >> 32));
     store_be32(p + 4, static_cast<std::uint32_t>(v));
+}
+
+inline BodyError parse_body(std::span<const std::uint8_t> body, CatsMetadata& out) noexcept {
+    const std::size_t n = body.size();
+    const std::uint8_t* b = body.data();
+    if (n < kBodyFixedLen) [[unlikely]]
+        return BodyError::Truncated;
+    if ((b[0] >> 4) != kVersion) [[unlikely]]
+        return BodyError::BadVersion;
+    CatsMetadata md{};
+    md.flags = b[0] & 0x0F;
+    md.cs_id = load_be32(b + 4);
+    md.req.strict = (md.flags & kFlagStrict) != 0;
+    for (std::size_t off = kBodyFixedLen; off < n;) {
+        if (n - off < 2) [[unlikely]]
+            return BodyError::SubTlvOverrun;
+        const auto type = static_cast<SubTlv>(b[off]);
+        const std::size_t len = b[off + 1];
+        const std::uint8_t* v = b + off + 2;
+        if (len > n - off - 2) [[unlikely]]
+            return BodyError::SubTlvOverrun;
+        off += 2 + len;
+        switch (type) {
+        case SubTlv::MaxLatencyUs:
+            if (len != 4) [[unlikely]]
+                return BodyError::SubTlvBadLength;
+            md.req.max_latency_us = load_be32(v);
+            break;
+        case SubTlv::MinBandwidthKbps:
+            if (len != 4) [[unlikely]]
+                return BodyError::SubTlvBadLength;
+            md.req.min_bandwidth_kbps = load_be32(v);
+            break;
+        case SubTlv::ComputeType:
+            if (len != 2) [[unlikely]]
+                return BodyError::SubTlvBadLength;
+            md.req.compute_type = load_be16(v);
+            if ((md.req.compute_type & ~kComputeAll) != 0) [[unlikely]]
+                return BodyError::BadValue;
+            break;
+        case SubTlv::MinScore:
+            if (len != 1) [[unlikely]]
+                return BodyError::SubTlvBadLength;
+            md.req.min_score = v[0];
+            if (md.req.min_score > kMaxScore) [[unlikely]]
+                return BodyError::BadValue;
+            break;
+        case SubTlv::AffinityKey:
+            if (len != 8) [[unlikely]]
+                return BodyError::SubTlvBadLength;
+            md.affinity_key = load_be64(v);
+            md.has_affinity_key = true;
+            break;
+        case SubTlv::Priority:
+            if (len != 1) [[unlikely]]
+                return BodyError::SubTlvBadLength;
+            md.req.priority = v[0];
+            break;
+        default:  // unknown: skipped (CATS R14 spirit: be liberal)
+            break;
+        }
+    }
+    out = md;
+    return BodyError::Ok;
 }
 
 }  // namespace cats::wire

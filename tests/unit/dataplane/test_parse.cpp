@@ -96,6 +96,13 @@ Parsed parse(const Bytes& frame, const ParseConfig& cfg = sid_config()) {
     return p;
 }
 
+Parsed parse_general(const Bytes& frame, const ParseConfig& cfg = sid_config()) {
+    const auto buf = exact_copy(frame);
+    Parsed p{};
+    p.reason = parse_packet_general({buf.get(), frame.size()}, cfg, p.info);
+    return p;
+}
+
 Parsed parse_l3(const Bytes& pkt, const ParseConfig& cfg = sid_config()) {
     const auto buf = exact_copy(pkt);
     Parsed p{};
@@ -1111,6 +1118,13 @@ TEST_CASE("mutated and truncated packets never read out of bounds", "[parse][rob
     add(eth_ip6().frag({.offset = 10, .id = 2}).raw(17, Bytes(16, 3)).build(), 14);
     add(eth_ip6().routing({.routing_type = 3, .segments_left = 0}).udp(kUdp).build(), 14);
     add(eth_ip6().raw(132, Bytes(12, 4)).build(), 14);
+    // The chains parse_packet() takes in one pass.
+    add(eth_ip6(kSeg1).srh({.segments = {kSeg0, kSeg1}, .tlvs = {cats_tlv(md)}}).udp(kUdp).build(), 14);
+    add(eth_ip6(kSeg1).srh({.segments = {kSeg1}, .tlvs = {cats_tlv(md), srh_padn(3)}}).tcp({}).build(), 14);
+    add(eth_ip6().dst_opts({.options = {cats_option(md)}}).udp(kUdp).build(), 14);
+    add(eth_ip6().dst_opts({.options = {cats_option(md), opt_padn(4)}}).tcp({}).build(), 14);
+    add(eth_ip6(kSeg1).srh({.segments = {kSeg0, kSeg1}}).udp(kUdp).build(), 14);
+    add(eth_ip6(kSid).udp(kUdp).build(), 14);
     {
         PacketBuilder b = eth_ip6();
         for (std::size_t i = 0; i < kMaxExtHeaders; ++i)
@@ -1185,6 +1199,15 @@ TEST_CASE("mutated and truncated packets never read out of bounds", "[parse][rob
 
         const Parsed got = parse(p);
         seen.insert(got.reason);
+        // The one-pass parser and the general one agree on every packet.
+        const Parsed general = parse_general(p);
+        if (got.reason != general.reason || (got.reason == DropReason::None && !(got.info == general.info))) {
+            ++bad;
+            INFO("iteration " << it << ": parse_packet " << drop_reason_name(got.reason)
+                              << ", general parser " << drop_reason_name(general.reason));
+            CHECK(got.reason == general.reason);
+            CHECK((got.info == general.info));
+        }
         const bool named = got.reason == DropReason::None || kParserReasons.count(got.reason) == 1;
         bool consistent = true;
         if (got.reason == DropReason::None) {
