@@ -45,13 +45,4 @@ void build_encap_template(EncapTemplate& t, const MacAddr& src_mac, const MacAdd
     t.len = static_cast<std::uint16_t>(14 + t.ip_len);
 }
 
-void write_encap(std::uint8_t* out, const EncapTemplate& t, std::uint16_t inner_len,
-                 std::uint8_t inner_tc, std::uint32_t flow_label) noexcept {
-    std::memcpy(out, t.bytes.data(), t.len);
-    std::uint8_t* ip = out + 14;
-    const std::uint32_t vtf = (6u << 28) | (std::uint32_t{inner_tc} << 20) | (flow_label & 0xFFFFF);
-    wire::store_be32(ip, vtf);
-    wire::store_be16(ip + 4, static_cast<std::uint16_t>(t.ip_len - kIpv6HdrLen + inner_len));
-}
-
 }  // namespace cats::dp

@@ -12,10 +12,6 @@ double effective_weight(const InstanceMetrics& m) noexcept {
            (m.score + 1.0) / (wire::kMaxScore + 1.0);
 }
 
-bool meets(const InstanceMetrics& m, const wire::Requirements& r) noexcept {
-    return m.latency_us <= r.max_latency_us && m.bandwidth_kbps >= r.min_bandwidth_kbps &&
-           m.score >= r.min_score && (r.compute_type == 0 || (m.compute_types & r.compute_type) != 0);
-}
 
 std::uint64_t instance_seed(std::uint32_t cs_id, std::uint32_t instance_id) noexcept {
     return mix64((std::uint64_t{cs_id} << 32) | instance_id) | 1;

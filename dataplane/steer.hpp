@@ -34,8 +34,8 @@ struct Instance {
     bool resolved = false;           // first SID has a route and neighbor
     std::uint16_t port_id = 0;       // output port when resolved
     std::uint8_t n_sids = 0;
+    EncapTemplate encap{};           // hot: before the SIDs, which only reports read
     std::array<Ipv6Addr, kMaxSids> sids{};
-    EncapTemplate encap{};
 };
 
 struct Service {
@@ -56,7 +56,10 @@ double effective_weight(const InstanceMetrics& m) noexcept;
 inline bool available(const Instance& i) noexcept { return i.resolved && i.weight > 0; }
 
 // Does the instance meet what the flow asks for?
-bool meets(const InstanceMetrics& m, const wire::Requirements& r) noexcept;
+inline bool meets(const InstanceMetrics& m, const wire::Requirements& r) noexcept {
+    return m.latency_us <= r.max_latency_us && m.bandwidth_kbps >= r.min_bandwidth_kbps &&
+           m.score >= r.min_score && (r.compute_type == 0 || (m.compute_types & r.compute_type) != 0);
+}
 
 // HRW seed for an instance: stable across restarts and table versions.
 std::uint64_t instance_seed(std::uint32_t cs_id, std::uint32_t instance_id) noexcept;

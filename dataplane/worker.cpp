@@ -87,11 +87,17 @@ DropReason encapsulate(const Engine& e, rte_mbuf* m, const PacketInfo& pi, const
     if (std::size_t{rte_pktmbuf_headroom(m)} + pi.ip6_off < in.encap.len) [[unlikely]]
         return DropReason::NoHeadroom;
     const std::uint8_t tc = traffic_class(rte_pktmbuf_mtod_offset(m, const std::uint8_t*, pi.ip6_off));
-    rte_pktmbuf_adj(m, pi.ip6_off);
-    if (m->data_len > pi.ip6_len)
-        rte_pktmbuf_trim(m, static_cast<std::uint16_t>(m->data_len - pi.ip6_len));
-    auto* hdr = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_prepend(m, in.encap.len));
-    write_encap(hdr, in.encap, pi.ip6_len, tc, flow_label_from_hash(mix64(sig)));
+    // One segment (checked at parse): the old L2 header and any trailer go,
+    // the outer headers come in front of the inner IPv6 packet. What
+    // rte_pktmbuf_adj(), _trim() and _prepend() would do, without their
+    // checks, all made above.
+    const auto data_off = static_cast<std::uint16_t>(m->data_off + pi.ip6_off - in.encap.len);
+    const auto len = static_cast<std::uint16_t>(pi.ip6_len + in.encap.len);
+    m->data_off = data_off;
+    m->data_len = len;
+    m->pkt_len = len;
+    write_encap(static_cast<std::uint8_t*>(m->buf_addr) + data_off, in.encap, pi.ip6_len, tc,
+                flow_label_from_hash(mix64(sig)));
     m->port = in.port_id;
     return DropReason::None;
 }
@@ -126,6 +132,10 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
     unsigned n_flow = 0, n_fwd = 0;
     std::uint64_t n_hits = 0;
     std::uint64_t n_by_source[kMetaSources] = {};
+    // Loaded once: the counter stores below would make the compiler reload
+    // the unique_ptrs for every packet.
+    PacketCounters* const svc_ctr = c.services.get();
+    PacketCounters* const inst_ctr = c.instances.get();
 
     // 1. Parse every packet; sort into flow lookups and FIB lookups. The
     //    packet's first line is prefetched for reading, the line before it
@@ -269,10 +279,12 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
         }
         out_port[i] = in->port_id;
         ++n_by_source[static_cast<std::size_t>(pi.meta_source)];
-        c.services[svc->slot].packets.add();
-        c.services[svc->slot].bytes.add(len);
-        c.instances[in->slot].packets.add();
-        c.instances[in->slot].bytes.add(len);
+        PacketCounters& sc = svc_ctr[svc->slot];
+        PacketCounters& ic = inst_ctr[in->slot];
+        sc.packets.add();
+        sc.bytes.add(len);
+        ic.packets.add();
+        ic.bytes.add(len);
     }
 
     // Burst totals: one counter update per burst, not per packet.
