@@ -101,18 +101,6 @@ DropReason walk_srh(std::span<const std::uint8_t> srh, PacketInfo& out) noexcept
     return DropReason::None;
 }
 
-// Minimum upper-layer header we accept, 0 for protocols whose header we do
-// not read.
-constexpr std::size_t l4_min_len(std::uint8_t proto) noexcept {
-    switch (proto) {
-    case kProtoTcp: return 20;
-    case kProtoUdp: return 8;
-    case kProtoSctp: return 12;
-    case kProtoEsp: return 8;  // SPI + sequence number
-    default: return 0;
-    }
-}
-
 // parse_ipv6() without resetting `out` (parse_packet() has already filled
 // the Ethernet fields).
 DropReason parse_ipv6_fields(std::span<const std::uint8_t> pkt, const ParseConfig& cfg,
@@ -196,7 +184,7 @@ DropReason parse_ipv6_fields(std::span<const std::uint8_t> pkt, const ParseConfi
     out.l4_proto = nh;
 
     if (!out.non_initial_fragment) {
-        const std::size_t need = l4_min_len(nh);
+        const std::size_t need = detail::l4_min_len(nh);
         if (need != 0) {
             if (ip.size() - off < need) [[unlikely]]
                 return DropReason::L4Truncated;
@@ -218,98 +206,6 @@ DropReason parse_ipv6_fields(std::span<const std::uint8_t> pkt, const ParseConfi
         out.meta_source = MetaSource::ServiceSid;
     }
     return DropReason::None;
-}
-
-// An SRH TLV area or an options area (`a`, `n` bytes) that holds nothing
-// but padding, or one CATS TLV/option (`cats_type`) first and padding after
-// it: take the CATS body and return true. False for anything else, a
-// malformed body included (the general parser then names the reason).
-bool take_single_cats(const std::uint8_t* a, std::size_t n, std::uint8_t cats_type,
-                      std::uint8_t padn_type, MetaSource src, PacketInfo& out) noexcept {
-    static_assert(wire::kSrhTlvPad1 == 0 && wire::kOptPad1 == 0);
-    std::size_t t = 0;
-    if (n >= 2 && a[0] == cats_type) {
-        const std::size_t len = a[1];
-        if (len > n - 2 || wire::parse_body({a + 2, len}, out.meta) != wire::BodyError::Ok)
-            return false;
-        out.meta_source = src;
-        t = 2 + len;
-    }
-    while (t < n) {
-        if (a[t] == 0) {
-            ++t;
-            continue;
-        }
-        // One PadN that ends exactly at the end of the area.
-        return a[t] == padn_type && n - t >= 2 && a[t + 1] == n - t - 2;
-    }
-    return true;
-}
-
-// The one-pass parser for the common chains (see parse_packet_general() in
-// parse.hpp). Returns false, with `out` in any state, for everything it
-// does not handle; never for a packet it handled.
-bool parse_fast(std::span<const std::uint8_t> frame, const ParseConfig& cfg, PacketInfo& out) noexcept {
-    const std::uint8_t* f = frame.data();
-    const std::size_t size = frame.size();
-    if (size < kEthHdrLen + kIpv6HdrLen || load_be16(f + 12) != kEtherTypeIpv6)
-        return false;
-    const std::uint8_t* ip = f + kEthHdrLen;
-    const std::size_t payload_len = load_be16(ip + 4);
-    if ((ip[0] >> 4) != 6 || payload_len == 0 || payload_len > size - kEthHdrLen - kIpv6HdrLen)
-        return false;
-    const std::size_t ip_len = kIpv6HdrLen + payload_len;
-
-    out = PacketInfo{};
-    out.ip6_off = kEthHdrLen;
-    out.ip6_len = static_cast<std::uint16_t>(ip_len);
-    out.hop_limit = ip[7];
-    std::memcpy(out.src, ip + 8, 16);
-    std::memcpy(out.dst, ip + 24, 16);
-
-    std::uint8_t nh = ip[6];
-    std::size_t off = kIpv6HdrLen;
-    if (nh == kProtoRouting || nh == kProtoDstOpts) {
-        if (ip_len - off < 8)
-            return false;
-        const std::uint8_t* h = ip + off;
-        const std::size_t len = (std::size_t{h[1]} + 1) * 8;
-        if (len > ip_len - off)
-            return false;
-        if (nh == kProtoRouting) {
-            // seg6_validate_srh(), as walk_srh().
-            if (h[2] != kRoutingTypeSrh || len < 8 + 16)
-                return false;
-            const std::size_t last_entry = h[4];
-            const std::size_t tlv_off = 8 + (last_entry + 1) * 16;
-            if (tlv_off > len || h[3] > last_entry + 1)
-                return false;
-            if (!take_single_cats(h + tlv_off, len - tlv_off, wire::kSrhTlvCats, wire::kSrhTlvPadN,
-                                  MetaSource::SrhTlv, out))
-                return false;
-            out.srh_off = static_cast<std::uint16_t>(kEthHdrLen + off);
-            out.segments_left = h[3];
-        } else if (!take_single_cats(h + 2, len - 2, wire::kOptCats, wire::kOptPadN, MetaSource::Option,
-                                     out)) {
-            return false;
-        }
-        nh = h[0];
-        off += len;
-    }
-    if ((nh != kProtoUdp && nh != kProtoTcp) || ip_len - off < l4_min_len(nh))
-        return false;
-    out.l4_proto = nh;
-    out.sport = load_be16(ip + off);
-    out.dport = load_be16(ip + off + 2);
-    out.has_ports = true;
-
-    if (out.meta_source == MetaSource::None && cfg.sid_enabled &&
-        std::memcmp(out.dst, cfg.sid_prefix, sizeof cfg.sid_prefix) == 0) {
-        out.meta = wire::CatsMetadata{};
-        out.meta.cs_id = load_be32(&out.dst[12]);
-        out.meta_source = MetaSource::ServiceSid;
-    }
-    return true;
 }
 
 }  // namespace
@@ -354,11 +250,5 @@ DropReason parse_packet_general(std::span<const std::uint8_t> frame, const Parse
     return r;
 }
 
-DropReason parse_packet(std::span<const std::uint8_t> frame, const ParseConfig& cfg,
-                        PacketInfo& out) noexcept {
-    if (parse_fast(frame, cfg, out)) [[likely]]
-        return DropReason::None;
-    return parse_packet_general(frame, cfg, out);
-}
 
 }  // namespace cats::dp

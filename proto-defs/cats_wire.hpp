@@ -92,8 +92,15 @@ enum class BodyError : std::uint8_t {
 
 // Parse the body that follows an option's or TLV's Type and Length bytes.
 // Checks every length before reading; unknown sub-TLVs are skipped. `out`
-// is written only on success. Defined below: the dataplane inlines it.
+// is written only on success.
 inline BodyError parse_body(std::span<const std::uint8_t> body, CatsMetadata& out) noexcept;
+
+// The same checks, decoded onto `md` in place: the fixed fields always, a
+// sub-TLV's field when the body carries it, the rest left as they are (so
+// a default-constructed `md` gives what parse_body() gives). On an error
+// `md` is partly written. For the dataplane's per-packet path, which
+// starts from a fresh CatsMetadata and drops the packet on any error.
+inline BodyError decode_body(std::span<const std::uint8_t> body, CatsMetadata& md) noexcept;
 
 // Encode a body (for tools and tests). Fields left at their "no requirement"
 // value are not emitted, except that every sub-TLV is emitted when
@@ -129,14 +136,14 @@ inline void store_be64(std::uint8_t* p, std::uint64_t v) noexcept {
     store_be32(p + 4, static_cast<std::uint32_t>(v));
 }
 
-inline BodyError parse_body(std::span<const std::uint8_t> body, CatsMetadata& out) noexcept {
+inline BodyError decode_body(std::span<const std::uint8_t> body, CatsMetadata& md) noexcept {
     const std::size_t n = body.size();
     const std::uint8_t* b = body.data();
     if (n < kBodyFixedLen) [[unlikely]]
         return BodyError::Truncated;
     if ((b[0] >> 4) != kVersion) [[unlikely]]
         return BodyError::BadVersion;
-    CatsMetadata md{};
+    md.version = kVersion;
     md.flags = b[0] & 0x0F;
     md.cs_id = load_be32(b + 4);
     md.req.strict = (md.flags & kFlagStrict) != 0;
@@ -189,8 +196,15 @@ inline BodyError parse_body(std::span<const std::uint8_t> body, CatsMetadata& ou
             break;
         }
     }
-    out = md;
     return BodyError::Ok;
+}
+
+inline BodyError parse_body(std::span<const std::uint8_t> body, CatsMetadata& out) noexcept {
+    CatsMetadata md{};
+    const BodyError err = decode_body(body, md);
+    if (err == BodyError::Ok)
+        out = md;
+    return err;
 }
 
 }  // namespace cats::wire

@@ -350,3 +350,41 @@ TEST_CASE("parser reads only its span", "[wire]") {
         CHECK(parse_body(std::span<const std::uint8_t>(buf).first(n), got) == BodyError::SubTlvOverrun);
     }
 }
+
+TEST_CASE("decode_body onto a fresh CatsMetadata gives what parse_body gives, errors included", "[wire]") {
+    const std::vector<Bytes> bodies = {
+        fixed_part(),
+        encode_body(full_metadata()),
+        encode_body(full_metadata(), true),
+        with(fixed_part(kFlagStrict), {1, 4, 0, 0, 0x27, 0x10, 0x63, 1, 9, 6, 1, 2}),  // unknown 0x63 skipped
+        {0x00, 0, 0},                               // Truncated
+        with(fixed_part(0x10), {}),                 // BadVersion
+        with(fixed_part(), {1, 4, 0, 0}),           // SubTlvOverrun
+        with(fixed_part(), {2, 3, 0, 0, 1}),        // SubTlvBadLength
+        with(fixed_part(), {3, 2, 0x01, 0x00}),     // BadValue
+        with(fixed_part(), {1, 4, 0, 0, 0, 1, 4}),  // good sub-TLV, then an overrun
+    };
+    for (const Bytes& b : bodies) {
+        CatsMetadata parsed, decoded;
+        const BodyError pe = parse(b, parsed);
+        const BodyError de = decode_body(b, decoded);
+        INFO("body of " << b.size() << " bytes");
+        CHECK(de == pe);
+        if (pe == BodyError::Ok)
+            CHECK(decoded == parsed);
+    }
+}
+
+TEST_CASE("decode_body keeps the fields the body does not carry", "[wire]") {
+    CatsMetadata md;
+    md.req.min_score = 5;
+    md.req.max_latency_us = 1;
+    md.affinity_key = 42;
+    md.has_affinity_key = true;
+    REQUIRE(decode_body(with(fixed_part(), {1, 4, 0, 0, 0x03, 0xE8}), md) == BodyError::Ok);
+    CHECK(md.cs_id == 0x0A0B0C0D);
+    CHECK(md.req.max_latency_us == 1000);  // carried: replaced
+    CHECK(md.req.min_score == 5);          // not carried: kept
+    CHECK(md.affinity_key == 42);
+    CHECK(md.has_affinity_key);
+}
