@@ -13,6 +13,7 @@
 // service snapshots.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -25,7 +26,9 @@
 namespace cats::dp {
 
 // One compute instance as the workers see it. Immutable once published.
-struct Instance {
+// Line-aligned, the fields a pinned packet reads first: with one to three
+// SIDs they take the first three lines (what the fast path prefetches).
+struct alignas(64) Instance {
     std::uint32_t id = 0;
     std::uint32_t slot = 0;          // index of its counters
     InstanceMetrics metrics{};
@@ -37,6 +40,7 @@ struct Instance {
     EncapTemplate encap{};           // hot: before the SIDs, which only reports read
     std::array<Ipv6Addr, kMaxSids> sids{};
 };
+static_assert(offsetof(Instance, encap) + offsetof(EncapTemplate, bytes) + 14 + 40 + 8 + 16 * 3 <= 192);
 
 struct Service {
     std::uint32_t cs_id = 0;
@@ -63,6 +67,11 @@ inline bool meets(const InstanceMetrics& m, const wire::Requirements& r) noexcep
 
 // HRW seed for an instance: stable across restarts and table versions.
 std::uint64_t instance_seed(std::uint32_t cs_id, std::uint32_t instance_id) noexcept;
+
+// -log2(x / 2^54) for x in [1, 2^54), > 0, relative error below 2e-8: the
+// HRW score's logarithm without a libm call (select_instance() runs it for
+// every instance on every new flow).
+double neg_log2_u54(std::uint64_t x) noexcept;
 
 // 64-bit finaliser (MurmurHash3 fmix64): spreads a flow hash.
 constexpr std::uint64_t mix64(std::uint64_t k) noexcept {
