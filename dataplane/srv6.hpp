@@ -23,9 +23,9 @@ inline constexpr std::size_t kSrhFixedLen = 8;
 inline constexpr std::size_t kMaxEncapLen = 14 + 40 + kSrhFixedLen + 16 * kMaxSids;  // 142
 
 struct EncapTemplate {
-    std::array<std::uint8_t, kMaxEncapLen> bytes{};
     std::uint16_t len = 0;       // Ethernet + IPv6 + SRH
     std::uint16_t ip_len = 0;    // IPv6 + SRH: what the outer header adds
+    std::array<std::uint8_t, kMaxEncapLen> bytes{};  // after the lengths: one line less to read
 };
 
 // Outer layout (RFC 8754 2, RFC 8986 5.1):

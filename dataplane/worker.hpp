@@ -55,6 +55,7 @@ struct BurstScratch {
     const void* key_ptrs[kMaxBurst];
     std::uint32_t sigs[kMaxBurst];
     std::int32_t pos[kMaxBurst];
+    const Service* svcs[kMaxBurst];     // service of each flow lookup, when known
     std::uint8_t flow_idx[kMaxBurst];   // packet index of each flow lookup
     std::uint8_t fwd_idx[kMaxBurst];    // packet index of each FIB lookup
     std::uint8_t fwd_ips[kMaxBurst][16];
