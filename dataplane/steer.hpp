@@ -68,11 +68,6 @@ inline bool meets(const InstanceMetrics& m, const wire::Requirements& r) noexcep
 // HRW seed for an instance: stable across restarts and table versions.
 std::uint64_t instance_seed(std::uint32_t cs_id, std::uint32_t instance_id) noexcept;
 
-// -log2(x / 2^54) for x in [1, 2^54), > 0, relative error below 2e-8: the
-// HRW score's logarithm without a libm call (select_instance() runs it for
-// every instance on every new flow).
-double neg_log2_u54(std::uint64_t x) noexcept;
-
 // 64-bit finaliser (MurmurHash3 fmix64): spreads a flow hash.
 constexpr std::uint64_t mix64(std::uint64_t k) noexcept {
     k ^= k >> 33;

@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
-#include <random>
 #include <set>
 #include <span>
 #include <string>
@@ -286,45 +285,6 @@ std::vector<Instance> requirement_fleet() {
 }
 
 }  // namespace
-
-TEST_CASE("neg_log2_u54 matches -log2(x / 2^54) and stays positive", "[steer]") {
-    auto exact = [](std::uint64_t x) { return -std::log2(static_cast<long double>(x) / 0x1.0p54L); };
-    int checked = 0;
-    auto check = [&](std::uint64_t x) {
-        const double got = neg_log2_u54(x);
-        const long double want = exact(x);
-        ++checked;
-        if (!(got > 0) || std::fabs(static_cast<long double>(got) - want) > 2e-8L * want + 1e-15L)
-            FAIL_CHECK("x = " << x << ": got " << got << ", want " << static_cast<double>(want));
-    };
-    // Edges: the smallest draw, the largest, powers of two and the range
-    // reduction's boundary around sqrt(2).
-    check(1);
-    check(3);
-    check((std::uint64_t{1} << 54) - 1);
-    check((std::uint64_t{1} << 54) - 3);
-    for (int b = 0; b < 54; ++b) {
-        check(std::uint64_t{1} << b);
-        check((std::uint64_t{1} << b) | 1);
-        const auto r2 = static_cast<std::uint64_t>(std::ldexp(M_SQRT2, b));
-        for (std::uint64_t d = 0; d < 3 && r2 > d; ++d) {
-            check(std::max<std::uint64_t>(1, r2 - d));
-            check(r2 + d);
-        }
-    }
-    std::mt19937_64 rng(7);
-    for (int i = 0; i < 200000; ++i)
-        check((rng() >> 10) | 1);
-    CHECK(checked > 200000);
-    // Decreasing in x (what HRW's ordering needs), on sorted samples.
-    std::vector<std::uint64_t> xs;
-    for (int i = 0; i < 10000; ++i)
-        xs.push_back((rng() >> 10) | 1);
-    std::sort(xs.begin(), xs.end());
-    for (std::size_t i = 1; i < xs.size(); ++i)
-        if (neg_log2_u54(xs[i]) > neg_log2_u54(xs[i - 1]))
-            FAIL_CHECK("not decreasing at " << xs[i - 1] << ", " << xs[i]);
-}
 
 TEST_CASE("select_instance: each requirement excludes exactly the instances that miss it", "[steer]") {
     const auto fleet = requirement_fleet();
