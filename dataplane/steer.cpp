@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "steer.hpp"
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 
 namespace cats::dp {
@@ -19,12 +21,40 @@ std::uint64_t instance_seed(std::uint32_t cs_id, std::uint32_t instance_id) noex
 
 namespace {
 
-// -ln(u) for u uniform in (0,1) from 53 bits of the mixed hash.
-inline double hrw_score(double weight, std::uint64_t flow_hash, std::uint64_t seed) noexcept {
-    const std::uint64_t h = mix64(flow_hash ^ seed);
-    const double u = (static_cast<double>(h >> 11) + 0.5) * 0x1.0p-53;
-    return weight / -std::log(u);
+// ln(c) and 1/c at the middle of each of 128 equal slices of [1, 2).
+struct LnTable {
+    double inv[128];
+    double ln[128];
+    LnTable() noexcept {
+        for (int i = 0; i < 128; ++i) {
+            const double c = 1 + (i + 0.5) / 128;
+            inv[i] = 1 / c;
+            ln[i] = std::log(c);
+        }
+    }
+};
+const LnTable kLnTable;
+
+}  // namespace
+
+// u = x / 2^54 = 2^(msb-54) * m, m in [1, 2); ln(m) = ln(c) + ln(1 + r)
+// with c the middle of m's 1/128 slice (table) and |r| < 1/256, whose
+// series is cut after r^3 (error below 1e-10), result at least 2^-60. No division, no libm call,
+// short dependency chains: a new flow scores every instance of its
+// service, and glibc's log() was a third of the new-flow cost.
+double neg_ln_u54(std::uint64_t x) noexcept {
+    const int msb = 63 - __builtin_clzll(x);                     // 0..53
+    const std::uint64_t frac = ((x << (63 - msb)) << 1) >> 12;  // bits below the highest
+    const double m = std::bit_cast<double>(0x3FF0000000000000ULL | frac);
+    const unsigned i = static_cast<unsigned>(frac >> 45);        // top 7 bits
+    const double r = m * kLnTable.inv[i] - 1;
+    const double ln_m = kLnTable.ln[i] + r * (1 + r * (-0.5 + r * (1.0 / 3)));
+    // Rounding can leave nothing (or less) when u is within 1e-16 of 1:
+    // keep the score finite and positive.
+    return std::max((54 - msb) * M_LN2 - ln_m, 0x1p-60);
 }
+
+namespace {
 
 enum class Pass { Eligible, Available, Resolved };
 
@@ -53,7 +83,8 @@ Choice hrw(std::span<const Instance> insts, const wire::Requirements& req, std::
             w = 1.0;  // nothing is healthy: spread evenly
             break;
         }
-        const double s = hrw_score(w, flow_hash, in.seed);
+        // Score w / -ln(u), u the flow's draw for this instance in (0, 1).
+        const double s = w / neg_ln_u54((mix64(flow_hash ^ in.seed) >> 10) | 1);
         if (s > best_score) {
             best_score = s;
             best.index = static_cast<std::int32_t>(i);

@@ -68,6 +68,11 @@ inline bool meets(const InstanceMetrics& m, const wire::Requirements& r) noexcep
 // HRW seed for an instance: stable across restarts and table versions.
 std::uint64_t instance_seed(std::uint32_t cs_id, std::uint32_t instance_id) noexcept;
 
+// -ln(x / 2^54) for x in [1, 2^54): HRW's -ln(u) without a libm call,
+// absolute error below 1e-10 (select_instance() runs it for every instance
+// on every new flow).
+double neg_ln_u54(std::uint64_t x) noexcept;
+
 // 64-bit finaliser (MurmurHash3 fmix64): spreads a flow hash.
 constexpr std::uint64_t mix64(std::uint64_t k) noexcept {
     k ^= k >> 33;

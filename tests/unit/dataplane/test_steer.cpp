@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <map>
+#include <random>
 #include <set>
 #include <span>
 #include <string>
@@ -285,6 +286,43 @@ std::vector<Instance> requirement_fleet() {
 }
 
 }  // namespace
+
+TEST_CASE("neg_ln_u54 is -ln(x / 2^54) within 1e-10 and always positive", "[steer]") {
+    int checked = 0;
+    auto check = [&checked](std::uint64_t x) {
+        const double got = neg_ln_u54(x);
+        const long double want = -std::log(static_cast<long double>(x) / 0x1.0p54L);
+        ++checked;
+        if (!(got > 0) || std::fabs(static_cast<long double>(got) - want) > 1e-10L)
+            FAIL_CHECK("x = " << x << ": got " << got << ", want " << static_cast<double>(want));
+    };
+    // The smallest and largest draws, every power of two and its
+    // neighbours, the edges of the table's 128 slices in the top octave.
+    for (int b = 0; b <= 53; ++b) {
+        const std::uint64_t p = std::uint64_t{1} << b;
+        check(p);
+        check(p | 1);
+        check((p << 1) - 1);
+    }
+    for (std::uint64_t k = 0; k < 128; ++k) {
+        const std::uint64_t edge = (std::uint64_t{128} + k) << 46;  // m = 1 + k / 128
+        check(edge - 1);
+        check(edge);
+        check(edge + 1);
+    }
+    std::mt19937_64 rng(7);
+    for (int i = 0; i < 200000; ++i)
+        check((rng() >> 10) | 1);
+    CHECK(checked > 200000);
+    // Decreasing in x, which is all HRW's ordering needs.
+    std::vector<std::uint64_t> xs;
+    for (int i = 0; i < 20000; ++i)
+        xs.push_back((rng() >> 10) | 1);
+    std::sort(xs.begin(), xs.end());
+    for (std::size_t i = 1; i < xs.size(); ++i)
+        if (neg_ln_u54(xs[i]) > neg_ln_u54(xs[i - 1]))
+            FAIL_CHECK("not decreasing at " << xs[i - 1] << ", " << xs[i]);
+}
 
 TEST_CASE("select_instance: each requirement excludes exactly the instances that miss it", "[steer]") {
     const auto fleet = requirement_fleet();
