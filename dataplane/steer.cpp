@@ -42,7 +42,9 @@ const LnTable kLnTable;
 // series is cut after r^3 (error below 1e-10), result at least 2^-60. No division, no libm call,
 // short dependency chains: a new flow scores every instance of its
 // service, and glibc's log() was a third of the new-flow cost.
-double neg_ln_u54(std::uint64_t x) noexcept {
+namespace {
+
+inline double neg_ln_u54_inline(std::uint64_t x) noexcept {
     const int msb = 63 - __builtin_clzll(x);                     // 0..53
     const std::uint64_t frac = ((x << (63 - msb)) << 1) >> 12;  // bits below the highest
     const double m = std::bit_cast<double>(0x3FF0000000000000ULL | frac);
@@ -53,8 +55,6 @@ double neg_ln_u54(std::uint64_t x) noexcept {
     // keep the score finite and positive.
     return std::max((54 - msb) * M_LN2 - ln_m, 0x1p-60);
 }
-
-namespace {
 
 enum class Pass { Eligible, Available, Resolved };
 
@@ -84,7 +84,7 @@ Choice hrw(std::span<const Instance> insts, const wire::Requirements& req, std::
             break;
         }
         // Score w / -ln(u), u the flow's draw for this instance in (0, 1).
-        const double s = w / neg_ln_u54((mix64(flow_hash ^ in.seed) >> 10) | 1);
+        const double s = w / neg_ln_u54_inline((mix64(flow_hash ^ in.seed) >> 10) | 1);
         if (s > best_score) {
             best_score = s;
             best.index = static_cast<std::int32_t>(i);
@@ -94,6 +94,8 @@ Choice hrw(std::span<const Instance> insts, const wire::Requirements& req, std::
 }
 
 }  // namespace
+
+double neg_ln_u54(std::uint64_t x) noexcept { return neg_ln_u54_inline(x); }
 
 Choice select_instance(std::span<const Instance> insts, const wire::Requirements& req,
                        std::uint64_t flow_hash) noexcept {
