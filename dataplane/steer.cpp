@@ -14,7 +14,6 @@ double effective_weight(const InstanceMetrics& m) noexcept {
            (m.score + 1.0) / (wire::kMaxScore + 1.0);
 }
 
-
 std::uint64_t instance_seed(std::uint32_t cs_id, std::uint32_t instance_id) noexcept {
     return mix64((std::uint64_t{cs_id} << 32) | instance_id) | 1;
 }

@@ -13,6 +13,7 @@
 #include <cstring>
 
 namespace cats::dp {
+
 namespace {
 
 constexpr unsigned kPrefetchAhead = 4;
@@ -55,7 +56,7 @@ std::uint32_t make_key(const PacketInfo& pi, FlowKey& k) noexcept {
     return FlowTable::hash_words(w[0], w[1], w[2], w[3], w[4]);
 }
 
-// prefetch_write() without its experimental-API tag: the same builtin.
+// rte_prefetch0_write() without its experimental-API tag: the same builtin.
 inline void prefetch_write(const void* p) noexcept { __builtin_prefetch(p, 1, 3); }
 
 inline void prefetch_packet(rte_mbuf* m) noexcept {
