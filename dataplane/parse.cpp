@@ -64,22 +64,15 @@ DropReason walk_options(std::span<const std::uint8_t> opts, PacketInfo& out) noe
 //   |                    Optional TLVs                              |
 DropReason walk_srh(std::span<const std::uint8_t> srh, PacketInfo& out) noexcept {
     const std::size_t hdr_len = srh.size();
-    if (hdr_len < 8 + 16) [[unlikely]]
-        return DropReason::SrhBadLength;
-    const std::size_t last_entry = srh[4];
-    const std::size_t seg_bytes = (last_entry + 1) * 16;
-    if (8 + seg_bytes > hdr_len) [[unlikely]]
-        return DropReason::SrhBadLastEntry;
-    // RFC 8754 4.3.1.1: Segments Left > Last Entry + 1 is an error.
-    if (srh[3] > last_entry + 1) [[unlikely]]
-        return DropReason::SrhBadSegmentsLeft;
+    if (const DropReason r = detail::srh_layout_error(srh.data(), hdr_len); r != DropReason::None)
+        return r;
 
     // As seg6_validate_srh(), the whole TLV area is walked before anything
     // inside a TLV is judged: a CATS body error is reported only once the SRH
     // itself is known to be well formed (validate the SRH, then the TLVs, then
     // our sub-TLVs), so a broken SRH counts as srh_tlv_overrun.
     DropReason cats = DropReason::None;
-    std::size_t off = 8 + seg_bytes;
+    std::size_t off = detail::srh_tlv_offset(srh.data());
     while (off < hdr_len) {
         const std::uint8_t type = srh[off];
         if (type == wire::kSrhTlvPad1) {
@@ -199,12 +192,7 @@ DropReason parse_ipv6_fields(std::span<const std::uint8_t> pkt, const ParseConfi
         }
     }
 
-    if (out.meta_source == MetaSource::None && cfg.sid_enabled &&
-        std::memcmp(out.dst, cfg.sid_prefix, sizeof cfg.sid_prefix) == 0) {
-        out.meta = wire::CatsMetadata{};
-        out.meta.cs_id = load_be32(&out.dst[12]);
-        out.meta_source = MetaSource::ServiceSid;
-    }
+    detail::take_service_sid(cfg, out);
     return DropReason::None;
 }
 
@@ -249,6 +237,5 @@ DropReason parse_packet_general(std::span<const std::uint8_t> frame, const Parse
         out.srh_off = static_cast<std::uint16_t>(out.srh_off + off);
     return r;
 }
-
 
 }  // namespace cats::dp

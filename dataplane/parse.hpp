@@ -134,6 +134,36 @@ constexpr std::size_t l4_min_len(std::uint8_t proto) noexcept {
     }
 }
 
+// The SRH's own layout, as seg6_validate_srh() checks it, on the `len`
+// bytes its Hdr Ext Len gives (already known to be there): None, or why it
+// is malformed. The TLV area starts at srh_tlv_offset().
+constexpr DropReason srh_layout_error(const std::uint8_t* srh, std::size_t len) noexcept {
+    if (len < 8 + 16) [[unlikely]]
+        return DropReason::SrhBadLength;
+    const std::size_t last_entry = srh[4];
+    if (8 + (last_entry + 1) * 16 > len) [[unlikely]]
+        return DropReason::SrhBadLastEntry;
+    // RFC 8754 4.3.1.1: Segments Left > Last Entry + 1 is an error.
+    if (srh[3] > last_entry + 1) [[unlikely]]
+        return DropReason::SrhBadSegmentsLeft;
+    return DropReason::None;
+}
+
+constexpr std::size_t srh_tlv_offset(const std::uint8_t* srh) noexcept {
+    return 8 + (std::size_t{srh[4]} + 1) * 16;
+}
+
+// No request in the headers and the destination inside the service-SID
+// /96: the request is the CS-ID in the destination's low 32 bits.
+inline void take_service_sid(const ParseConfig& cfg, PacketInfo& out) noexcept {
+    if (out.meta_source == MetaSource::None && cfg.sid_enabled &&
+        std::memcmp(out.dst, cfg.sid_prefix, sizeof cfg.sid_prefix) == 0) {
+        out.meta = wire::CatsMetadata{};
+        out.meta.cs_id = wire::load_be32(&out.dst[12]);
+        out.meta_source = MetaSource::ServiceSid;
+    }
+}
+
 // An SRH TLV area or an options area (`a`, `n` bytes) that holds nothing
 // but padding, or one CATS TLV/option (`cats_type`) first and padding after
 // it: take the CATS body and return true. False for anything else, a
@@ -162,8 +192,9 @@ inline bool take_single_cats(const std::uint8_t* a, std::size_t n, std::uint8_t 
     return true;
 }
 
-// The one-pass parser for the common chains (see parse_packet_general()). Returns false, with `out` in any state, for everything it
-// does not handle; never for a packet it handled.
+// The one-pass parser for the common chains (see parse_packet_general()).
+// Returns false, with `out` in any state, for everything it does not
+// handle; never for a packet it handled.
 inline bool parse_fast(std::span<const std::uint8_t> frame, const ParseConfig& cfg, PacketInfo& out) noexcept {
     const std::uint8_t* f = frame.data();
     const std::size_t size = frame.size();
@@ -192,13 +223,9 @@ inline bool parse_fast(std::span<const std::uint8_t> frame, const ParseConfig& c
         if (len > ip_len - off)
             return false;
         if (nh == kProtoRouting) {
-            // seg6_validate_srh(), as walk_srh().
-            if (h[2] != kRoutingTypeSrh || len < 8 + 16)
+            if (h[2] != kRoutingTypeSrh || srh_layout_error(h, len) != DropReason::None)
                 return false;
-            const std::size_t last_entry = h[4];
-            const std::size_t tlv_off = 8 + (last_entry + 1) * 16;
-            if (tlv_off > len || h[3] > last_entry + 1)
-                return false;
+            const std::size_t tlv_off = srh_tlv_offset(h);
             if (!take_single_cats(h + tlv_off, len - tlv_off, wire::kSrhTlvCats, wire::kSrhTlvPadN,
                                   MetaSource::SrhTlv, out))
                 return false;
@@ -217,13 +244,7 @@ inline bool parse_fast(std::span<const std::uint8_t> frame, const ParseConfig& c
     out.sport = wire::load_be16(ip + off);
     out.dport = wire::load_be16(ip + off + 2);
     out.has_ports = true;
-
-    if (out.meta_source == MetaSource::None && cfg.sid_enabled &&
-        std::memcmp(out.dst, cfg.sid_prefix, sizeof cfg.sid_prefix) == 0) {
-        out.meta = wire::CatsMetadata{};
-        out.meta.cs_id = wire::load_be32(&out.dst[12]);
-        out.meta_source = MetaSource::ServiceSid;
-    }
+    take_service_sid(cfg, out);
     return true;
 }
 
