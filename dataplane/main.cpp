@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "eal_exit.hpp"
 #include "fib.hpp"
 #include "mgmt.hpp"
 #include "port.hpp"
@@ -360,6 +361,6 @@ int main(int argc, char** argv) {
         app.fib.reset();
         rte_free(app.qsbr);
     }
-    rte_eal_cleanup();
+    cats::eal_exit("cats-dataplane");
     return rc;
 }

@@ -50,16 +50,29 @@ def check(cond, msg):
         print("FAIL:", msg)
 
 
+def eal_runtime_dir(prefix):
+    """Where EAL keeps a process's config and fbarray files (eal_get_runtime_dir)."""
+    base = "/var/run" if os.getuid() == 0 else os.environ.get("XDG_RUNTIME_DIR", "/tmp")
+    return os.path.join(base, "dpdk", prefix)
+
+
+def check_no_runtime_dir(prefix, what):
+    check(not os.path.exists(eal_runtime_dir(prefix)),
+          "%s: left %s behind" % (what, eal_runtime_dir(prefix)))
+
+
 def run_dataplane(tmp, inp, tag, extra_eal=()):
     out = os.path.join(tmp, "out-%s.pcap" % tag)
     stats = os.path.join(tmp, "stats-%s.json" % tag)
-    cmd = [DP, "--no-huge", "-m", "512", "--no-pci", "--file-prefix", "cats-it-%d-%s" % (os.getpid(), tag),
+    prefix = "cats-it-%d-%s" % (os.getpid(), tag)
+    cmd = [DP, "--no-huge", "-m", "512", "--no-pci", "--file-prefix", prefix,
            "-l", "0", "--log-level", "lib.eal:error", "--no-telemetry",
            "--vdev", "net_pcap0,rx_pcap=%s,tx_pcap=%s" % (inp, out), *extra_eal,
            "--", "--config", CONFIG, "--idle-exit", "300", "--stats-file", stats, "--stats", "text"]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     print(p.stdout)
     check(p.returncode == 0, "%s: cats-dataplane exited %d: %s" % (tag, p.returncode, p.stderr[-2000:]))
+    check_no_runtime_dir(prefix, tag)
     with open(stats) as fh:
         return out, json.load(fh)
 
@@ -250,12 +263,14 @@ def bad_config(tmp):
             text = fh.read()
         with open(bad, "w") as fh:
             fh.write(text.replace("hop_limit: 64", "hop_limit: 300"))
+        prefix = "cats-it-bad-%d" % os.getpid()
         p = subprocess.run([DP, "--no-huge", "-m", "256", "--no-pci", "--file-prefix",
-                            "cats-it-bad-%d" % os.getpid(), "-l", "0", "--no-telemetry",
+                            prefix, "-l", "0", "--no-telemetry",
                             "--vdev", "net_null0", "--", "--config", bad],
                            capture_output=True, text=True, timeout=60)
         check(p.returncode != 0 and "gateway.hop_limit" in p.stderr,
               "bad config: rc=%d stderr=%s" % (p.returncode, p.stderr[-500:]))
+        check_no_runtime_dir(prefix, "bad config")
 
 
 if __name__ == "__main__":

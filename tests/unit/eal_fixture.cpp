@@ -4,9 +4,12 @@
 #include <rte_eal.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "eal_exit.hpp"
 
 namespace cats::test {
 
@@ -24,6 +27,8 @@ void ensure_eal() {
     if (rte_eal_init(static_cast<int>(argv.size()), argv.data()) < 0)
         throw std::runtime_error("rte_eal_init failed");
     done = true;
+    // The tests leave nothing behind: not EAL's runtime directory either.
+    std::atexit([] { cats::eal_exit("cats-unit-tests"); });
 }
 
 }  // namespace cats::test

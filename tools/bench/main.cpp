@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "control_bench.hpp"
+#include "eal_exit.hpp"
 #include "engine_bench.hpp"
 
 namespace {
@@ -247,7 +248,7 @@ int main(int argc, char** argv) {
     argv[0] = const_cast<char*>("cats-bench");
     Options o;
     if (!parse_options(argc, argv, o)) {
-        rte_eal_cleanup();
+        cats::eal_exit("cats-bench");
         return 2;
     }
     if (o.control.control_bin.empty())
@@ -300,6 +301,6 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "cats-bench: %s\n", ex.what());
         rc = 1;
     }
-    rte_eal_cleanup();
+    cats::eal_exit("cats-bench");
     return rc;
 }

@@ -15,6 +15,7 @@
 #include <cstring>
 #include <thread>
 
+#include "eal_exit.hpp"
 #include "live.hpp"
 
 namespace cats::trafgen {
@@ -145,7 +146,7 @@ std::unique_ptr<Link> open_dpdk_port(std::uint16_t port_id) { return std::make_u
 
 void dpdk_cleanup() {
     if (g_eal_up) {
-        rte_eal_cleanup();
+        cats::eal_exit("cats-trafgen");
         g_eal_up = false;
     }
 }

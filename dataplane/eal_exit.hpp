@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Leaving EAL without leaving files behind.
+//
+// rte_eal_cleanup() releases memory but keeps the primary process's runtime
+// directory (/var/run/dpdk/<file-prefix>: its config and fbarray files, 6-9 MB
+// with --no-huge). Every run with its own --file-prefix, as tests and labs
+// use, would add one. A primary process owns its directory (EAL refuses a
+// second primary with the same prefix, and secondaries cannot attach once
+// the primary is gone), so it removes it when it exits.
+//
+// Thread safety: call once, from the main thread, after every lcore and
+// every DPDK object is done.
+#pragma once
+
+#include <rte_eal.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <string>
+#include <system_error>
+
+namespace cats {
+
+// rte_eal_cleanup(), then the runtime directory's removal when this is the
+// primary process. A directory that cannot be removed is a warning on
+// stderr, prefixed with `program`; nothing else fails.
+inline void eal_exit(const char* program) {
+    const bool primary = rte_eal_process_type() == RTE_PROC_PRIMARY;
+    const std::string dir = rte_eal_get_runtime_dir() != nullptr ? rte_eal_get_runtime_dir() : "";
+    rte_eal_cleanup();
+    // EAL makes it <runtime base>/dpdk/<prefix>: never touch anything else.
+    const std::filesystem::path p(dir);
+    if (!primary || dir.empty() || p.parent_path().filename() != "dpdk")
+        return;
+    std::error_code ec;
+    std::filesystem::remove_all(p, ec);
+    if (ec)
+        std::fprintf(stderr, "%s: cannot remove the DPDK runtime directory %s: %s\n", program, dir.c_str(),
+                     ec.message().c_str());
+}
+
+}  // namespace cats
