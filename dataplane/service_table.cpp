@@ -102,8 +102,7 @@ std::shared_ptr<const Service> ServiceTable::build(const ServiceConfig& sc) {
         Instance in;
         in.id = ic.id;
         in.slot = instance_slot(sc.cs_id, ic.id);
-        in.metrics = ic.metrics;
-        in.weight = effective_weight(ic.metrics);
+        set_metrics(in, ic.metrics);
         in.seed = instance_seed(sc.cs_id, ic.id);
         in.n_sids = static_cast<std::uint8_t>(ic.sids.size());
         std::copy(ic.sids.begin(), ic.sids.end(), in.sids.begin());

@@ -33,6 +33,7 @@ struct alignas(64) Instance {
     std::uint32_t slot = 0;          // index of its counters
     InstanceMetrics metrics{};
     double weight = 0;               // effective weight; 0: not available
+    double inv_weight = 0;           // 1 / weight (0 when weight is 0): HRW multiplies
     std::uint64_t seed = 0;          // HRW seed derived from cs_id and id
     bool resolved = false;           // first SID has a route and neighbor
     std::uint16_t port_id = 0;       // output port when resolved
@@ -55,6 +56,10 @@ struct Service {
 // (load 100 %, no free capacity, or weight 0).
 //   w = weight * (100 - load) / 100 * (score + 1) / 11
 double effective_weight(const InstanceMetrics& m) noexcept;
+
+// Sets the metrics and what derives from them (weight, inv_weight): the one
+// way to give an instance its metrics.
+void set_metrics(Instance& in, const InstanceMetrics& m) noexcept;
 
 // Available: it can take flows at all (resolved and effective weight > 0).
 inline bool available(const Instance& i) noexcept { return i.resolved && i.weight > 0; }

@@ -41,8 +41,7 @@ Instance make_instance(std::uint32_t id, const InstanceMetrics& m, bool resolved
     Instance in;
     in.id = id;
     in.slot = id;
-    in.metrics = m;
-    in.weight = effective_weight(m);
+    set_metrics(in, m);
     in.seed = instance_seed(kCsId, id);
     in.resolved = resolved;
     in.n_sids = 1;
@@ -322,6 +321,55 @@ TEST_CASE("neg_ln_u54 is -ln(x / 2^54) within 1e-10 and always positive", "[stee
     for (std::size_t i = 1; i < xs.size(); ++i)
         if (neg_ln_u54(xs[i]) > neg_ln_u54(xs[i - 1]))
             FAIL_CHECK("not decreasing at " << xs[i - 1] << ", " << xs[i]);
+}
+
+TEST_CASE("select_instance picks exactly the highest w / -ln(u) score, bounds or not", "[steer]") {
+    // The reference: every eligible instance scored in full with
+    // neg_ln_u54, the highest wins (the first of equals). select_instance
+    // decides most flows from bounds alone, which must never change a
+    // choice.
+    auto reference = [](std::span<const Instance> insts, const wire::Requirements& req, std::uint64_t h) {
+        std::int32_t best = -1;
+        double best_score = 0;
+        for (std::size_t i = 0; i < insts.size(); ++i) {
+            if (!available(insts[i]) || !meets(insts[i].metrics, req))
+                continue;
+            const double s = insts[i].weight / neg_ln_u54((mix64(h ^ insts[i].seed) >> 10) | 1);
+            if (s > best_score) {
+                best_score = s;
+                best = static_cast<std::int32_t>(i);
+            }
+        }
+        return best;
+    };
+    std::mt19937_64 rng(11);
+    wire::Requirements req;
+    req.max_latency_us = 500;
+    std::uint64_t flows = 0, mismatches = 0;
+    // 1 to 32 instances take the bounded path, 40 the exact one; weights
+    // from 1 to 10^6, and runs of equal or nearly equal ones.
+    for (const std::size_t n : {1, 2, 3, 8, 8, 8, 16, 32, 40}) {
+        std::vector<Instance> v;
+        for (std::size_t i = 0; i < n; ++i) {
+            InstanceMetrics m = weighted(static_cast<std::uint32_t>(
+                i % 3 == 0 ? 1000 + (rng() % 3) : i % 3 == 1 ? 500 : 1 + rng() % 1000000));
+            m.latency_us = static_cast<std::uint32_t>(rng() % 600);  // some miss the bound
+            m.load_pct = static_cast<std::uint8_t>(rng() % 100);
+            v.push_back(make_instance(static_cast<std::uint32_t>(i + 1), m));
+        }
+        for (std::uint64_t f = 0; f < 40000; ++f, ++flows) {
+            const std::uint64_t h = flow_hash(rng());
+            const Choice c = select_instance(v, req, h);
+            const std::int32_t want = reference(v, req, h);
+            if (want >= 0 && (c.index != want || c.best_effort)) {
+                if (++mismatches <= 5)
+                    FAIL_CHECK(n << " instances, flow hash " << h << ": chose " << c.index
+                                  << ", the highest score is " << want);
+            }
+        }
+    }
+    CHECK(flows == 360000);
+    CHECK(mismatches == 0);
 }
 
 TEST_CASE("select_instance: each requirement excludes exactly the instances that miss it", "[steer]") {
@@ -608,8 +656,9 @@ TEST_CASE("select_instance: removing an instance moves only its own flows", "[st
 
         // Making it unavailable (load 100 %) is the same as removing it.
         std::vector<Instance> drained = v;
-        drained[r].metrics.load_pct = 100;
-        drained[r].weight = effective_weight(drained[r].metrics);
+        InstanceMetrics m = drained[r].metrics;
+        m.load_pct = 100;
+        set_metrics(drained[r], m);
         CHECK(assign(drained, {}, kMoveFlows) == after);
     }
 }
@@ -647,8 +696,9 @@ TEST_CASE("select_instance: changing one weight moves flows only to or from that
 
     for (std::uint32_t w : {1u, 50u, 400u, 5000u}) {
         std::vector<Instance> next = v;
-        next[k].metrics.weight = w;
-        next[k].weight = effective_weight(next[k].metrics);
+        InstanceMetrics m = next[k].metrics;
+        m.weight = w;
+        set_metrics(next[k], m);
         const bool up = next[k].weight > v[k].weight;
         const auto after = assign(next, {}, kMoveFlows);
 
