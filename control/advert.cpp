@@ -5,6 +5,9 @@
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/ip/v6_only.hpp>
 
+#include <linux/sock_diag.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <boost/system/system_error.hpp>
 
@@ -131,6 +134,40 @@ namespace asio = boost::asio;
 using asio::ip::udp;
 using boost::system::error_code;
 
+namespace {
+
+// The socket's receive buffer in the unit SO_RCVBUF is set in (the kernel
+// reports twice that, the other half being its bookkeeping); 0: unknown.
+std::uint32_t receive_buffer_of(int fd) {
+    int got = 0;
+    socklen_t len = sizeof got;
+    if (::getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &got, &len) != 0 || got <= 0)
+        return 0;
+    return static_cast<std::uint32_t>(got / 2);
+}
+
+// Ask for `bytes` of receive buffer: SO_RCVBUFFORCE when the process may
+// (CAP_NET_ADMIN), else SO_RCVBUF, which net.core.rmem_max caps. Returns
+// what the kernel granted.
+std::uint32_t set_receive_buffer(int fd, std::uint32_t bytes) {
+    const int v = static_cast<int>(bytes);
+    if (::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof v) != 0)
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof v);
+    return receive_buffer_of(fd);
+}
+
+// Datagrams the kernel dropped on this socket because its receive buffer
+// was full (what `ss -m` shows as d<N>).
+std::uint64_t socket_drops(int fd) {
+    std::uint32_t mem[SK_MEMINFO_VARS] = {};
+    socklen_t len = sizeof mem;
+    if (::getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mem, &len) != 0 || len < sizeof(std::uint32_t) * (SK_MEMINFO_DROPS + 1))
+        return 0;
+    return mem[SK_MEMINFO_DROPS];
+}
+
+}  // namespace
+
 struct AdvertListener::Impl {
     struct Socket {
         explicit Socket(asio::io_context& io) : sock(io) {}
@@ -216,7 +253,16 @@ AdvertListener::AdvertListener(asio::io_context& io, const std::vector<ListenCon
         if (l.port == 0)
             s->name = (addr.is_v6() ? "[" + l.address + "]" : l.address) + ":" +
                       std::to_string(s->sock.local_endpoint().port());
-        log_info("advert: listening on udp " + s->name);
+        std::string buffer;
+        if (l.receive_buffer_bytes != 0) {
+            const std::uint32_t got = set_receive_buffer(s->sock.native_handle(), l.receive_buffer_bytes);
+            buffer = " (receive buffer " + std::to_string(got) + " bytes)";
+            if (got < l.receive_buffer_bytes)
+                log_warn("advert: udp " + s->name + ": receive buffer " + std::to_string(got) + " bytes, not the " +
+                         std::to_string(l.receive_buffer_bytes) +
+                         " configured: net.core.rmem_max caps it (raise it, or give cats-control CAP_NET_ADMIN)");
+        }
+        log_info("advert: listening on udp " + s->name + buffer);
         impl_->sockets.push_back(std::move(s));
     }
     for (auto& s : impl_->sockets)
@@ -235,6 +281,17 @@ void AdvertListener::stop() {
         error_code ignored;
         s->sock.close(ignored);
     }
+}
+
+std::uint64_t AdvertListener::socket_drops() const {
+    std::uint64_t n = 0;
+    for (const auto& s : impl_->sockets)
+        n += control::socket_drops(s->sock.native_handle());
+    return n;
+}
+
+std::uint32_t AdvertListener::receive_buffer(std::size_t i) const {
+    return i < impl_->sockets.size() ? receive_buffer_of(impl_->sockets[i]->sock.native_handle()) : 0;
 }
 
 std::vector<std::uint16_t> AdvertListener::local_ports() const {

@@ -121,6 +121,11 @@ public:
 
     void stop();
     std::vector<std::uint16_t> local_ports() const;
+    // Datagrams the kernel dropped because a socket's receive buffer was
+    // full, over every socket (0 where the kernel does not say).
+    std::uint64_t socket_drops() const;
+    // Receive buffer of the i-th socket, bytes as configured (0: unknown).
+    std::uint32_t receive_buffer(std::size_t i) const;
 
 private:
     struct Impl;

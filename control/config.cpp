@@ -233,7 +233,7 @@ std::vector<std::uint8_t> parse_hex_key(std::string_view text, const std::string
 // Sections
 
 ListenConfig parse_listen(const YAML::Node& n, const std::string& path) {
-    const MapReader m(n, path, {"address", "port"});
+    const MapReader m(n, path, {"address", "port", "receive_buffer_bytes"});
     ListenConfig l;
     l.address = read_string(m.require("address"), m.path("address"));
     std::uint8_t buf[16];
@@ -241,6 +241,12 @@ ListenConfig parse_listen(const YAML::Node& n, const std::string& path) {
         (inet_pton(AF_INET6, l.address.c_str(), buf) != 1 && inet_pton(AF_INET, l.address.c_str(), buf) != 1))
         fail(m.path("address"), "'" + l.address + "' is not an IPv6 or IPv4 address");
     m.with("port", [&](const YAML::Node& v, const std::string& p) { l.port = read_int<std::uint16_t>(v, p, 1); });
+    m.with("receive_buffer_bytes", [&](const YAML::Node& v, const std::string& p) {
+        l.receive_buffer_bytes = read_int<std::uint32_t>(v, p, 0, kMaxReceiveBuffer);
+        if (l.receive_buffer_bytes != 0 && l.receive_buffer_bytes < kMinReceiveBuffer)
+            fail(p, "must be 0 (the kernel's default) or " + std::to_string(kMinReceiveBuffer) + ".." +
+                        std::to_string(kMaxReceiveBuffer) + ", got " + std::to_string(l.receive_buffer_bytes));
+    });
     return l;
 }
 

@@ -28,9 +28,17 @@ inline constexpr std::uint32_t kMaxWeight = 1000000;
 inline constexpr std::size_t kMinKeyLen = 16;   // bytes: HMAC keys shorter than 128 bits are refused
 inline constexpr std::size_t kMaxKeyLen = 128;
 
+// The advertisement socket's receive buffer: what a burst of datagrams
+// waits in while cats-control works through them (each takes its size
+// plus about 600 bytes of kernel overhead). 0 keeps the kernel's default.
+inline constexpr std::uint32_t kDefaultReceiveBuffer = 16u << 20;
+inline constexpr std::uint32_t kMinReceiveBuffer = 64u << 10;
+inline constexpr std::uint32_t kMaxReceiveBuffer = 1u << 30;
+
 struct ListenConfig {
     std::string address = "::1";  // an IPv6 or IPv4 literal
     std::uint16_t port = kDefaultAdvertPort;
+    std::uint32_t receive_buffer_bytes = kDefaultReceiveBuffer;
 };
 
 // One key of one compute node. A node that rotates keys appears twice, with

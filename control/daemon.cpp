@@ -134,6 +134,7 @@ void Daemon::handle(const ctl::Request& req, CtlServer::Respond respond) {
     if (cmd == ctl::kStats) {
         Json base = {{"control",
                       {{"advert", rx_.counters_json()},
+                       {"advert_socket_drops", listener_ ? listener_->socket_drops() : 0},
                        {"rib", rib_.counters_json()},
                        {"dataplane_link", link_.counters_json()}}}};
         return dataplane_query(mgmt::MsgType::StatsReq, {}, std::move(base), std::move(respond), false);

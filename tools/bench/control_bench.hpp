@@ -35,6 +35,7 @@ struct ControlOptions {
 struct ControlResults {
     std::uint64_t ingest_sent = 0, ingest_accepted = 0;
     double ingest_seconds = 0, ingest_per_s = 0;
+    std::uint64_t ingest_socket_drops = 0;  // by the kernel, cats-control's receive buffer full
     std::uint32_t latency_samples = 0, latency_timeouts = 0;
     double latency_p50_us = 0, latency_p99_us = 0, latency_max_us = 0;
     std::uint64_t updates_sent = 0, table_versions = 0;

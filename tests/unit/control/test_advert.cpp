@@ -6,6 +6,10 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <catch2/catch.hpp>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
 #include <thread>
 
 #include "helpers.hpp"
@@ -238,5 +242,47 @@ TEST_CASE("advert listener: datagrams over UDP on [::1]", "[advert][udp]") {
     CHECK(got[0].service.cs_id == 100);
     CHECK(got[1].service.cs_id == 200);
     listener.stop();
+    io.run_for(10ms);
+}
+
+TEST_CASE("AdvertListener: the receive buffer is what the config asks; datagrams dropped when it is full are counted",
+          "[advert]") {
+    boost::asio::io_context io;
+    Fixture f;
+    // As root SO_RCVBUFFORCE grants any size; otherwise net.core.rmem_max
+    // caps it (and cats-control warns).
+    std::uint32_t rmem_max = UINT32_MAX;
+    if (::geteuid() != 0) {
+        std::ifstream in("/proc/sys/net/core/rmem_max");
+        in >> rmem_max;
+    }
+    {
+        AdvertListener big(io, {ListenConfig{"::1", 0, 8u << 20}}, f.rx, [](std::vector<mgmt::Op>) {});
+        CHECK(big.receive_buffer(0) >= std::min<std::uint32_t>(8u << 20, rmem_max));
+        big.stop();
+    }
+
+    // A small buffer and nobody reading: the kernel keeps what fits and
+    // drops the rest; kept + dropped is every datagram sent.
+    AdvertListener small(io, {ListenConfig{"::1", 0, kMinReceiveBuffer}}, f.rx, [](std::vector<mgmt::Op>) {});
+    CHECK(small.receive_buffer(0) >= kMinReceiveBuffer);
+    CHECK(small.receive_buffer(0) < (1u << 20));
+    CHECK(small.socket_drops() == 0);
+    using boost::asio::ip::udp;
+    udp::socket tx(io, udp::endpoint(udp::v6(), 0));
+    const udp::endpoint to(boost::asio::ip::make_address("::1"), small.local_ports().at(0));
+    const std::vector<std::uint8_t> junk(300, 0xEE);  // bad magic: rejected, but received
+    constexpr std::uint64_t kSent = 3000;
+    for (std::uint64_t i = 0; i < kSent; ++i)
+        tx.send_to(boost::asio::buffer(junk), to);
+    const std::uint64_t dropped = small.socket_drops();
+    CHECK(dropped > 0);
+    CHECK(dropped < kSent);
+    const auto deadline = std::chrono::steady_clock::now() + 5s;
+    while (f.rx.count(RxReason::BadMagic) + dropped < kSent && std::chrono::steady_clock::now() < deadline)
+        io.run_for(10ms);
+    CHECK(f.rx.count(RxReason::BadMagic) + dropped == kSent);
+    CHECK(small.socket_drops() == dropped);
+    small.stop();
     io.run_for(10ms);
 }

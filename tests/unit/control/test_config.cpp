@@ -31,6 +31,7 @@ TEST_CASE("control config: the sample loads", "[config]") {
     REQUIRE(c.listen.size() == 1);
     CHECK(c.listen[0].address == "::1");
     CHECK(c.listen[0].port == 7410);
+    CHECK(c.listen[0].receive_buffer_bytes == 32u << 20);
     CHECK(c.ctl_socket == "/run/cats/control.sock");
     CHECK(c.dataplane_socket == "/run/cats/dataplane.sock");
     REQUIRE(c.peers.size() == 2);
@@ -55,6 +56,7 @@ TEST_CASE("control config: defaults", "[config]") {
     REQUIRE(c.listen.size() == 1);
     CHECK(c.listen[0].address == "::1");
     CHECK(c.listen[0].port == kDefaultAdvertPort);
+    CHECK(c.listen[0].receive_buffer_bytes == kDefaultReceiveBuffer);
     CHECK(c.ctl_socket == kDefaultCtlSocket);
     CHECK(c.dataplane_socket == kDefaultDataplaneSocket);
     CHECK(c.peers.empty());
@@ -78,6 +80,12 @@ TEST_CASE("control config: every error names its YAML path", "[config]") {
         {"listen: [{address: 'fe80::zz'}]", "listen[0].address: 'fe80::zz' is not an IPv6 or IPv4 address"},
         {"listen: [{address: '::1', port: 0}]", "listen[0].port: must be 1..65535, got 0"},
         {"listen: [{address: '::1', port: 70000}]", "listen[0].port: must be 1..65535, got 70000"},
+        {"listen: [{address: '::1', receive_buffer_bytes: 4096}]",
+         "listen[0].receive_buffer_bytes: must be 0 (the kernel's default) or 65536..1073741824, got 4096"},
+        {"listen: [{address: '::1', receive_buffer_bytes: 2147483648}]",
+         "listen[0].receive_buffer_bytes: must be 0..1073741824, got 2147483648"},
+        {"listen: [{address: '::1', receive_buffer_bytes: 16M}]",
+         "listen[0].receive_buffer_bytes: expected an integer in 0..1073741824, got '16M'"},
         {"listen: [{address: '::1'}, {address: '::1', port: 7410}]",
          "listen[1]: duplicate listen address ::1 port 7410 (first at listen[0])"},
         {"ctl_socket: ''", "ctl_socket: must not be empty"},
