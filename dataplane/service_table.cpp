@@ -117,6 +117,7 @@ std::shared_ptr<const Service> ServiceTable::build(const ServiceConfig& sc) {
         }
         svc->instances.push_back(in);
     }
+    set_floor(*svc);
     return svc;
 }
 

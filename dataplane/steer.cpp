@@ -119,8 +119,10 @@ Choice hrw(std::span<const Instance> insts, const wire::Requirements& req, std::
 // 8 instances; more with near-equal scores) or nothing is eligible: the
 // caller then runs hrw(). Branch-free but for eligibility, which a flow's
 // requirements decide the same way for every new flow of a service.
+// kAllEligible: the caller knows every instance is eligible (meets_all()).
 constexpr std::size_t kBoundedMax = 32;
 
+template <bool kAllEligible>
 std::int32_t hrw_bounded(std::span<const Instance> insts, const wire::Requirements& req,
                          std::uint64_t flow_hash) noexcept {
     double hi[kBoundedMax];
@@ -128,7 +130,7 @@ std::int32_t hrw_bounded(std::span<const Instance> insts, const wire::Requiremen
     unsigned a = 0;
     for (unsigned i = 0; i < insts.size(); ++i) {
         const Instance& in = insts[i];
-        if (!available(in) || !meets(in.metrics, req))
+        if (!kAllEligible && (!available(in) || !meets(in.metrics, req)))
             continue;
         const std::uint64_t x = (mix64(flow_hash ^ in.seed) >> 10) | 1;
         const int msb = 63 - __builtin_clzll(x);
@@ -143,17 +145,9 @@ std::int32_t hrw_bounded(std::span<const Instance> insts, const wire::Requiremen
     return lo_min != INFINITY && lo_second > hi[a] ? static_cast<std::int32_t>(a) : -1;
 }
 
-}  // namespace
-
-double neg_ln_u54(std::uint64_t x) noexcept { return neg_ln_u54_inline(x); }
-
-Choice select_instance(std::span<const Instance> insts, const wire::Requirements& req,
-                       std::uint64_t flow_hash) noexcept {
-    if (insts.size() <= kBoundedMax) {
-        const std::int32_t a = hrw_bounded(insts, req, flow_hash);
-        if (a >= 0)
-            return Choice{a, false};
-    }
+// The passes after the bounded one (which found nothing certain).
+Choice select_exact(std::span<const Instance> insts, const wire::Requirements& req,
+                    std::uint64_t flow_hash) noexcept {
     Choice c = hrw(insts, req, flow_hash, Pass::Eligible);
     if (c.index >= 0 || req.strict)
         return c;
@@ -162,6 +156,48 @@ Choice select_instance(std::span<const Instance> insts, const wire::Requirements
         c = hrw(insts, req, flow_hash, Pass::Resolved);
     c.best_effort = c.index >= 0;
     return c;
+}
+
+}  // namespace
+
+double neg_ln_u54(std::uint64_t x) noexcept { return neg_ln_u54_inline(x); }
+
+void set_floor(Service& svc) noexcept {
+    FleetFloor f;
+    f.all_available = !svc.instances.empty();
+    f.max_latency_us = 0;
+    f.min_bandwidth_kbps = UINT32_MAX;
+    f.min_score = UINT8_MAX;
+    f.common_compute_types = UINT16_MAX;
+    for (const Instance& in : svc.instances) {
+        f.all_available = f.all_available && available(in);
+        f.max_latency_us = std::max(f.max_latency_us, in.metrics.latency_us);
+        f.min_bandwidth_kbps = std::min(f.min_bandwidth_kbps, in.metrics.bandwidth_kbps);
+        f.min_score = std::min(f.min_score, in.metrics.score);
+        f.common_compute_types &= in.metrics.compute_types;
+    }
+    svc.floor = f;
+}
+
+Choice select_instance(std::span<const Instance> insts, const wire::Requirements& req,
+                       std::uint64_t flow_hash) noexcept {
+    if (insts.size() <= kBoundedMax) {
+        const std::int32_t a = hrw_bounded<false>(insts, req, flow_hash);
+        if (a >= 0)
+            return Choice{a, false};
+    }
+    return select_exact(insts, req, flow_hash);
+}
+
+Choice select_instance(const Service& svc, const wire::Requirements& req, std::uint64_t flow_hash) noexcept {
+    const std::span<const Instance> insts = svc.instances;
+    if (insts.size() <= kBoundedMax) {
+        const std::int32_t a = meets_all(svc.floor, req) ? hrw_bounded<true>(insts, req, flow_hash)
+                                                         : hrw_bounded<false>(insts, req, flow_hash);
+        if (a >= 0)
+            return Choice{a, false};
+    }
+    return select_exact(insts, req, flow_hash);
 }
 
 }  // namespace cats::dp

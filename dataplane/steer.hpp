@@ -43,13 +43,35 @@ struct alignas(64) Instance {
 };
 static_assert(offsetof(Instance, encap) + offsetof(EncapTemplate, bytes) + 14 + 40 + 8 + 16 * 3 <= 192);
 
+// What every instance of a service offers at least: a flow that asks for no
+// more than this needs no per-instance check of its requirements.
+// Conservative (compute types are those all instances share); the default
+// holds for no flow.
+struct FleetFloor {
+    bool all_available = false;
+    std::uint32_t max_latency_us = UINT32_MAX;  // the highest latency
+    std::uint32_t min_bandwidth_kbps = 0;       // the lowest bandwidth
+    std::uint8_t min_score = 0;
+    std::uint16_t common_compute_types = 0;     // in every instance's set
+};
+
 struct Service {
     std::uint32_t cs_id = 0;
     std::uint32_t slot = 0;
     std::uint32_t affinity_timeout_ms = 30000;
     std::string name;
     std::vector<Instance> instances;
+    FleetFloor floor;  // of `instances`: set_floor() after any change to them
 };
+
+// Computes svc.floor from svc.instances.
+void set_floor(Service& svc) noexcept;
+
+// Does every instance the floor describes meet what the flow asks for?
+inline bool meets_all(const FleetFloor& f, const wire::Requirements& r) noexcept {
+    return f.all_available && f.max_latency_us <= r.max_latency_us && f.min_bandwidth_kbps >= r.min_bandwidth_kbps &&
+           f.min_score >= r.min_score && (r.compute_type == 0 || (f.common_compute_types & r.compute_type) != 0);
+}
 
 // Effective weight derived from the metrics: the operator's weight scaled by
 // spare load and by the L2 score. 0 when the instance cannot take a flow
@@ -98,5 +120,8 @@ struct Choice {
 // instance, or failing that any instance with a resolved route (best effort).
 Choice select_instance(std::span<const Instance> insts, const wire::Requirements& req,
                        std::uint64_t flow_hash) noexcept;
+// The same for a service's instances, skipping the per-instance checks when
+// its floor meets the requirements: the same choice, sooner.
+Choice select_instance(const Service& svc, const wire::Requirements& req, std::uint64_t flow_hash) noexcept;
 
 }  // namespace cats::dp

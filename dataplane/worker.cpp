@@ -249,7 +249,7 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
             }
         }
         if (in == nullptr) {
-            const Choice ch = select_instance(svc->instances, pi.meta.req, sig);
+            const Choice ch = select_instance(*svc, pi.meta.req, sig);
             if (ch.index < 0) [[unlikely]] {
                 if (fe != nullptr && !(fe->flags & kFlowValid))
                     ft.remove(pos);

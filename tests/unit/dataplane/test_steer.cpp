@@ -357,19 +357,72 @@ TEST_CASE("select_instance picks exactly the highest w / -ln(u) score, bounds or
             m.load_pct = static_cast<std::uint8_t>(rng() % 100);
             v.push_back(make_instance(static_cast<std::uint32_t>(i + 1), m));
         }
+        // And through the service, whose floor skips the per-instance
+        // checks when every instance is eligible (the empty request here;
+        // with `req`, only when no instance misses the latency bound).
+        Service svc;
+        svc.instances = v;
+        set_floor(svc);
+        const wire::Requirements any;
+        CHECK(meets_all(svc.floor, any));
         for (std::uint64_t f = 0; f < 40000; ++f, ++flows) {
             const std::uint64_t h = flow_hash(rng());
-            const Choice c = select_instance(v, req, h);
-            const std::int32_t want = reference(v, req, h);
-            if (want >= 0 && (c.index != want || c.best_effort)) {
-                if (++mismatches <= 5)
-                    FAIL_CHECK(n << " instances, flow hash " << h << ": chose " << c.index
-                                  << ", the highest score is " << want);
+            for (const wire::Requirements* r : {static_cast<const wire::Requirements*>(&req), &any}) {
+                const std::int32_t want = reference(v, *r, h);
+                for (const Choice c : {select_instance(v, *r, h), select_instance(svc, *r, h)}) {
+                    if (want >= 0 && (c.index != want || c.best_effort) && ++mismatches <= 5)
+                        FAIL_CHECK(n << " instances, flow hash " << h << ": chose " << c.index
+                                      << ", the highest score is " << want);
+                }
             }
         }
     }
     CHECK(flows == 360000);
     CHECK(mismatches == 0);
+}
+
+TEST_CASE("set_floor: what every instance offers; meets_all only when every instance meets", "[steer]") {
+    InstanceMetrics a = weighted(100), b = weighted(100);
+    a.latency_us = 100;
+    b.latency_us = 300;
+    a.bandwidth_kbps = 5000;
+    b.bandwidth_kbps = 2000;
+    a.score = 9;
+    b.score = 6;
+    a.compute_types = wire::kComputeCpu | wire::kComputeGpu;
+    b.compute_types = wire::kComputeGpu;
+    Service svc;
+    svc.instances = {make_instance(1, a), make_instance(2, b)};
+    set_floor(svc);
+    CHECK(svc.floor.all_available);
+    CHECK(svc.floor.max_latency_us == 300);
+    CHECK(svc.floor.min_bandwidth_kbps == 2000);
+    CHECK(svc.floor.min_score == 6);
+    CHECK(svc.floor.common_compute_types == wire::kComputeGpu);
+
+    wire::Requirements r;
+    CHECK(meets_all(svc.floor, r));
+    r.max_latency_us = 300;
+    r.min_bandwidth_kbps = 2000;
+    r.min_score = 6;
+    r.compute_type = wire::kComputeGpu;
+    CHECK(meets_all(svc.floor, r));  // every bound at the floor's value
+    for (int k = 0; k < 4; ++k) {
+        wire::Requirements t = r;
+        if (k == 0) t.max_latency_us = 299;
+        if (k == 1) t.min_bandwidth_kbps = 2001;
+        if (k == 2) t.min_score = 7;
+        if (k == 3) t.compute_type = wire::kComputeCpu;
+        CHECK_FALSE(meets_all(svc.floor, t));
+    }
+    // One instance unavailable, or none at all: no shortcut.
+    svc.instances[1].resolved = false;
+    set_floor(svc);
+    CHECK_FALSE(meets_all(svc.floor, wire::Requirements{}));
+    svc.instances.clear();
+    set_floor(svc);
+    CHECK_FALSE(meets_all(svc.floor, wire::Requirements{}));
+    CHECK_FALSE(meets_all(FleetFloor{}, wire::Requirements{}));
 }
 
 TEST_CASE("select_instance: each requirement excludes exactly the instances that miss it", "[steer]") {
