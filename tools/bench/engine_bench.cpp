@@ -274,8 +274,9 @@ std::string render_engine(const EngineResults& r) {
     }
     for (const MemoryFigures& m : r.memory) {
         std::snprintf(line, sizeof line,
-                      "memory at %u flows: flow table %.1f MB (%u slots) = %.1f bytes/flow; process RSS %.1f MB, "
-                      "of which input mbufs %.1f MB\n",
+                      "memory at %u flows: flow table %.1f MB (%u slots) = %.1f bytes/flow; process resident "
+                      "%.1f MB (VmRSS + hugepages mapped: with hugepages, all of EAL's -m), of which input "
+                      "mbufs %.1f MB\n",
                       m.flows, static_cast<double>(m.table_bytes) / 1e6, m.table_capacity, m.bytes_per_flow,
                       static_cast<double>(m.rss_bytes) / 1e6, static_cast<double>(m.input_bytes) / 1e6);
         s << line;

@@ -56,7 +56,7 @@ struct MemoryFigures {
     std::uint64_t table_bytes = 0;   // rte_malloc'd by one worker's flow table
     std::uint32_t table_capacity = 0;
     double bytes_per_flow = 0;       // table_bytes / flows
-    std::uint64_t rss_bytes = 0;     // process RSS with the table full
+    std::uint64_t rss_bytes = 0;     // resident (VmRSS + hugepages) with the table full
     std::uint64_t input_bytes = 0;   // of that, the mbufs holding the input
 };
 

@@ -25,12 +25,17 @@ const char* mode_name(Mode m, bool memory) {
 }
 
 std::uint64_t rss_bytes() {
+    // VmRSS leaves out hugetlbfs mappings (where DPDK puts the mbufs and
+    // tables when it has hugepages): HugetlbPages counts those.
     std::ifstream f("/proc/self/status");
     std::string line;
+    std::uint64_t kb = 0;
     while (std::getline(f, line))
         if (line.rfind("VmRSS:", 0) == 0)
-            return std::stoull(line.substr(6)) * 1024;
-    return 0;
+            kb += std::stoull(line.substr(6));
+        else if (line.rfind("HugetlbPages:", 0) == 0)
+            kb += std::stoull(line.substr(13));
+    return kb * 1024;
 }
 
 std::uint64_t heap_bytes() {

@@ -45,7 +45,7 @@ const char* mode_name(Mode m, bool memory);
 // Data room of the benchmark's mbufs: the largest packet (about 150 bytes)
 // plus the largest encapsulation fit, and 1M of them fit in memory.
 constexpr std::uint16_t kDataRoom = RTE_PKTMBUF_HEADROOM + 384;
-std::uint64_t rss_bytes();
+std::uint64_t rss_bytes();        // resident: VmRSS plus hugetlbfs pages
 std::uint64_t heap_bytes();       // allocated from the DPDK heap of this socket
 std::uint32_t pow2_at_least(std::uint32_t n);
 std::uint64_t sum_drops(const WorkerCounters& c);
