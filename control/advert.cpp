@@ -157,7 +157,7 @@ std::uint32_t set_receive_buffer(int fd, std::uint32_t bytes) {
 }
 
 // Datagrams the kernel dropped on this socket because its receive buffer
-// was full (what `ss -m` shows as d<N>).
+// was full (what `ss -m` shows as d<N>; a 32-bit count in the kernel).
 std::uint64_t socket_drops(int fd) {
     std::uint32_t mem[SK_MEMINFO_VARS] = {};
     socklen_t len = sizeof mem;

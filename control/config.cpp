@@ -242,10 +242,11 @@ ListenConfig parse_listen(const YAML::Node& n, const std::string& path) {
         fail(m.path("address"), "'" + l.address + "' is not an IPv6 or IPv4 address");
     m.with("port", [&](const YAML::Node& v, const std::string& p) { l.port = read_int<std::uint16_t>(v, p, 1); });
     m.with("receive_buffer_bytes", [&](const YAML::Node& v, const std::string& p) {
-        l.receive_buffer_bytes = read_int<std::uint32_t>(v, p, 0, kMaxReceiveBuffer);
-        if (l.receive_buffer_bytes != 0 && l.receive_buffer_bytes < kMinReceiveBuffer)
+        const auto b = read_int<std::uint64_t>(v, p, 0);
+        if (b != 0 && (b < kMinReceiveBuffer || b > kMaxReceiveBuffer))
             fail(p, "must be 0 (the kernel's default) or " + std::to_string(kMinReceiveBuffer) + ".." +
-                        std::to_string(kMaxReceiveBuffer) + ", got " + std::to_string(l.receive_buffer_bytes));
+                        std::to_string(kMaxReceiveBuffer) + ", got " + std::to_string(b));
+        l.receive_buffer_bytes = static_cast<std::uint32_t>(b);
     });
     return l;
 }

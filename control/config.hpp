@@ -33,7 +33,7 @@ inline constexpr std::size_t kMaxKeyLen = 128;
 // plus about 600 bytes of kernel overhead). 0 keeps the kernel's default.
 inline constexpr std::uint32_t kDefaultReceiveBuffer = 16u << 20;
 inline constexpr std::uint32_t kMinReceiveBuffer = 64u << 10;
-inline constexpr std::uint32_t kMaxReceiveBuffer = 1u << 30;
+inline constexpr std::uint32_t kMaxReceiveBuffer = 512u << 20;  // the kernel's own limit is 1 GiB - 1
 
 struct ListenConfig {
     std::string address = "::1";  // an IPv6 or IPv4 literal

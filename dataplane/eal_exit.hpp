@@ -6,7 +6,9 @@
 // with --no-huge). Every run with its own --file-prefix, as tests and labs
 // use, would add one. A primary process owns its directory (EAL refuses a
 // second primary with the same prefix, and secondaries cannot attach once
-// the primary is gone), so it removes it when it exits.
+// the primary is gone), so it removes it when it exits. Not with
+// --in-memory or --no-shconf: then there is no shared config, nothing stops
+// another process from using the same prefix, and the directory stays.
 //
 // Thread safety: call once, from the main thread, after every lcore and
 // every DPDK object is done.
@@ -28,11 +30,13 @@ inline void eal_exit(const char* program) {
     const bool primary = rte_eal_process_type() == RTE_PROC_PRIMARY;
     const std::string dir = rte_eal_get_runtime_dir() != nullptr ? rte_eal_get_runtime_dir() : "";
     rte_eal_cleanup();
-    // EAL makes it <runtime base>/dpdk/<prefix>: never touch anything else.
+    // EAL makes it <runtime base>/dpdk/<prefix>, with the shared config
+    // that only one primary can hold: never touch anything else.
     const std::filesystem::path p(dir);
-    if (!primary || dir.empty() || p.parent_path().filename() != "dpdk")
-        return;
     std::error_code ec;
+    if (!primary || dir.empty() || p.parent_path().filename() != "dpdk" ||
+        !std::filesystem::exists(p / "config", ec))
+        return;
     std::filesystem::remove_all(p, ec);
     if (ec)
         std::fprintf(stderr, "%s: cannot remove the DPDK runtime directory %s: %s\n", program, dir.c_str(),

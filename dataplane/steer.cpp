@@ -128,6 +128,7 @@ std::int32_t hrw_bounded(std::span<const Instance> insts, const wire::Requiremen
     double hi[kBoundedMax];
     double lo_min = INFINITY, lo_second = INFINITY;
     unsigned a = 0;
+    bool weighted = true;  // every inv_weight set (an Instance built without set_metrics() has none)
     for (unsigned i = 0; i < insts.size(); ++i) {
         const Instance& in = insts[i];
         if (!kAllEligible && (!available(in) || !meets(in.metrics, req)))
@@ -136,13 +137,14 @@ std::int32_t hrw_bounded(std::span<const Instance> insts, const wire::Requiremen
         const int msb = 63 - __builtin_clzll(x);
         const auto k = static_cast<unsigned>(((x << (63 - msb)) << 1) >> 57);  // the slice
         const double octave = kLnTable.octave[msb];
+        weighted = weighted && in.inv_weight > 0;
         const double lo = (octave + kLnTable.neg_ln_end[k]) * in.inv_weight;
         hi[i] = (octave + kLnTable.neg_ln_start[k]) * in.inv_weight;
         a = lo < lo_min ? i : a;
         lo_second = std::min(std::max(lo_min, lo), lo_second);
         lo_min = std::min(lo_min, lo);
     }
-    return lo_min != INFINITY && lo_second > hi[a] ? static_cast<std::int32_t>(a) : -1;
+    return weighted && lo_min != INFINITY && lo_second > hi[a] ? static_cast<std::int32_t>(a) : -1;
 }
 
 // The passes after the bounded one (which found nothing certain).

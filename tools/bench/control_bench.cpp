@@ -340,7 +340,8 @@ ControlResults run_control_bench(const ControlOptions& o) {
             }
         }
         r.ingest_accepted = last - before;
-        r.ingest_socket_drops = socket_drops(ctl_sock) - drops_before;
+        const std::uint64_t drops_after = socket_drops(ctl_sock);
+        r.ingest_socket_drops = drops_after >= drops_before ? drops_after - drops_before : 0;
         r.ingest_seconds = std::chrono::duration<double>(t_last - t0).count();
         r.ingest_per_s = r.ingest_seconds > 0 ? static_cast<double>(r.ingest_accepted) / r.ingest_seconds : 0;
     }

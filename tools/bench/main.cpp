@@ -84,6 +84,7 @@ struct Options {
     ControlOptions control;
     bool run_engine = true;
     bool run_control = true;
+    bool help = false;  // -h: usage printed, exit 0
     std::string json;
 };
 
@@ -224,7 +225,7 @@ bool parse_options(int argc, char** argv, Options& o) {
             o.control.latency_samples = 50;
             o.control.update_s = 0.3;
             break;
-        case 'h': usage(argv[0]); std::exit(0);
+        case 'h': usage(argv[0]); o.help = true; return false;
         default: usage(argv[0]); return false;
         }
     }
@@ -249,7 +250,7 @@ int main(int argc, char** argv) {
     Options o;
     if (!parse_options(argc, argv, o)) {
         cats::eal_exit("cats-bench");
-        return 2;
+        return o.help ? 0 : 2;
     }
     if (o.control.control_bin.empty())
         o.control.control_bin = find_control();

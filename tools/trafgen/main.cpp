@@ -270,6 +270,11 @@ int cmd_run(const ProfileFlags& pf, const ReportFlags& rf, const std::string& tx
     const Profile p = pf.load();
     Generator gen(p);
     Analyzer an(gen);
+    // Declared before the links, so destroyed after them: EAL goes last,
+    // on every way out (a port that does not exist throws).
+    struct EalGuard {
+        ~EalGuard() { dpdk_cleanup(); }
+    } eal_guard;
     std::map<std::string, std::unique_ptr<Link>> links;
     std::signal(SIGINT, on_signal);
     std::signal(SIGTERM, on_signal);

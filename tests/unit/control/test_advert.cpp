@@ -6,10 +6,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/udp.hpp>
 #include <catch2/catch.hpp>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <fstream>
+#include <string>
 #include <thread>
 
 #include "helpers.hpp"
@@ -245,14 +247,38 @@ TEST_CASE("advert listener: datagrams over UDP on [::1]", "[advert][udp]") {
     io.run_for(10ms);
 }
 
+namespace {
+
+// Packets the kernel dropped before any socket, over all CPUs: the second
+// column of /proc/net/softnet_stat (backlog full), in hex.
+std::uint64_t backlog_drops() {
+    std::ifstream in("/proc/net/softnet_stat");
+    std::uint64_t sum = 0;
+    std::string processed, dropped, rest;
+    while (in >> processed >> dropped && std::getline(in, rest))
+        sum += std::stoull(dropped, nullptr, 16);
+    return sum;
+}
+
+// Whether this process may set a receive buffer beyond net.core.rmem_max
+// (SO_RCVBUFFORCE needs CAP_NET_ADMIN, which root in a container may lack).
+bool may_force_rcvbuf() {
+    const int fd = ::socket(AF_INET6, SOCK_DGRAM, 0);
+    const int v = 1 << 20;
+    const bool ok = fd >= 0 && ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof v) == 0;
+    if (fd >= 0)
+        ::close(fd);
+    return ok;
+}
+
+}  // namespace
+
 TEST_CASE("AdvertListener: the receive buffer is what the config asks; datagrams dropped when it is full are counted",
           "[advert]") {
     boost::asio::io_context io;
     Fixture f;
-    // As root SO_RCVBUFFORCE grants any size; otherwise net.core.rmem_max
-    // caps it (and cats-control warns).
     std::uint32_t rmem_max = UINT32_MAX;
-    if (::geteuid() != 0) {
+    if (!may_force_rcvbuf()) {
         std::ifstream in("/proc/sys/net/core/rmem_max");
         in >> rmem_max;
     }
@@ -263,7 +289,8 @@ TEST_CASE("AdvertListener: the receive buffer is what the config asks; datagrams
     }
 
     // A small buffer and nobody reading: the kernel keeps what fits and
-    // drops the rest; kept + dropped is every datagram sent.
+    // drops the rest at the socket. Every datagram sent is received, or
+    // dropped at the socket, or (on a loaded host) dropped before it.
     AdvertListener small(io, {ListenConfig{"::1", 0, kMinReceiveBuffer}}, f.rx, [](std::vector<mgmt::Op>) {});
     CHECK(small.receive_buffer(0) >= kMinReceiveBuffer);
     CHECK(small.receive_buffer(0) < (1u << 20));
@@ -273,16 +300,21 @@ TEST_CASE("AdvertListener: the receive buffer is what the config asks; datagrams
     const udp::endpoint to(boost::asio::ip::make_address("::1"), small.local_ports().at(0));
     const std::vector<std::uint8_t> junk(300, 0xEE);  // bad magic: rejected, but received
     constexpr std::uint64_t kSent = 3000;
+    const std::uint64_t backlog_before = backlog_drops();
     for (std::uint64_t i = 0; i < kSent; ++i)
         tx.send_to(boost::asio::buffer(junk), to);
-    const std::uint64_t dropped = small.socket_drops();
-    CHECK(dropped > 0);
-    CHECK(dropped < kSent);
+    const auto accounted = [&] {
+        return f.rx.count(RxReason::BadMagic) + small.socket_drops() + (backlog_drops() - backlog_before);
+    };
     const auto deadline = std::chrono::steady_clock::now() + 5s;
-    while (f.rx.count(RxReason::BadMagic) + dropped < kSent && std::chrono::steady_clock::now() < deadline)
+    while (accounted() < kSent && std::chrono::steady_clock::now() < deadline)
         io.run_for(10ms);
-    CHECK(f.rx.count(RxReason::BadMagic) + dropped == kSent);
-    CHECK(small.socket_drops() == dropped);
+    CHECK(small.socket_drops() > 0);
+    CHECK(f.rx.count(RxReason::BadMagic) > 0);
+    // Exact unless another process's packets were dropped in the backlog
+    // meanwhile, which can only add.
+    CHECK(accounted() >= kSent);
+    CHECK(f.rx.count(RxReason::BadMagic) + small.socket_drops() <= kSent);
     small.stop();
     io.run_for(10ms);
 }

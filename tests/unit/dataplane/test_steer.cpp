@@ -354,7 +354,8 @@ TEST_CASE("select_instance picks exactly the highest w / -ln(u) score, bounds or
             InstanceMetrics m = weighted(static_cast<std::uint32_t>(
                 i % 3 == 0 ? 1000 + (rng() % 3) : i % 3 == 1 ? 500 : 1 + rng() % 1000000));
             m.latency_us = static_cast<std::uint32_t>(rng() % 600);  // some miss the bound
-            m.load_pct = static_cast<std::uint8_t>(rng() % 100);
+            if (i % 3 == 2)
+                m.load_pct = static_cast<std::uint8_t>(rng() % 100);
             v.push_back(make_instance(static_cast<std::uint32_t>(i + 1), m));
         }
         // And through the service, whose floor skips the per-instance
@@ -370,7 +371,9 @@ TEST_CASE("select_instance picks exactly the highest w / -ln(u) score, bounds or
             for (const wire::Requirements* r : {static_cast<const wire::Requirements*>(&req), &any}) {
                 const std::int32_t want = reference(v, *r, h);
                 for (const Choice c : {select_instance(v, *r, h), select_instance(svc, *r, h)}) {
-                    if (want >= 0 && (c.index != want || c.best_effort) && ++mismatches <= 5)
+                    // None eligible: no choice, or a best-effort one.
+                    const bool ok = want >= 0 ? c.index == want && !c.best_effort : c.index < 0 || c.best_effort;
+                    if (!ok && ++mismatches <= 5)
                         FAIL_CHECK(n << " instances, flow hash " << h << ": chose " << c.index
                                       << ", the highest score is " << want);
                 }
@@ -378,6 +381,20 @@ TEST_CASE("select_instance picks exactly the highest w / -ln(u) score, bounds or
         }
     }
     CHECK(flows == 360000);
+    CHECK(mismatches == 0);
+
+    // An instance given a weight without set_metrics() has no inv_weight:
+    // the bounds cannot be trusted and the exact pass decides.
+    std::vector<Instance> v;
+    for (std::uint32_t i = 1; i <= 8; ++i)
+        v.push_back(make_instance(i, weighted(100 * i)));
+    v[3].inv_weight = 0;
+    for (std::uint64_t f = 0; f < 20000; ++f) {
+        const std::uint64_t h = flow_hash(f);
+        const Choice c = select_instance(v, {}, h);
+        if (c.index != reference(v, {}, h) && ++mismatches <= 5)
+            FAIL_CHECK("unset inv_weight, flow hash " << h << ": chose " << c.index);
+    }
     CHECK(mismatches == 0);
 }
 
