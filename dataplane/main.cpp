@@ -20,6 +20,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <span>
 #include <string>
 #include <thread>
 #include <vector>
@@ -281,6 +282,10 @@ int run(App& app) {
         app.workers.push_back(std::move(w));
         ++idx;
     }
+    app.table->on_counter_reset([&app](std::span<const std::uint32_t> svcs, std::span<const std::uint32_t> insts) {
+        for (const auto& w : app.workers)
+            w->ctr->reset_slots(svcs, insts);
+    });
 
     std::fprintf(stderr, "cats-dataplane: %zu port(s), %u worker(s), %zu service(s), table version %lu\n",
                  app.ports.size(), n_workers, app.table->current()->services.size(),

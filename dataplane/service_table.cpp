@@ -51,44 +51,49 @@ void validate_service(const ServiceConfig& sc) {
 
 ServiceTable::ServiceTable(EncapParams encap, const Fib& fib, std::vector<MacAddr> port_macs,
                            rte_rcu_qsbr* qsbr, std::uint32_t max_services, std::uint32_t max_instances)
-    : encap_(encap), fib_(fib), port_macs_(std::move(port_macs)), qsbr_(qsbr),
-      max_services_(max_services), max_instances_(max_instances) {
+    : encap_(encap), fib_(fib), port_macs_(std::move(port_macs)), qsbr_(qsbr), service_slots_(max_services),
+      instance_slots_(max_instances) {
     owned_ = std::make_unique<Snapshot>();
     current_.store(owned_.get(), std::memory_order_release);
 }
 
 ServiceTable::~ServiceTable() = default;
 
-// Slots are allocated into staged_* while a snapshot is built and become
-// permanent only when it is published, so a refused update uses none.
+// Slots are staged while a snapshot is built and kept only when it is
+// published, so a refused update uses none. A slot the published snapshot
+// does not use may go to a new key (SlotPool); `live` tells which it uses.
 std::uint32_t ServiceTable::service_slot(std::uint32_t cs_id) {
-    if (const auto it = service_slots_.find(cs_id); it != service_slots_.end())
-        return it->second;
-    if (const auto it = staged_services_.find(cs_id); it != staged_services_.end())
-        return it->second;
-    const std::size_t used = service_slots_.size() + staged_services_.size();
-    if (used >= max_services_)
+    std::vector<bool> used;
+    const auto slot = service_slots_.stage(cs_id, [&](std::uint32_t s) {
+        if (used.empty()) {
+            used.assign(service_slots_.max(), false);
+            for (const Service* sv : owned_->services)
+                used[sv->slot] = true;
+        }
+        return static_cast<bool>(used[s]);
+    });
+    if (!slot)
         throw std::invalid_argument("service " + std::to_string(cs_id) + ": gateway.max_services (" +
-                                    std::to_string(max_services_) + ") reached");
-    const auto slot = static_cast<std::uint32_t>(used);
-    staged_services_.emplace(cs_id, slot);
-    return slot;
+                                    std::to_string(service_slots_.max()) + ") reached");
+    return *slot;
 }
 
 std::uint32_t ServiceTable::instance_slot(std::uint32_t cs_id, std::uint32_t id) {
-    const auto key = std::make_pair(cs_id, id);
-    if (const auto it = instance_slots_.find(key); it != instance_slots_.end())
-        return it->second;
-    if (const auto it = staged_instances_.find(key); it != staged_instances_.end())
-        return it->second;
-    const std::size_t used = instance_slots_.size() + staged_instances_.size();
-    if (used >= max_instances_)
+    std::vector<bool> used;
+    const auto slot = instance_slots_.stage({cs_id, id}, [&](std::uint32_t s) {
+        if (used.empty()) {
+            used.assign(instance_slots_.max(), false);
+            for (const Service* sv : owned_->services)
+                for (const Instance& in : sv->instances)
+                    used[in.slot] = true;
+        }
+        return static_cast<bool>(used[s]);
+    });
+    if (!slot)
         throw std::invalid_argument("service " + std::to_string(cs_id) + " instance " + std::to_string(id) +
-                                    ": gateway.max_instances (" + std::to_string(max_instances_) +
+                                    ": gateway.max_instances (" + std::to_string(instance_slots_.max()) +
                                     ") reached");
-    const auto slot = static_cast<std::uint32_t>(used);
-    staged_instances_.emplace(key, slot);
-    return slot;
+    return *slot;
 }
 
 std::shared_ptr<const Service> ServiceTable::build(const ServiceConfig& sc) {
@@ -127,8 +132,8 @@ std::uint64_t ServiceTable::publish(std::map<std::uint32_t, ServiceConfig> next,
     snap->version = version_ + 1;
     const Snapshot* old = owned_.get();
     // Build first: any throw leaves the current table (and slots) untouched.
-    staged_services_.clear();
-    staged_instances_.clear();
+    service_slots_.begin();
+    instance_slots_.begin();
     for (const auto& [cs_id, sc] : next) {
         std::shared_ptr<const Service> svc;
         if (changed != nullptr && !changed->contains(cs_id) && old->find(cs_id) != nullptr) {
@@ -144,8 +149,12 @@ std::uint64_t ServiceTable::publish(std::map<std::uint32_t, ServiceConfig> next,
         snap->owners.push_back(std::move(svc));
     }
     snap->build_index();
-    service_slots_.merge(staged_services_);
-    instance_slots_.merge(staged_instances_);
+    const std::vector<std::uint32_t> reset_services = service_slots_.commit();
+    const std::vector<std::uint32_t> reset_instances = instance_slots_.commit();
+    // Slots of gone keys: no snapshot a worker can hold uses them (the last
+    // publish waited for the one before), so their counters are quiet.
+    if (counter_reset_ && (!reset_services.empty() || !reset_instances.empty()))
+        counter_reset_(reset_services, reset_instances);
     current_.store(snap.get(), std::memory_order_release);
     // Wait until no worker can still hold the old snapshot, then free it.
     if (qsbr_ != nullptr)

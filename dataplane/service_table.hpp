@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -25,6 +26,7 @@
 
 #include "config.hpp"
 #include "fib.hpp"
+#include "slot_pool.hpp"
 #include "steer.hpp"
 
 struct rte_rcu_qsbr;
@@ -99,8 +101,16 @@ public:
 
     // The config each service was built from (for listings and resync).
     const std::map<std::uint32_t, ServiceConfig>& configs() const noexcept { return configs_; }
-    std::uint32_t max_services() const noexcept { return max_services_; }
-    std::uint32_t max_instances() const noexcept { return max_instances_; }
+    std::uint32_t max_services() const noexcept { return service_slots_.max(); }
+    std::uint32_t max_instances() const noexcept { return instance_slots_.max(); }
+
+    // Counter slots (Service::slot, Instance::slot) pass from a key that is
+    // gone to a new one once every slot has been handed out (slot_pool.hpp).
+    // `fn` is called with those slots, services then instances, before the
+    // snapshot that uses them is published, when no worker writes them: the
+    // owner of the counters zeroes them there.
+    using CounterReset = std::function<void(std::span<const std::uint32_t>, std::span<const std::uint32_t>)>;
+    void on_counter_reset(CounterReset fn) { counter_reset_ = std::move(fn); }
 
 private:
     std::shared_ptr<const Service> build(const ServiceConfig& sc);
@@ -113,15 +123,12 @@ private:
     const Fib& fib_;
     std::vector<MacAddr> port_macs_;
     rte_rcu_qsbr* qsbr_;
-    std::uint32_t max_services_;
-    std::uint32_t max_instances_;
     std::atomic<const Snapshot*> current_{nullptr};
     std::unique_ptr<const Snapshot> owned_;
     std::map<std::uint32_t, ServiceConfig> configs_;
-    std::map<std::uint32_t, std::uint32_t> service_slots_;
-    std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint32_t> instance_slots_;
-    std::map<std::uint32_t, std::uint32_t> staged_services_;
-    std::map<std::pair<std::uint32_t, std::uint32_t>, std::uint32_t> staged_instances_;
+    SlotPool<std::uint32_t> service_slots_;                            // by CS-ID
+    SlotPool<std::pair<std::uint32_t, std::uint32_t>> instance_slots_;  // by (CS-ID, id)
+    CounterReset counter_reset_;
     std::uint64_t version_ = 0;
 };
 

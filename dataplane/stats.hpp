@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,8 @@ public:
         v_.store(v_.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
     }
     std::uint64_t get() const noexcept { return v_.load(std::memory_order_relaxed); }
+    // Only while no worker adds to it (a counter slot between two keys).
+    void reset() noexcept { v_.store(0, std::memory_order_relaxed); }
 
 private:
     std::atomic<std::uint64_t> v_{0};
@@ -32,6 +35,12 @@ struct PacketCounters {
     Counter packets;
     Counter bytes;
     Counter new_flows;
+
+    void reset() noexcept {
+        packets.reset();
+        bytes.reset();
+        new_flows.reset();
+    }
 };
 
 inline constexpr std::size_t kMaxPorts = 32;
@@ -59,6 +68,16 @@ struct alignas(64) WorkerCounters {
         : services(new PacketCounters[max_services]), instances(new PacketCounters[max_instances]) {}
 
     void drop(DropReason r) noexcept { drops[static_cast<std::size_t>(r)].add(); }
+
+    // Zero the per-service and per-instance counters of these slots, which
+    // pass to new keys (ServiceTable::on_counter_reset).
+    void reset_slots(std::span<const std::uint32_t> service_slots,
+                     std::span<const std::uint32_t> instance_slots) noexcept {
+        for (const std::uint32_t s : service_slots)
+            services[s].reset();
+        for (const std::uint32_t s : instance_slots)
+            instances[s].reset();
+    }
 };
 
 }  // namespace cats::dp

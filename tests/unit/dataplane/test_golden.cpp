@@ -30,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -552,6 +553,34 @@ TEST_CASE("golden: service and instance byte counters count the received frame",
     CHECK(gw.ctr().services[s.slot].bytes.get() == in.size());
     CHECK(gw.ctr().instances[s.instances[0].slot].bytes.get() == in.size());
     CHECK(gw.ctr().services[gw.svc(kCsSingle).slot].packets.get() == 0);
+}
+
+TEST_CASE("golden: an instance given a gone instance's counter slot counts from zero", "[golden]") {
+    Gateway gw;
+    // What cats-dataplane's main wires: the table resets slots it hands on.
+    gw.table.on_counter_reset([&gw](std::span<const std::uint32_t> svcs, std::span<const std::uint32_t> insts) {
+        gw.ctr().reset_slots(svcs, insts);
+    });
+    constexpr std::uint32_t kCsChurn = 700;
+    gw.table.upsert_service(service(kCsChurn, {}));
+    // Instances come and go, one at a time, until every one of the 64 slots
+    // has been handed out and new ones live on slots of gone ones.
+    for (std::uint32_t id = 1; id <= 80; ++id) {
+        gw.table.upsert_instance(kCsChurn, instance(id, {ip6("fc00:a::700")}));
+        gw.table.remove_instance(kCsChurn, id);
+    }
+    // History on every slot, then one more newcomer.
+    for (std::uint32_t slot = 0; slot < 64; ++slot)
+        gw.ctr().instances[slot].packets.add(1000);
+    gw.table.upsert_instance(kCsChurn, instance(500, {ip6("fc00:a::700")}));
+    const std::uint32_t slot = gw.inst(kCsChurn, 500).slot;
+    CHECK(gw.ctr().instances[slot].packets.get() == 0);
+
+    const Bytes ip = via_sid(kCsChurn);
+    gw.run({frame(ip), frame(ip)}, 1000);
+    CHECK(gw.ctr().instances[slot].packets.get() == 2);
+    // Instances in the table keep their counts.
+    CHECK(gw.ctr().instances[gw.inst(kCsSingle, 1).slot].packets.get() == 1000);
 }
 
 TEST_CASE("golden: one SID over port 1, H.Encaps", "[golden]") {

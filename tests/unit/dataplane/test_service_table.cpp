@@ -13,12 +13,14 @@
 #include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <set>
+#include <span>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -664,6 +666,96 @@ TEST_CASE("ServiceTable: a refused update does not use up counter slots", "[tabl
               2);
         CHECK(t.current()->find(30)->slot == 1);
     }
+}
+
+// Regression: counter slots were never given back, so a gateway whose
+// instances come and go (new ids over time) refused every new instance once
+// max_instances distinct ones had ever been seen, however few were left.
+TEST_CASE("ServiceTable: a gone key's counter slot goes to a new one once all are taken, counters reset first",
+          "[table]") {
+    cats::test::ensure_eal();
+    TableEnv env(2, 3);
+    ServiceTable& t = env.table;
+    // Each reset: the slots, and whether the published table used any.
+    std::vector<std::pair<std::vector<std::uint32_t>, std::vector<std::uint32_t>>> resets;
+    bool reset_slot_was_live = false;
+    t.on_counter_reset([&](std::span<const std::uint32_t> svcs, std::span<const std::uint32_t> insts) {
+        resets.push_back({{svcs.begin(), svcs.end()}, {insts.begin(), insts.end()}});
+        for (const Service* sv : t.current()->services) {
+            reset_slot_was_live |= std::find(svcs.begin(), svcs.end(), sv->slot) != svcs.end();
+            for (const Instance& in : sv->instances)
+                reset_slot_was_live |= std::find(insts.begin(), insts.end(), in.slot) != insts.end();
+        }
+    });
+    auto slot_of = [&](std::uint32_t cs_id, std::uint32_t id) {
+        for (const Instance& in : t.current()->find(cs_id)->instances)
+            if (in.id == id)
+                return in.slot;
+        FAIL("no instance " << id);
+        return 0u;
+    };
+
+    REQUIRE(t.replace_all({svc(10, "ten", {inst(1, {kSidA}), inst(2, {kSidB}), inst(3, {kSidA})})}) == 1);
+    CHECK(slot_of(10, 2) == 1);
+    // Three in the table, three slots: a fourth is refused.
+    CHECK_THAT(refused(t, [&] { t.upsert_instance(10, inst(4, {kSidA})); }), Contains("max_instances"));
+
+    // Instance 2 goes: its slot stays its own while nobody needs it.
+    t.remove_instance(10, 2);
+    t.upsert_instance(10, inst(2, {kSidB}));
+    CHECK(slot_of(10, 2) == 1);
+    CHECK(resets.empty());
+
+    // Gone again, and now instance 4 needs a slot: it gets 2's, reset first.
+    t.remove_instance(10, 2);
+    t.upsert_instance(10, inst(4, {kSidA}));
+    CHECK(slot_of(10, 4) == 1);
+    REQUIRE(resets.size() == 1);
+    CHECK(resets[0].first.empty());
+    CHECK(resets[0].second == std::vector<std::uint32_t>{1});
+    CHECK_FALSE(reset_slot_was_live);
+    // 2 lost its slot: back, it needs a free one like any new instance.
+    CHECK_THAT(refused(t, [&] { t.upsert_instance(10, inst(2, {kSidB})); }), Contains("max_instances"));
+
+    // A slot comes free only once a snapshot without its key is published:
+    // removing 3 and adding 5 in one version is refused, in two it is not.
+    auto next = t.configs();
+    std::erase_if(next[10].instances, [](const InstanceConfig& i) { return i.id == 3; });
+    next[10].instances.push_back(inst(5, {kSidA}));
+    const std::set<std::uint32_t> changed{10};
+    CHECK_THAT(refused(t, [&] { t.commit(next, &changed); }), Contains("max_instances"));
+    CHECK(resets.size() == 1);  // a refused update resets nothing
+    t.remove_instance(10, 3);
+    t.upsert_instance(10, inst(5, {kSidA}));
+    CHECK(slot_of(10, 5) == 2);
+    REQUIRE(resets.size() == 2);
+    CHECK(resets[1].second == std::vector<std::uint32_t>{2});
+
+    // Services the same way: 20 goes, 30 takes its slot.
+    t.upsert_service(svc(20, "twenty", {}));
+    const std::uint32_t slot20 = t.current()->find(20)->slot;
+    CHECK_THAT(refused(t, [&] { t.upsert_service(svc(30, "thirty", {})); }), Contains("max_services"));
+    t.remove_service(20);
+    t.upsert_service(svc(30, "thirty", {}));
+    CHECK(t.current()->find(30)->slot == slot20);
+    REQUIRE(resets.size() == 3);
+    CHECK(resets[2].first == std::vector<std::uint32_t>{slot20});
+    CHECK(resets[2].second.empty());
+    CHECK_FALSE(reset_slot_was_live);
+
+    // Many comings and goings, never more than 3 instances at once: never
+    // refused, slots always distinct and below the bound.
+    for (std::uint32_t id = 100; id < 400; ++id) {
+        t.remove_instance(10, t.current()->find(10)->instances.front().id);
+        t.upsert_instance(10, inst(id, {kSidA}));
+        std::set<std::uint32_t> seen;
+        for (const Instance& in : t.current()->find(10)->instances) {
+            CHECK(in.slot < 3);
+            seen.insert(in.slot);
+        }
+        CHECK(seen.size() == t.current()->find(10)->instances.size());
+    }
+    CHECK_FALSE(reset_slot_was_live);
 }
 
 // Regression: validate_service() took any affinity_timeout_s > 0 while the
