@@ -268,7 +268,7 @@ MacAddr read_mac(const YAML::Node& n, const std::string& path) {
 GatewayConfig parse_gateway(const YAML::Node& n, const std::string& path) {
     const MapReader m(n, path,
                       {"encap_source", "service_sid_prefix", "encap_mode", "hop_limit", "flow_table_size",
-                       "max_services", "max_instances", "non_cats", "rss", "burst"});
+                       "max_services", "max_instances", "non_cats", "rss", "burst", "icmp_rate"});
     GatewayConfig g;
     g.encap_source = read_ipv6(m.require("encap_source"), m.path("encap_source"));
     // The outer source of every packet we encapsulate (RFC 8986 H.Encaps):
@@ -305,6 +305,9 @@ GatewayConfig parse_gateway(const YAML::Node& n, const std::string& path) {
     });
     m.with("burst", [&](const YAML::Node& v, const std::string& p) {
         g.burst = read_int<std::uint32_t>(v, p, 1, 64);
+    });
+    m.with("icmp_rate", [&](const YAML::Node& v, const std::string& p) {
+        g.icmp_rate = read_int<std::uint32_t>(v, p, 0, 1000000);
     });
     return g;
 }

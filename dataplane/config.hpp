@@ -41,6 +41,7 @@ struct GatewayConfig {
     NonCatsPolicy non_cats = NonCatsPolicy::Forward;
     RssMode rss = RssMode::L3;
     std::uint32_t burst = 32;                      // 1..64
+    std::uint32_t icmp_rate = 100;                 // ICMPv6 errors per second per worker, 0: none
 };
 
 struct PortConfig {

@@ -258,6 +258,7 @@ int run(App& app) {
     }
     e.non_cats = cfg.gateway.non_cats;
     e.burst = static_cast<std::uint16_t>(cfg.gateway.burst);
+    e.icmp_source = cfg.gateway.encap_source;
     for (const PortState& p : app.ports) {
         e.port_ids.push_back(p.port_id);
         e.port_mtu[p.port_id] = p.mtu;
@@ -279,6 +280,7 @@ int run(App& app) {
         w->flows = std::make_unique<FlowTable>("cats_flows_" + std::to_string(idx), cfg.gateway.flow_table_size,
                                                static_cast<int>(rte_lcore_to_socket_id(lcore)));
         w->ctr = std::make_unique<WorkerCounters>(cfg.gateway.max_services, cfg.gateway.max_instances);
+        w->icmp = Icmp6Limiter(cfg.gateway.icmp_rate);
         app.workers.push_back(std::move(w));
         ++idx;
     }

@@ -177,6 +177,8 @@ DropReason parse_ipv6_fields(std::span<const std::uint8_t> pkt, const ParseConfi
     out.l4_proto = nh;
 
     if (!out.non_initial_fragment) {
+        if (nh == kProtoIcmpv6 && ip.size() > off)
+            out.icmp6_type = ip[off];
         const std::size_t need = detail::l4_min_len(nh);
         if (need != 0) {
             if (ip.size() - off < need) [[unlikely]]

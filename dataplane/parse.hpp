@@ -72,6 +72,7 @@ struct PacketInfo {
     std::uint16_t sport = 0;          // TCP/UDP/SCTP ports, host order
     std::uint16_t dport = 0;
     std::uint32_t spi = 0;            // ESP SPI, host order
+    std::uint8_t icmp6_type = 0;      // ICMPv6 type when l4_proto is 58 and its first byte is here
     bool has_ports = false;
     bool has_spi = false;
 

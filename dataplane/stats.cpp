@@ -82,6 +82,10 @@ json build_report(const std::vector<std::unique_ptr<Worker>>& ws, const Snapshot
         {"flow_table_full", sum(ws, [](auto& c) -> auto& { return c.flow_table_full; })},
         {"expired", sum(ws, [](auto& c) -> auto& { return c.expired; })},
     };
+    r["icmp"] = {
+        {"too_big_sent", sum(ws, [](auto& c) -> auto& { return c.icmp_too_big; })},
+        {"not_sent", sum(ws, [](auto& c) -> auto& { return c.icmp_limited; })},
+    };
     r["encodings"] = {
         {"srh_tlv", sum(ws, [](auto& c) -> auto& { return c.by_source[static_cast<int>(MetaSource::SrhTlv)]; })},
         {"option", sum(ws, [](auto& c) -> auto& { return c.by_source[static_cast<int>(MetaSource::Option)]; })},
@@ -143,6 +147,8 @@ std::string render_text(const json& r) {
     o << "flows: new " << t["new_flows"] << "  pinned hits " << t["flow_hits"] << "  re-steered "
       << t["resteered"] << "  table-full " << t["flow_table_full"] << "  expired " << t["expired"]
       << "  occupancy " << r["flow_table"]["occupancy"] << "/" << r["flow_table"]["capacity"] << "\n";
+    o << "icmp: packet-too-big sent " << r["icmp"]["too_big_sent"] << "  not sent " << r["icmp"]["not_sent"]
+      << "\n";
     const auto& e = r["encodings"];
     o << "by encoding: srh_tlv " << e["srh_tlv"] << "  option " << e["option"] << "  service_sid "
       << e["service_sid"] << "\n";

@@ -123,6 +123,20 @@ DropReason forward(const Engine& e, rte_mbuf* m, const PacketInfo& pi, std::uint
     return DropReason::None;
 }
 
+// A packet too big for `mtu` on its way out (counted as a too_big drop by
+// the caller): an ICMPv6 Packet Too Big goes back out of the port it came
+// in on instead, when RFC 4443 2.4 and the rate limit allow.
+void reply_too_big(Worker& w, const Engine& e, rte_mbuf* m, const PacketInfo& pi, std::uint32_t mtu,
+                   std::uint32_t now_ms, std::uint16_t& out_port) noexcept {
+    if (may_send_icmp6_error(pi) && m->port < kMaxPorts && w.icmp.take(now_ms) &&
+        make_packet_too_big(m, pi, mtu, e.icmp_source, e.port_mac[m->port])) {
+        out_port = m->port;
+        w.ctr->icmp_too_big.add();
+    } else {
+        w.ctr->icmp_limited.add();
+    }
+}
+
 }  // namespace
 
 void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** pkts,
@@ -292,6 +306,8 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
         const DropReason r = encapsulate(e, m, pi, *in, sig);
         if (r != DropReason::None) [[unlikely]] {
             c.drop(r);
+            if (r == DropReason::TooBig)
+                reply_too_big(w, e, m, pi, e.port_mtu[in->port_id] - in->encap.ip_len, now_ms, out_port[i]);
             continue;
         }
         out_port[i] = in->port_id;
@@ -332,6 +348,9 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
             const DropReason r = forward(e, pkts[i], b.info[i], b.fwd_nh[f]);
             if (r != DropReason::None) [[unlikely]] {
                 c.drop(r);
+                if (r == DropReason::TooBig)
+                    reply_too_big(w, e, pkts[i], b.info[i], e.port_mtu[e.fib->neighbor(b.fwd_nh[f] - 1).port_id],
+                                  now_ms, out_port[i]);
                 continue;
             }
             out_port[i] = pkts[i]->port;

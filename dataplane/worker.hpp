@@ -18,6 +18,7 @@
 #include "config.hpp"
 #include "fib.hpp"
 #include "flow_table.hpp"
+#include "icmp6.hpp"
 #include "parse.hpp"
 #include "service_table.hpp"
 #include "stats.hpp"
@@ -37,6 +38,7 @@ struct Engine {
     std::vector<std::uint16_t> port_ids;           // ports every worker polls
     std::array<std::uint16_t, kMaxPorts> port_mtu{};
     std::array<MacAddr, kMaxPorts> port_mac{};
+    Ipv6Addr icmp_source{};                        // source of the ICMPv6 errors we send
     const Fib* fib = nullptr;
     const ServiceTable* services = nullptr;
     rte_rcu_qsbr* qsbr = nullptr;
@@ -77,6 +79,7 @@ struct Worker {
     std::unique_ptr<BurstScratch> scratch = std::make_unique<BurstScratch>();
     std::atomic<std::uint64_t> last_rx_tsc{0};
     std::uint32_t last_sweep_ms = 0;  // engine clock of the last sweep_tick()
+    Icmp6Limiter icmp;                // Packet Too Big rate (gateway.icmp_rate)
     const Engine* engine = nullptr;
 };
 

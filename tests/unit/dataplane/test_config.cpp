@@ -84,6 +84,7 @@ TEST_CASE("config: configs/gateway.yaml loads with the values it states", "[conf
     CHECK(g.non_cats == NonCatsPolicy::Forward);
     CHECK(g.rss == RssMode::L3);
     CHECK(g.burst == 32);
+    CHECK(g.icmp_rate == 100);
 
     REQUIRE(c.ports.size() == 1);
     CHECK(c.ports[0].name == "net_pcap0");
@@ -231,7 +232,8 @@ TEST_CASE("config: every gateway key and port key is read", "[config]") {
                                             "  max_instances: 16777216\n"
                                             "  non_cats: drop\n"
                                             "  rss: l3l4\n"
-                                            "  burst: 64\n",
+                                            "  burst: 64\n"
+                                            "  icmp_rate: 0\n",
                                             "  - name: p1\n"
                                             "    mtu: 9600\n"
                                             "    rx_desc: 64\n"
@@ -246,6 +248,7 @@ TEST_CASE("config: every gateway key and port key is read", "[config]") {
     CHECK(c.gateway.non_cats == NonCatsPolicy::Drop);
     CHECK(c.gateway.rss == RssMode::L3L4);
     CHECK(c.gateway.burst == 64);
+    CHECK(c.gateway.icmp_rate == 0);
     REQUIRE(c.ports.size() == 2);
     CHECK(c.ports[1].name == "p1");
     CHECK(c.ports[1].mtu == 9600);
@@ -363,6 +366,8 @@ TEST_CASE("config: integers out of range state the range", "[config]") {
                         Contains("gateway.max_instances: must be 1..16777216"));
     REQUIRE_THROWS_WITH(load_config_string(cfg("  burst: 0\n")), Contains("gateway.burst: must be 1..64"));
     REQUIRE_THROWS_WITH(load_config_string(cfg("  burst: 65\n")), Contains("gateway.burst: must be 1..64, got 65"));
+    REQUIRE_THROWS_WITH(load_config_string(cfg("  icmp_rate: 1000001\n")),
+                        Contains("gateway.icmp_rate: must be 0..1000000, got 1000001"));
     // Larger than any integer type: still a range error, not an overflow.
     REQUIRE_THROWS_WITH(load_config_string(cfg("  burst: 99999999999999999999999\n")),
                         Contains("gateway.burst: must be 1..64, got 99999999999999999999999"));

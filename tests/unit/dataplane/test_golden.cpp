@@ -882,6 +882,109 @@ TEST_CASE("golden: too_big against a smaller MTU on the instance's port", "[gold
     CHECK(moved(d0, drops(gw.ctr())) == "too_big=1");
 }
 
+// --- ICMPv6 Packet Too Big ----------------------------------------------------
+
+const Ipv6Addr kGwIcmp = ip6("2001:db8:ffff::1");
+
+// `frames` received on `port` (the PMD sets m->port), processed at `now_ms`.
+std::vector<Out> run_on(Gateway& gw, const std::vector<Bytes>& frames, std::uint16_t port, std::uint32_t now_ms) {
+    std::vector<rte_mbuf*> pkts;
+    for (const Bytes& b : frames) {
+        pkts.push_back(gw.mbuf(b));
+        pkts.back()->port = port;
+    }
+    return gw.process(std::move(pkts), now_ms);
+}
+
+// What must go back for the IPv6 packet `ip` (received from kClientMac on
+// `port` with `vlans`): Packet Too Big reporting `mtu`, from kGwIcmp to the
+// packet's source, quoting at most 1232 bytes of it (1280 in all).
+Bytes expected_ptb(const Bytes& ip, std::uint32_t mtu, std::uint16_t port, std::vector<VlanTag> vlans = {}) {
+    Ipv6Addr sender;
+    std::copy(ip.begin() + 8, ip.begin() + 24, sender.begin());
+    const std::size_t quoted = std::min<std::size_t>(ip.size(), 1232);
+    return PacketBuilder{}
+        .eth({.dst = kClientMac, .src = kPortMac[port], .vlans = std::move(vlans), .ether_type = 0x86DD})
+        .ipv6({.src = kGwIcmp, .dst = sender, .hop_limit = 255})
+        .icmpv6({.type = 2, .code = 0, .rest = mtu})
+        .payload(Bytes(ip.begin(), ip.begin() + static_cast<std::ptrdiff_t>(quoted)))
+        .build();
+}
+
+TEST_CASE("golden: too big to encapsulate: a Packet Too Big goes back to the sender", "[golden]") {
+    Gateway gw({.mtu = 1400});
+    gw.engine.icmp_source = kGwIcmp;
+    gw.w.icmp = Icmp6Limiter(100);
+    const DropCounts d0 = drops(gw.ctr());
+    // 3 SIDs add 96 bytes: 1304 is the largest packet that fits 1400.
+    const Bytes fits = via_sid(kCsSingle, {.payload = 1304 - 48});
+    const Bytes big = via_sid(kCsSingle, {.sport = 2, .payload = 1304 - 48 + 1});
+    const Bytes huge = via_doh(md(kCsSingle), {.sport = 3, .payload = 1400});  // quoted in part
+    const std::vector<VlanTag> tag{{.tci = 42}};
+    const std::vector<Out> o = run_on(gw, {frame(fits, tag), frame(big, tag), frame(huge)}, 1, 1000);
+    check_encap(o[0], kSingleSids, EncapMode::Encaps, 0, fits);
+    CHECK(o[1].port == 1);  // back where it came from
+    CHECK(hex(o[1].bytes) == hex(expected_ptb(big, 1304, 1, tag)));
+    CHECK(o[2].port == 1);
+    CHECK(hex(o[2].bytes) == hex(expected_ptb(huge, 1304, 1)));
+    CHECK(o[2].bytes.size() == 14 + 1280);
+    CHECK(moved(d0, drops(gw.ctr())) == "too_big=2");
+    CHECK(gw.ctr().icmp_too_big.get() == 2);
+    CHECK(gw.ctr().steered.get() == 1);
+}
+
+TEST_CASE("golden: too big to forward: a Packet Too Big with the port's MTU", "[golden]") {
+    Gateway gw;
+    gw.engine.icmp_source = kGwIcmp;
+    gw.w.icmp = Icmp6Limiter(100);
+    const Bytes big = plain({.payload = 1500 - 48 + 1});
+    const std::vector<Out> o = run_on(gw, {frame(big)}, 0, 1000);
+    CHECK(o[0].port == 0);
+    CHECK(hex(o[0].bytes) == hex(expected_ptb(big, 1500, 0)));
+    CHECK(gw.ctr().icmp_too_big.get() == 1);
+    CHECK(gw.ctr().forwarded.get() == 0);
+}
+
+TEST_CASE("golden: Packet Too Big: never for an ICMPv6 error or a multicast source, and rate limited", "[golden]") {
+    Gateway gw;
+    gw.engine.icmp_source = kGwIcmp;
+    gw.w.icmp = Icmp6Limiter(2);
+    const DropCounts d0 = drops(gw.ctr());
+    auto icmp = [](std::uint8_t type, const Ipv6Addr& src) {
+        return PacketBuilder{}
+            .ipv6({.src = src, .dst = kServer, .hop_limit = 64})
+            .icmpv6({.type = type})
+            .payload(Bytes(1500, 0x77))
+            .build();
+    };
+    SECTION("an error about an error, or for nobody, is not sent") {
+        const Bytes unreachable = frame(icmp(1, kClient));          // Destination Unreachable
+        const Bytes from_multicast = frame(icmp(128, ip6("ff02::1")));
+        const std::vector<Out> o = run_on(gw, {unreachable, from_multicast}, 0, 1000);
+        check_dropped_untouched(o[0], unreachable);
+        check_dropped_untouched(o[1], from_multicast);
+        CHECK(gw.ctr().icmp_too_big.get() == 0);
+        CHECK(gw.ctr().icmp_limited.get() == 2);
+        CHECK(moved(d0, drops(gw.ctr())) == "too_big=2");
+    }
+    SECTION("an echo request gets one; 2 per second at most") {
+        const Bytes echo = icmp(128, kClient);
+        const std::vector<Out> o = run_on(gw, {frame(echo), frame(echo), frame(echo)}, 0, 1000);
+        CHECK(hex(o[0].bytes) == hex(expected_ptb(echo, 1500, 0)));
+        CHECK(hex(o[1].bytes) == hex(expected_ptb(echo, 1500, 0)));
+        check_dropped_untouched(o[2], frame(echo));
+        CHECK(gw.ctr().icmp_too_big.get() == 2);
+        CHECK(gw.ctr().icmp_limited.get() == 1);
+        // Half a second later one more token; a second later, two.
+        CHECK(run_on(gw, {frame(echo), frame(echo)}, 0, 1500)[1].port == kVerdictDrop);
+        const std::vector<Out> later = run_on(gw, {frame(echo), frame(echo), frame(echo)}, 0, 2600);
+        CHECK(later[0].port == 0);
+        CHECK(later[1].port == 0);
+        CHECK(later[2].port == kVerdictDrop);
+        CHECK(gw.ctr().icmp_too_big.get() == 5);
+    }
+}
+
 TEST_CASE("golden: no_headroom: the outer headers need headroom + Ethernet", "[golden]") {
     Gateway gw;
     const DropCounts d0 = drops(gw.ctr());
