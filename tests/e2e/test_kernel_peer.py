@@ -16,7 +16,11 @@ Destination option and the SRH TLV. cats-dataplane encapsulates (H.Encaps);
 each compute node's kernel decapsulates with seg6local End.DX6 and delivers
 the inner packet to a listening socket. Checked: every datagram arrives once,
 byte-identical, each flow at one node only, both nodes used; the engine's
-counters agree. Everything created is removed, also on failure.
+counters agree. Then path MTU discovery through the gateway: a 1500-byte
+packet does not fit once encapsulated, the gateway answers with an ICMPv6
+Packet Too Big, and the client's kernel accepts it (checksum, quoted
+packet) and lowers the path MTU of its socket to what fits. Everything
+created is removed, also on failure.
 
 usage: test_kernel_peer.py BUILD_DIR
 """
@@ -197,6 +201,44 @@ sendp(frames, iface="cl0", verbose=False)
 """ % (APP, PORT)
 
 
+# Path MTU discovery from a connected socket that may not fragment: the
+# first datagram makes a 1500-byte packet, too big once encapsulated; the
+# socket's path MTU must drop to what the gateway reports, a datagram of
+# that old size must then be refused locally, and one of the new size
+# must go through. Prints: MTU before, MTU after, errno of the refused send.
+PMTU = r"""
+import re, socket, subprocess, time
+APP = "%s"
+IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO, IPV6_MTU = 23, 2, 24
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IPV6, IPV6_MTU_DISCOVER, IPV6_PMTUDISC_DO)
+s.bind(("2001:db8:c::1", 21000))
+s.connect((APP, %d))
+before = s.getsockopt(socket.IPPROTO_IPV6, IPV6_MTU)
+s.send(b"pmtu-big-" + b"x" * (before - 48 - 9))
+# The kernel keeps what a Packet Too Big taught it as a route exception
+# (the socket's own IPV6_MTU still shows the route it cached).
+after = before
+deadline = time.time() + 5
+while after == before and time.time() < deadline:
+    time.sleep(0.05)
+    route = subprocess.run(["ip", "-6", "route", "get", APP, "from", "2001:db8:c::1"],
+                           capture_output=True, text=True).stdout
+    m = re.search(r" mtu (\d+)", route)
+    after = int(m.group(1)) if m else before
+refused = 0
+try:
+    s.send(b"pmtu-big-" + b"x" * (before - 48 - 9))
+except OSError as e:
+    refused = e.errno
+# The Packet Too Big also left EMSGSIZE pending on the connected socket.
+s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+s.send(b"pmtu-fits-" + b"z" * (after - 48 - 10))
+print(before, after, refused)
+""" % (APP, PORT)
+PMTU_EXPECTED = 1500 - 64   # one SID: H.Encaps adds 40 + 8 + 16 bytes
+
+
 def main():
     if os.geteuid() != 0:
         print("SKIP: needs root for network namespaces")
@@ -227,6 +269,13 @@ def main():
                                   str(N_SOCKET_FLOWS), str(N_OPT_FLOWS), str(N_SRH_FLOWS), str(PKTS)],
                                  capture_output=True, text=True, timeout=120)
             check(snd.returncode == 0, "sender failed: " + snd.stderr[-1000:])
+            pm = subprocess.run(["ip", "netns", "exec", NS["cl"], "/usr/bin/python3", "-c", PMTU],
+                                capture_output=True, text=True, timeout=60)
+            check(pm.returncode == 0, "path MTU probe failed: " + pm.stderr[-1000:])
+            pmtu = [int(x) for x in pm.stdout.split()] if pm.returncode == 0 else [0, 0, 0]
+            check(pmtu[0] == 1500 and pmtu[1] == PMTU_EXPECTED,
+                  "client's path MTU to the service went %d -> %d, want 1500 -> %d" % (pmtu[0], pmtu[1], PMTU_EXPECTED))
+            check(pmtu[2] == 90, "a 1500-byte datagram after the Packet Too Big: errno %d, want EMSGSIZE" % pmtu[2])
             for out, p in listeners.values():
                 p.wait(timeout=30)
             dp.send_signal(signal.SIGTERM)
@@ -236,10 +285,14 @@ def main():
 
             seen = {}        # payload -> node
             flows = {}       # flow name -> set of nodes
+            pmtu_rx = []     # the path MTU probe's datagrams that arrived
             for i, (out, _) in listeners.items():
                 for line in open(out):
                     src, sport, data = line.split()
                     payload = bytes.fromhex(data).decode()
+                    if payload.startswith("pmtu-"):
+                        pmtu_rx.append((payload.split("-")[1], len(payload), i))
+                        continue
                     check(payload not in seen, "datagram %s delivered twice" % payload)
                     seen[payload] = i
                     kind, f, _seq = payload.split("-")
@@ -252,9 +305,17 @@ def main():
             per_node = {i: sum(1 for v in seen.values() if v == i) for i in (1, 2)}
             check(all(per_node.values()), "a compute node got nothing: %s" % per_node)
             enc = st["encodings"]
-            check(enc["service_sid"] == N_SOCKET_FLOWS * PKTS, "service_sid count %s" % enc)
+            # The socket flows and the path MTU probe's datagram that fitted.
+            check(enc["service_sid"] == N_SOCKET_FLOWS * PKTS + len(pmtu_rx), "service_sid count %s" % enc)
             check(enc["option"] == N_OPT_FLOWS * PKTS and enc["srh_tlv"] == N_SRH_FLOWS * PKTS,
                   "encodings %s" % enc)
+            # Of the probe, only the datagram that fits the new MTU arrives.
+            check([(k, n) for k, n, _ in pmtu_rx] == [("fits", PMTU_EXPECTED - 48)],
+                  "path MTU probe datagrams received: %s" % pmtu_rx)
+            for _, _, node in pmtu_rx:
+                per_node[node] += 1
+            check(st["icmp"]["too_big_sent"] == 1 and st["drops"]["too_big"] == 1,
+                  "icmp %s, too_big drops %d" % (st["icmp"], st["drops"]["too_big"]))
             inst = {i["id"]: i["packets"] for i in st["services"][0]["instances"]}
             check(inst.get(1) == per_node[1] and inst.get(2) == per_node[2],
                   "engine says %s, kernels received %s" % (inst, per_node))
