@@ -17,10 +17,14 @@ bool may_send_icmp6_error(const PacketInfo& pi) noexcept {
     return pi.src[0] != 0xFF && std::memcmp(pi.src, kUnspecified, sizeof kUnspecified) != 0;
 }
 
+bool packet_too_big_possible(const rte_mbuf* m, const PacketInfo& pi) noexcept {
+    return may_send_icmp6_error(pi) && m->nb_segs == 1 && pi.ip6_off >= kEthHdrLen &&
+           rte_pktmbuf_headroom(m) >= kIcmp6ErrorHdrLen && m->data_len >= std::size_t{pi.ip6_off} + pi.ip6_len;
+}
+
 bool make_packet_too_big(rte_mbuf* m, const PacketInfo& pi, std::uint32_t mtu, const Ipv6Addr& src,
                          const MacAddr& port_mac) noexcept {
-    if (!may_send_icmp6_error(pi) || m->nb_segs != 1 || pi.ip6_off < kEthHdrLen ||
-        rte_pktmbuf_headroom(m) < kIcmp6ErrorHdrLen || m->data_len < std::size_t{pi.ip6_off} + pi.ip6_len)
+    if (!packet_too_big_possible(m, pi))
         return false;
     // The error, IPv6 header included, fits in the minimum MTU.
     const std::size_t quoted = std::min<std::size_t>(pi.ip6_len, kIpv6MinMtu - kIcmp6ErrorHdrLen);

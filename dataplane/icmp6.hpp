@@ -32,6 +32,10 @@ inline constexpr std::size_t kIcmp6ErrorHdrLen = 40 + 8;
 // multicast (nobody to tell).
 bool may_send_icmp6_error(const PacketInfo& pi) noexcept;
 
+// Can make_packet_too_big() rewrite `m`? may_send_icmp6_error(), one
+// segment holding the whole packet, and 48 bytes of headroom.
+bool packet_too_big_possible(const rte_mbuf* m, const PacketInfo& pi) noexcept;
+
 // Rewrite `m`, the frame `pi` was parsed from (one segment), into a Packet
 // Too Big reporting `mtu` (raised to 1280 if below), from `src` and the
 // port MAC `port_mac`, to go back out of the port it came in on. False,

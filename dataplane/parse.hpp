@@ -69,10 +69,10 @@ struct PacketInfo {
     std::uint8_t dst[16] = {};
 
     std::uint8_t l4_proto = 0;        // last Next Header of the chain
+    std::uint8_t icmp6_type = 0;      // ICMPv6 type when l4_proto is 58 and its first byte is here
     std::uint16_t sport = 0;          // TCP/UDP/SCTP ports, host order
     std::uint16_t dport = 0;
     std::uint32_t spi = 0;            // ESP SPI, host order
-    std::uint8_t icmp6_type = 0;      // ICMPv6 type when l4_proto is 58 and its first byte is here
     bool has_ports = false;
     bool has_spi = false;
 

@@ -149,8 +149,12 @@ std::uint64_t ServiceTable::publish(std::map<std::uint32_t, ServiceConfig> next,
         snap->owners.push_back(std::move(svc));
     }
     snap->build_index();
-    const std::vector<std::uint32_t> reset_services = service_slots_.commit();
-    const std::vector<std::uint32_t> reset_instances = instance_slots_.commit();
+    // The last allocations; from here on nothing throws.
+    std::vector<std::uint32_t> reset_services, reset_instances;
+    reset_services.reserve(service_slots_.staged_resets());
+    reset_instances.reserve(instance_slots_.staged_resets());
+    service_slots_.commit(reset_services);
+    instance_slots_.commit(reset_instances);
     // Slots of gone keys: no snapshot a worker can hold uses them (the last
     // publish waited for the one before), so their counters are quiet.
     if (counter_reset_ && (!reset_services.empty() || !reset_instances.empty()))

@@ -15,6 +15,7 @@
 // Thread safety: the management thread only.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -32,7 +33,7 @@ public:
     std::uint32_t max() const noexcept { return max_; }
 
     // Start staging the slots of a new snapshot.
-    void begin() {
+    void begin() noexcept {
         staged_.clear();
         reclaimed_.clear();
         used_.clear();
@@ -79,19 +80,22 @@ public:
         return slot;
     }
 
-    // Keep what was staged. Returns the slots that went from a gone key to
-    // a new one: reset their counters before the snapshot is published.
-    std::vector<std::uint32_t> commit() {
-        std::vector<std::uint32_t> reset;
+    // How many slots commit() will report for a reset.
+    std::size_t staged_resets() const noexcept { return reclaimed_.size(); }
+
+    // Keep what was staged, appending to `reset` the slots that went from
+    // a gone key to a new one (reset their counters before the snapshot is
+    // published). Allocates nothing: `reset` must have room for
+    // staged_resets() more, so that a caller can commit two pools or none.
+    void commit(std::vector<std::uint32_t>& reset) noexcept {
         for (const auto& [gone, s] : reclaimed_) {
             slots_.erase(gone);
             reset.push_back(s);
         }
-        for (const auto& [k, s] : staged_)
-            slots_[k] = s;
+        while (!staged_.empty())
+            slots_.insert(staged_.extract(staged_.begin()));  // the node moves, no allocation
         next_ += fresh_;
         begin();
-        return reset;
     }
 
 private:

@@ -128,7 +128,8 @@ DropReason forward(const Engine& e, rte_mbuf* m, const PacketInfo& pi, std::uint
 // in on instead, when RFC 4443 2.4 and the rate limit allow.
 void reply_too_big(Worker& w, const Engine& e, rte_mbuf* m, const PacketInfo& pi, std::uint32_t mtu,
                    std::uint32_t now_ms, std::uint16_t& out_port) noexcept {
-    if (may_send_icmp6_error(pi) && m->port < kMaxPorts && w.icmp.take(now_ms) &&
+    // The token only for an error that can be made.
+    if (m->port < kMaxPorts && packet_too_big_possible(m, pi) && w.icmp.take(now_ms) &&
         make_packet_too_big(m, pi, mtu, e.icmp_source, e.port_mac[m->port])) {
         out_port = m->port;
         w.ctr->icmp_too_big.add();

@@ -262,7 +262,7 @@ def main():
             for i in (1, 2):
                 out = os.path.join(tmp, "rx%d.txt" % i)
                 listeners[i] = (out, subprocess.Popen(
-                    ["ip", "netns", "exec", NS["app%d" % i], "/usr/bin/python3", "-c", LISTENER, out, "12"]))
+                    ["ip", "netns", "exec", NS["app%d" % i], "/usr/bin/python3", "-c", LISTENER, out, "20"]))
             time.sleep(3)   # EAL up, ports started, listeners bound
             check(dp.poll() is None, "cats-dataplane exited early: %s" % (dp.stderr.read() if dp.poll() is not None else ""))
             snd = subprocess.run(["ip", "netns", "exec", NS["cl"], "/usr/bin/python3", "-c", SENDER, gwc_mac,

@@ -1237,3 +1237,20 @@ TEST_CASE("mutated and truncated packets never read out of bounds", "[parse][rob
     CHECK(seen.count(DropReason::None) == 1);
     CHECK(seen.size() >= 18);
 }
+
+TEST_CASE("icmp6_type: the ICMPv6 type wherever the header is, 0 when there is none", "[parse]") {
+    // Right after IPv6, after a Destination Options header, in a first fragment.
+    CHECK(parse(eth_ip6().icmpv6({.type = 128}).build()).info.icmp6_type == 128);
+    CHECK(parse(eth_ip6().dst_opts().icmpv6({.type = 1}).build()).info.icmp6_type == 1);
+    const Parsed first = parse(eth_ip6().frag({.more = true}).icmpv6({.type = 2}).build());
+    CHECK(first.info.l4_proto == kProtoIcmpv6);
+    CHECK(first.info.icmp6_type == 2);
+    // Not in a later fragment: what follows is not the header.
+    const Parsed later =
+        parse(eth_ip6().frag({.offset = 8, .next_header = kProtoIcmpv6}).payload(Bytes(16, 0x81)).build());
+    CHECK(later.reason == DropReason::None);
+    CHECK(later.info.icmp6_type == 0);
+    // Nothing after the headers, or no ICMPv6 at all.
+    CHECK(parse(eth_ip6().dst_opts().raw(kProtoIcmpv6, {}).build()).info.icmp6_type == 0);
+    CHECK(parse(eth_ip6().udp(kUdp).payload({0x80}).build()).info.icmp6_type == 0);
+}

@@ -19,6 +19,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <span>
 #include <sstream>
@@ -756,6 +757,56 @@ TEST_CASE("ServiceTable: a gone key's counter slot goes to a new one once all ar
         CHECK(seen.size() == t.current()->find(10)->instances.size());
     }
     CHECK_FALSE(reset_slot_was_live);
+}
+
+TEST_CASE("SlotPool: a refused build after a hand-on changes nothing; a key whose slot went is a new key", "[table]") {
+    SlotPool<int> pool(3);
+    std::set<std::uint32_t> live;  // slots of the "published snapshot"
+    const auto is_live = [&](std::uint32_t s) { return live.contains(s); };
+    std::vector<std::uint32_t> reset;
+    pool.begin();
+    for (int k : {1, 2, 3})
+        CHECK(pool.stage(k, is_live) == std::optional<std::uint32_t>(static_cast<std::uint32_t>(k - 1)));
+    pool.commit(reset);
+    CHECK(reset.empty());
+    // 2 and 3 are gone from the published snapshot; 1 is still in it.
+    live = {0};
+
+    // A build hands 2's or 3's slot to key 4, then wants one more than
+    // there are: refused (the caller begins again). Nothing was kept.
+    pool.begin();
+    const auto s4 = pool.stage(4, is_live);
+    REQUIRE(s4);
+    CHECK((*s4 == 1 || *s4 == 2));
+    REQUIRE(pool.stage(5, is_live));
+    CHECK_FALSE(pool.stage(6, is_live));
+    pool.begin();
+    CHECK(pool.stage(2, is_live) == std::optional<std::uint32_t>(1u));  // 2 and 3 keep their slots
+    CHECK(pool.stage(3, is_live) == std::optional<std::uint32_t>(2u));
+    CHECK(pool.staged_resets() == 0);
+
+    // In one build: 4 takes a gone key's slot, then that key comes back and
+    // must not share it; it takes the other gone key's slot.
+    pool.begin();
+    const auto t4 = pool.stage(4, is_live);
+    REQUIRE(t4);
+    const int first_gone = *t4 == 1 ? 2 : 3;
+    const auto back = pool.stage(first_gone, is_live);
+    REQUIRE(back);
+    CHECK(*back != *t4);
+    CHECK(*back != 0u);
+    CHECK_FALSE(pool.stage(7, is_live));  // 1, 4 and the returning key hold all three
+    CHECK(pool.staged_resets() == 2);
+    reset.reserve(pool.staged_resets());
+    pool.commit(reset);
+    CHECK(std::set<std::uint32_t>(reset.begin(), reset.end()) == std::set<std::uint32_t>{1, 2});
+    // What was committed: 1, 4 and the returning key, on distinct slots.
+    live = {0, *t4, *back};
+    pool.begin();
+    CHECK(pool.stage(1, is_live) == std::optional<std::uint32_t>(0u));
+    CHECK(pool.stage(4, is_live) == t4);
+    CHECK(pool.stage(first_gone, is_live) == back);
+    CHECK_FALSE(pool.stage(8, is_live));
 }
 
 // Regression: validate_service() took any affinity_timeout_s > 0 while the
