@@ -17,14 +17,14 @@ bool may_send_icmp6_error(const PacketInfo& pi) noexcept {
     return pi.src[0] != 0xFF && std::memcmp(pi.src, kUnspecified, sizeof kUnspecified) != 0;
 }
 
-bool packet_too_big_possible(const rte_mbuf* m, const PacketInfo& pi) noexcept {
+bool icmp6_error_possible(const rte_mbuf* m, const PacketInfo& pi) noexcept {
     return may_send_icmp6_error(pi) && m->nb_segs == 1 && pi.ip6_off >= kEthHdrLen &&
            rte_pktmbuf_headroom(m) >= kIcmp6ErrorHdrLen && m->data_len >= std::size_t{pi.ip6_off} + pi.ip6_len;
 }
 
-bool make_packet_too_big(rte_mbuf* m, const PacketInfo& pi, std::uint32_t mtu, const Ipv6Addr& src,
-                         const MacAddr& port_mac) noexcept {
-    if (!packet_too_big_possible(m, pi))
+bool make_icmp6_error(rte_mbuf* m, const PacketInfo& pi, std::uint8_t type, std::uint8_t code, std::uint32_t param,
+                      const Ipv6Addr& src, const MacAddr& port_mac) noexcept {
+    if (!icmp6_error_possible(m, pi))
         return false;
     // The error, IPv6 header included, fits in the minimum MTU.
     const std::size_t quoted = std::min<std::size_t>(pi.ip6_len, kIpv6MinMtu - kIcmp6ErrorHdrLen);
@@ -46,10 +46,10 @@ bool make_packet_too_big(rte_mbuf* m, const PacketInfo& pi, std::uint32_t mtu, c
     std::memcpy(ip->src_addr, src.data(), 16);
     std::memcpy(ip->dst_addr, pi.src, 16);
     std::uint8_t* icmp = p + l2 + 40;
-    icmp[0] = kIcmp6PacketTooBig;
-    icmp[1] = 0;
+    icmp[0] = type;
+    icmp[1] = code;
     icmp[2] = icmp[3] = 0;
-    wire::store_be32(icmp + 4, std::max<std::uint32_t>(mtu, kIpv6MinMtu));
+    wire::store_be32(icmp + 4, param);
     // The quoted packet is where it was; cut what does not fit.
     const auto len = static_cast<std::uint16_t>(l2 + kIcmp6ErrorHdrLen + quoted);
     m->data_len = len;
@@ -59,6 +59,15 @@ bool make_packet_too_big(rte_mbuf* m, const PacketInfo& pi, std::uint32_t mtu, c
     const auto sum = static_cast<std::uint16_t>(~__rte_ipv6_udptcp_cksum(ip, icmp));
     std::memcpy(icmp + 2, &sum, 2);
     return true;
+}
+
+bool make_packet_too_big(rte_mbuf* m, const PacketInfo& pi, std::uint32_t mtu, const Ipv6Addr& src,
+                         const MacAddr& port_mac) noexcept {
+    return make_icmp6_error(m, pi, kIcmp6PacketTooBig, 0, std::max<std::uint32_t>(mtu, kIpv6MinMtu), src, port_mac);
+}
+
+bool make_time_exceeded(rte_mbuf* m, const PacketInfo& pi, const Ipv6Addr& src, const MacAddr& port_mac) noexcept {
+    return make_icmp6_error(m, pi, kIcmp6TimeExceeded, 0, 0, src, port_mac);
 }
 
 }  // namespace cats::dp

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// ICMPv6 Packet Too Big (RFC 4443 3.2) for packets the gateway cannot send:
-// with the outer headers of H.Encaps, or plainly forwarded, they exceed the
-// egress MTU, and IPv6 routers do not fragment (RFC 8200 5). Without it the
-// sender's path MTU discovery never learns, and large packets vanish.
+// ICMPv6 errors for packets the gateway cannot send. Packet Too Big (RFC
+// 4443 3.2): with the outer headers of H.Encaps, or plainly forwarded, they
+// exceed the egress MTU, and IPv6 routers do not fragment (RFC 8200 5);
+// without it the sender's path MTU discovery never learns, and large
+// packets vanish. Time Exceeded (3.3): a forwarded packet's hop limit ran
+// out here (what traceroute shows).
 //
-// The error is built in the mbuf of the packet it reports, which is being
+// An error is built in the mbuf of the packet it reports, which is being
 // dropped anyway: the same L2 header back to the sender (MACs swapped,
 // VLAN tags kept), a new IPv6 header from the gateway's address to the
 // packet's source, the ICMPv6 header, then as much of the packet as keeps
@@ -23,6 +25,7 @@ struct rte_mbuf;
 namespace cats::dp {
 
 inline constexpr std::uint8_t kIcmp6PacketTooBig = 2;
+inline constexpr std::uint8_t kIcmp6TimeExceeded = 3;  // code 0: hop limit exceeded in transit
 inline constexpr std::size_t kIpv6MinMtu = 1280;
 // IPv6 + ICMPv6 header: what the error puts before the quoted packet.
 inline constexpr std::size_t kIcmp6ErrorHdrLen = 40 + 8;
@@ -32,17 +35,22 @@ inline constexpr std::size_t kIcmp6ErrorHdrLen = 40 + 8;
 // multicast (nobody to tell).
 bool may_send_icmp6_error(const PacketInfo& pi) noexcept;
 
-// Can make_packet_too_big() rewrite `m`? may_send_icmp6_error(), one
-// segment holding the whole packet, and 48 bytes of headroom.
-bool packet_too_big_possible(const rte_mbuf* m, const PacketInfo& pi) noexcept;
+// Can an error be made of `m`? may_send_icmp6_error(), one segment holding
+// the whole packet, and 48 bytes of headroom.
+bool icmp6_error_possible(const rte_mbuf* m, const PacketInfo& pi) noexcept;
 
-// Rewrite `m`, the frame `pi` was parsed from (one segment), into a Packet
-// Too Big reporting `mtu` (raised to 1280 if below), from `src` and the
-// port MAC `port_mac`, to go back out of the port it came in on. False,
-// with `m` unchanged, when the packet may get no error or the mbuf has not
-// the 48 bytes of headroom it needs.
+// Rewrite `m`, the frame `pi` was parsed from (one segment), into an ICMPv6
+// error (`type`, `code`, the 32-bit field after the checksum `param`) from
+// `src` and the port MAC `port_mac`, to go back out of the port it came in
+// on. False, with `m` unchanged, when !icmp6_error_possible().
+bool make_icmp6_error(rte_mbuf* m, const PacketInfo& pi, std::uint8_t type, std::uint8_t code, std::uint32_t param,
+                      const Ipv6Addr& src, const MacAddr& port_mac) noexcept;
+
+// Packet Too Big reporting `mtu` (raised to 1280 if below).
 bool make_packet_too_big(rte_mbuf* m, const PacketInfo& pi, std::uint32_t mtu, const Ipv6Addr& src,
                          const MacAddr& port_mac) noexcept;
+// Time Exceeded, hop limit exceeded in transit.
+bool make_time_exceeded(rte_mbuf* m, const PacketInfo& pi, const Ipv6Addr& src, const MacAddr& port_mac) noexcept;
 
 // RFC 4443 2.4 (f): a token bucket per worker, `rate` errors per second
 // and as many in a burst; rate 0 sends none.

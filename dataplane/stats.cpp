@@ -84,6 +84,7 @@ json build_report(const std::vector<std::unique_ptr<Worker>>& ws, const Snapshot
     };
     r["icmp"] = {
         {"too_big_sent", sum(ws, [](auto& c) -> auto& { return c.icmp_too_big; })},
+        {"time_exceeded_sent", sum(ws, [](auto& c) -> auto& { return c.icmp_time_exceeded; })},
         {"not_sent", sum(ws, [](auto& c) -> auto& { return c.icmp_limited; })},
     };
     r["encodings"] = {
@@ -147,8 +148,8 @@ std::string render_text(const json& r) {
     o << "flows: new " << t["new_flows"] << "  pinned hits " << t["flow_hits"] << "  re-steered "
       << t["resteered"] << "  table-full " << t["flow_table_full"] << "  expired " << t["expired"]
       << "  occupancy " << r["flow_table"]["occupancy"] << "/" << r["flow_table"]["capacity"] << "\n";
-    o << "icmp: packet-too-big sent " << r["icmp"]["too_big_sent"] << "  not sent " << r["icmp"]["not_sent"]
-      << "\n";
+    o << "icmp: packet-too-big sent " << r["icmp"]["too_big_sent"] << "  time-exceeded sent "
+      << r["icmp"]["time_exceeded_sent"] << "  not sent " << r["icmp"]["not_sent"] << "\n";
     const auto& e = r["encodings"];
     o << "by encoding: srh_tlv " << e["srh_tlv"] << "  option " << e["option"] << "  service_sid "
       << e["service_sid"] << "\n";

@@ -58,7 +58,8 @@ struct alignas(64) WorkerCounters {
     Counter flow_table_full;  // flows steered without a pin (table full)
     Counter expired;        // pins removed by the idle sweep
     Counter icmp_too_big;   // ICMPv6 Packet Too Big sent for a too_big drop
-    Counter icmp_limited;   // too_big drops that got none: rate limit, or not allowed (RFC 4443 2.4)
+    Counter icmp_time_exceeded;  // ICMPv6 Time Exceeded sent for a hop_limit_exceeded drop
+    Counter icmp_limited;   // such drops that got none: rate limit, or not allowed (RFC 4443 2.4)
     Counter by_source[kMetaSources];  // indexed by MetaSource
     Counter drops[kDropReasonCount];
     Counter port_rx[kMaxPorts], port_tx[kMaxPorts];

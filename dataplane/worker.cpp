@@ -123,16 +123,21 @@ DropReason forward(const Engine& e, rte_mbuf* m, const PacketInfo& pi, std::uint
     return DropReason::None;
 }
 
-// A packet too big for `mtu` on its way out (counted as a too_big drop by
-// the caller): an ICMPv6 Packet Too Big goes back out of the port it came
-// in on instead, when RFC 4443 2.4 and the rate limit allow.
-void reply_too_big(Worker& w, const Engine& e, rte_mbuf* m, const PacketInfo& pi, std::uint32_t mtu,
-                   std::uint32_t now_ms, std::uint16_t& out_port) noexcept {
+// A packet dropped for `r` (and counted by the caller): for too_big and
+// hop_limit_exceeded an ICMPv6 error goes back out of the port it came in
+// on instead, when RFC 4443 2.4 and the rate limit allow. `mtu`: what
+// fits, for Packet Too Big.
+void reply_icmp6(Worker& w, const Engine& e, rte_mbuf* m, const PacketInfo& pi, DropReason r, std::uint32_t mtu,
+                 std::uint32_t now_ms, std::uint16_t& out_port) noexcept {
+    const bool too_big = r == DropReason::TooBig;
+    if (!too_big && r != DropReason::HopLimitExceeded)
+        return;
     // The token only for an error that can be made.
-    if (m->port < kMaxPorts && packet_too_big_possible(m, pi) && w.icmp.take(now_ms) &&
-        make_packet_too_big(m, pi, mtu, e.icmp_source, e.port_mac[m->port])) {
+    if (m->port < kMaxPorts && icmp6_error_possible(m, pi) && w.icmp.take(now_ms) &&
+        (too_big ? make_packet_too_big(m, pi, mtu, e.icmp_source, e.port_mac[m->port])
+                 : make_time_exceeded(m, pi, e.icmp_source, e.port_mac[m->port]))) {
         out_port = m->port;
-        w.ctr->icmp_too_big.add();
+        (too_big ? w.ctr->icmp_too_big : w.ctr->icmp_time_exceeded).add();
     } else {
         w.ctr->icmp_limited.add();
     }
@@ -307,8 +312,7 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
         const DropReason r = encapsulate(e, m, pi, *in, sig);
         if (r != DropReason::None) [[unlikely]] {
             c.drop(r);
-            if (r == DropReason::TooBig)
-                reply_too_big(w, e, m, pi, e.port_mtu[in->port_id] - in->encap.ip_len, now_ms, out_port[i]);
+            reply_icmp6(w, e, m, pi, r, e.port_mtu[in->port_id] - in->encap.ip_len, now_ms, out_port[i]);
             continue;
         }
         out_port[i] = in->port_id;
@@ -349,9 +353,9 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
             const DropReason r = forward(e, pkts[i], b.info[i], b.fwd_nh[f]);
             if (r != DropReason::None) [[unlikely]] {
                 c.drop(r);
-                if (r == DropReason::TooBig)
-                    reply_too_big(w, e, pkts[i], b.info[i], e.port_mtu[e.fib->neighbor(b.fwd_nh[f] - 1).port_id],
-                                  now_ms, out_port[i]);
+                if (r == DropReason::TooBig || r == DropReason::HopLimitExceeded)
+                    reply_icmp6(w, e, pkts[i], b.info[i], r, e.port_mtu[e.fib->neighbor(b.fwd_nh[f] - 1).port_id],
+                                now_ms, out_port[i]);
                 continue;
             }
             out_port[i] = pkts[i]->port;

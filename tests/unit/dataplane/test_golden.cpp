@@ -897,18 +897,24 @@ std::vector<Out> run_on(Gateway& gw, const std::vector<Bytes>& frames, std::uint
 }
 
 // What must go back for the IPv6 packet `ip` (received from kClientMac on
-// `port` with `vlans`): Packet Too Big reporting `mtu`, from kGwIcmp to the
-// packet's source, quoting at most 1232 bytes of it (1280 in all).
-Bytes expected_ptb(const Bytes& ip, std::uint32_t mtu, std::uint16_t port, std::vector<VlanTag> vlans = {}) {
+// `port` with `vlans`): an ICMPv6 error of `type` and `rest`, from kGwIcmp
+// to the packet's source, quoting at most 1232 bytes of it (1280 in all).
+Bytes expected_icmp6(const Bytes& ip, std::uint8_t type, std::uint32_t rest, std::uint16_t port,
+                     std::vector<VlanTag> vlans = {}) {
     Ipv6Addr sender;
     std::copy(ip.begin() + 8, ip.begin() + 24, sender.begin());
     const std::size_t quoted = std::min<std::size_t>(ip.size(), 1232);
     return PacketBuilder{}
         .eth({.dst = kClientMac, .src = kPortMac[port], .vlans = std::move(vlans), .ether_type = 0x86DD})
         .ipv6({.src = kGwIcmp, .dst = sender, .hop_limit = 255})
-        .icmpv6({.type = 2, .code = 0, .rest = mtu})
+        .icmpv6({.type = type, .code = 0, .rest = rest})
         .payload(Bytes(ip.begin(), ip.begin() + static_cast<std::ptrdiff_t>(quoted)))
         .build();
+}
+
+// Packet Too Big reporting `mtu`.
+Bytes expected_ptb(const Bytes& ip, std::uint32_t mtu, std::uint16_t port, std::vector<VlanTag> vlans = {}) {
+    return expected_icmp6(ip, 2, mtu, port, std::move(vlans));
 }
 
 TEST_CASE("golden: too big to encapsulate: a Packet Too Big goes back to the sender", "[golden]") {
@@ -943,6 +949,26 @@ TEST_CASE("golden: too big to forward: a Packet Too Big with the port's MTU", "[
     CHECK(hex(o[0].bytes) == hex(expected_ptb(big, 1500, 0)));
     CHECK(gw.ctr().icmp_too_big.get() == 1);
     CHECK(gw.ctr().forwarded.get() == 0);
+}
+
+TEST_CASE("golden: hop limit 1 or 0 on the forwarding path: Time Exceeded goes back", "[golden]") {
+    Gateway gw;
+    gw.engine.icmp_source = kGwIcmp;
+    gw.w.icmp = Icmp6Limiter(100);
+    const DropCounts d0 = drops(gw.ctr());
+    const Bytes one = plain({.hop_limit = 1});
+    const Bytes zero = plain({.sport = 9, .hop_limit = 0});
+    const std::vector<VlanTag> tag{{.tci = 7}};
+    const std::vector<Out> o = run_on(gw, {frame(one, tag), frame(zero)}, 1, 1000);
+    CHECK(o[0].port == 1);
+    CHECK(hex(o[0].bytes) == hex(expected_icmp6(one, 3, 0, 1, tag)));
+    CHECK(hex(o[1].bytes) == hex(expected_icmp6(zero, 3, 0, 1)));
+    CHECK(moved(d0, drops(gw.ctr())) == "hop_limit_exceeded=2");
+    CHECK(gw.ctr().icmp_time_exceeded.get() == 2);
+    CHECK(gw.ctr().icmp_too_big.get() == 0);
+    // Steered requests are tunnelled, not routed: their hop limit is not ours.
+    const Bytes req = via_sid(kCsSingle, {.hop_limit = 1});
+    check_encap(run_on(gw, {frame(req)}, 0, 1000)[0], kSingleSids, EncapMode::Encaps, 0, req);
 }
 
 TEST_CASE("golden: Packet Too Big: never for an ICMPv6 error or a multicast source, and rate limited", "[golden]") {
