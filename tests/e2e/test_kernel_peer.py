@@ -19,7 +19,9 @@ byte-identical, each flow at one node only, both nodes used; the engine's
 counters agree. Then path MTU discovery through the gateway: a 1500-byte
 packet does not fit once encapsulated, the gateway answers with an ICMPv6
 Packet Too Big, and the client's kernel accepts it (checksum, quoted
-packet) and lowers the path MTU of its socket to what fits. Everything
+packet) and lowers the path MTU of its socket to what fits; and a plain
+datagram with hop limit 1 gets an ICMPv6 Time Exceeded from the gateway,
+which the client's kernel hands to the socket's error queue. Everything
 created is removed, also on failure.
 
 usage: test_kernel_peer.py BUILD_DIR
@@ -86,6 +88,7 @@ def setup():
     sh("ethtool", "-K", "cl0", "tx", "off", ns=NS["cl"], check_rc=False)
     sh("ip", "-6", "neigh", "add", "fe80::1", "lladdr", gwc_mac, "dev", "cl0", "nud", "permanent", ns=NS["cl"])
     sh("ip", "-6", "route", "add", "2001:db8:5::/96", "via", "fe80::1", "dev", "cl0", ns=NS["cl"])
+    sh("ip", "-6", "route", "add", "2001:db8:a1::/48", "via", "fe80::1", "dev", "cl0", ns=NS["cl"])
     # Compute nodes: End.DX6 for their SID towards the app behind them.
     for i in (1, 2):
         n, dev, app = NS["cn%d" % i], "cn%d" % i, NS["app%d" % i]
@@ -238,6 +241,34 @@ print(before, after, refused)
 """ % (APP, PORT)
 PMTU_EXPECTED = 1500 - 64   # one SID: H.Encaps adds 40 + 8 + 16 bytes
 
+# A plain (not steered) datagram with hop limit 1 to an address the
+# gateway's FIB routes: the gateway must answer Time Exceeded, which the
+# client's kernel queues on the socket (IPV6_RECVERR). Prints origin, type,
+# code and the offender's address, or "none".
+TRACE = r"""
+import socket, struct, time
+IPV6_RECVERR = 25
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, 1)
+s.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVERR, 1)
+s.bind(("2001:db8:c::1", 22000))
+s.sendto(b"trace", ("2001:db8:a1::99", 33434))
+out = "none"
+anc = []
+deadline = time.time() + 5
+while not anc and time.time() < deadline:
+    try:
+        _, anc, _, _ = s.recvmsg(512, 512, socket.MSG_ERRQUEUE | socket.MSG_DONTWAIT)
+    except BlockingIOError:
+        time.sleep(0.05)
+for level, kind, data in anc:
+    if level == socket.IPPROTO_IPV6 and kind == IPV6_RECVERR:
+        _errno, origin, typ, code = struct.unpack_from("=IBBB", data)
+        offender = socket.inet_ntop(socket.AF_INET6, data[16 + 8:16 + 24])
+        out = "%d %d %d %s" % (origin, typ, code, offender)
+print(out)
+"""
+
 
 def main():
     if os.geteuid() != 0:
@@ -276,6 +307,11 @@ def main():
             check(pmtu[0] == 1500 and pmtu[1] == PMTU_EXPECTED,
                   "client's path MTU to the service went %d -> %d, want 1500 -> %d" % (pmtu[0], pmtu[1], PMTU_EXPECTED))
             check(pmtu[2] == 90, "a 1500-byte datagram after the Packet Too Big: errno %d, want EMSGSIZE" % pmtu[2])
+            tr = subprocess.run(["ip", "netns", "exec", NS["cl"], "/usr/bin/python3", "-c", TRACE],
+                                capture_output=True, text=True, timeout=30)
+            # SO_EE_ORIGIN_ICMP6 (3), Time Exceeded (3), code 0, from the gateway.
+            check(tr.stdout.strip() == "3 3 0 2001:db8:ff::1",
+                  "hop limit 1 through the gateway: %s %s" % (tr.stdout.strip(), tr.stderr[-500:]))
             for out, p in listeners.values():
                 p.wait(timeout=30)
             dp.send_signal(signal.SIGTERM)
@@ -316,6 +352,8 @@ def main():
                 per_node[node] += 1
             check(st["icmp"]["too_big_sent"] == 1 and st["drops"]["too_big"] == 1,
                   "icmp %s, too_big drops %d" % (st["icmp"], st["drops"]["too_big"]))
+            check(st["icmp"]["time_exceeded_sent"] == 1 and st["drops"]["hop_limit_exceeded"] == 1,
+                  "icmp %s, hop_limit_exceeded drops %d" % (st["icmp"], st["drops"]["hop_limit_exceeded"]))
             inst = {i["id"]: i["packets"] for i in st["services"][0]["instances"]}
             check(inst.get(1) == per_node[1] and inst.get(2) == per_node[2],
                   "engine says %s, kernels received %s" % (inst, per_node))
