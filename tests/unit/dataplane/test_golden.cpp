@@ -886,6 +886,13 @@ TEST_CASE("golden: too_big against a smaller MTU on the instance's port", "[gold
 
 const Ipv6Addr kGwIcmp = ip6("2001:db8:ffff::1");
 
+// ICMPv6 errors from kGwIcmp, `rate` per second (what main() sets from the
+// config; the Gateway's default sends none).
+void enable_icmp(Gateway& gw, std::uint32_t rate) {
+    gw.engine.icmp_source = kGwIcmp;
+    gw.w.icmp = Icmp6Limiter(rate);
+}
+
 // `frames` received on `port` (the PMD sets m->port), processed at `now_ms`.
 std::vector<Out> run_on(Gateway& gw, const std::vector<Bytes>& frames, std::uint16_t port, std::uint32_t now_ms) {
     std::vector<rte_mbuf*> pkts;
@@ -919,8 +926,7 @@ Bytes expected_ptb(const Bytes& ip, std::uint32_t mtu, std::uint16_t port, std::
 
 TEST_CASE("golden: too big to encapsulate: a Packet Too Big goes back to the sender", "[golden]") {
     Gateway gw({.mtu = 1400});
-    gw.engine.icmp_source = kGwIcmp;
-    gw.w.icmp = Icmp6Limiter(100);
+    enable_icmp(gw, 100);
     const DropCounts d0 = drops(gw.ctr());
     // 3 SIDs add 96 bytes: 1304 is the largest packet that fits 1400.
     const Bytes fits = via_sid(kCsSingle, {.payload = 1304 - 48});
@@ -941,8 +947,7 @@ TEST_CASE("golden: too big to encapsulate: a Packet Too Big goes back to the sen
 
 TEST_CASE("golden: too big to forward: a Packet Too Big with the port's MTU", "[golden]") {
     Gateway gw;
-    gw.engine.icmp_source = kGwIcmp;
-    gw.w.icmp = Icmp6Limiter(100);
+    enable_icmp(gw, 100);
     const Bytes big = plain({.payload = 1500 - 48 + 1});
     const std::vector<Out> o = run_on(gw, {frame(big)}, 0, 1000);
     CHECK(o[0].port == 0);
@@ -953,8 +958,7 @@ TEST_CASE("golden: too big to forward: a Packet Too Big with the port's MTU", "[
 
 TEST_CASE("golden: hop limit 1 or 0 on the forwarding path: Time Exceeded goes back", "[golden]") {
     Gateway gw;
-    gw.engine.icmp_source = kGwIcmp;
-    gw.w.icmp = Icmp6Limiter(100);
+    enable_icmp(gw, 100);
     const DropCounts d0 = drops(gw.ctr());
     const Bytes one = plain({.hop_limit = 1});
     const Bytes zero = plain({.sport = 9, .hop_limit = 0});
@@ -973,8 +977,7 @@ TEST_CASE("golden: hop limit 1 or 0 on the forwarding path: Time Exceeded goes b
 
 TEST_CASE("golden: Packet Too Big: never for an ICMPv6 error or a multicast source, and rate limited", "[golden]") {
     Gateway gw;
-    gw.engine.icmp_source = kGwIcmp;
-    gw.w.icmp = Icmp6Limiter(2);
+    enable_icmp(gw, 2);
     const DropCounts d0 = drops(gw.ctr());
     auto icmp = [](std::uint8_t type, const Ipv6Addr& src) {
         return PacketBuilder{}
