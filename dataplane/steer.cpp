@@ -28,7 +28,7 @@ namespace {
 
 // ln(c) and 1/c at the middle of each of 128 equal slices of [1, 2); for
 // the bounds, -ln of each slice's two ends moved 1e-9 outwards, and
-// (54 - msb) * ln 2 as neg_ln_u54_inline() computes it.
+// (54 - msb) * ln 2, the octave's part of -ln(u).
 struct LnTable {
     double inv[128];
     double ln[128];
@@ -49,25 +49,38 @@ struct LnTable {
 };
 const LnTable kLnTable;
 
-}  // namespace
+// u = x / 2^54 = 2^(msb-54) * m with m in [1, 2): the octave, the 52 bits of
+// m below its leading 1, and m's 1/128 slice (their top 7).
+struct Draw {
+    int msb;             // 0..53
+    std::uint64_t frac;  // in the low 52 bits
+    unsigned slice;
+};
 
-// u = x / 2^54 = 2^(msb-54) * m, m in [1, 2); ln(m) = ln(c) + ln(1 + r)
-// with c the middle of m's 1/128 slice (table) and |r| < 1/256, whose
-// series is cut after r^3 (error below 1e-10), result at least 2^-60. No division, no libm call,
-// short dependency chains: a new flow scores every instance of its
-// service, and glibc's log() was a third of the new-flow cost.
-namespace {
+inline Draw split(std::uint64_t x) noexcept {
+    const int msb = 63 - __builtin_clzll(x);
+    const std::uint64_t frac = ((x << (63 - msb)) << 1) >> 12;
+    return {msb, frac, static_cast<unsigned>(frac >> 45)};
+}
 
+// ln(m) = ln(c) + ln(1 + r) with c the middle of m's slice (table) and
+// |r| < 1/256, whose series is cut after r^3 (error below 1e-10); result at
+// least 2^-60. No division, no libm call, short dependency chains: a new
+// flow scores every instance of its service, and glibc's log() was a third
+// of the new-flow cost.
 inline double neg_ln_u54_inline(std::uint64_t x) noexcept {
-    const int msb = 63 - __builtin_clzll(x);                     // 0..53
-    const std::uint64_t frac = ((x << (63 - msb)) << 1) >> 12;  // bits below the highest
-    const double m = std::bit_cast<double>(0x3FF0000000000000ULL | frac);
-    const unsigned i = static_cast<unsigned>(frac >> 45);        // top 7 bits
-    const double r = m * kLnTable.inv[i] - 1;
-    const double ln_m = kLnTable.ln[i] + r * (1 + r * (-0.5 + r * (1.0 / 3)));
+    const Draw d = split(x);
+    const double m = std::bit_cast<double>(0x3FF0000000000000ULL | d.frac);
+    const double r = m * kLnTable.inv[d.slice] - 1;
+    const double ln_m = kLnTable.ln[d.slice] + r * (1 + r * (-0.5 + r * (1.0 / 3)));
     // Rounding can leave nothing (or less) when u is within 1e-16 of 1:
     // keep the score finite and positive.
-    return std::max((54 - msb) * M_LN2 - ln_m, 0x1p-60);
+    return std::max(kLnTable.octave[d.msb] - ln_m, 0x1p-60);
+}
+
+// The flow's draw for an instance: x in [1, 2^54), u = x / 2^54.
+inline std::uint64_t draw(std::uint64_t flow_hash, std::uint64_t seed) noexcept {
+    return (mix64(flow_hash ^ seed) >> 10) | 1;
 }
 
 enum class Pass { Eligible, Available, Resolved };
@@ -98,7 +111,7 @@ Choice hrw(std::span<const Instance> insts, const wire::Requirements& req, std::
             break;
         }
         // Score w / -ln(u), u the flow's draw for this instance in (0, 1).
-        const double s = w / neg_ln_u54_inline((mix64(flow_hash ^ in.seed) >> 10) | 1);
+        const double s = w / neg_ln_u54_inline(draw(flow_hash, in.seed));
         if (s > best_score) {
             best_score = s;
             best.index = static_cast<std::int32_t>(i);
@@ -133,13 +146,11 @@ std::int32_t hrw_bounded(std::span<const Instance> insts, const wire::Requiremen
         const Instance& in = insts[i];
         if (!kAllEligible && (!available(in) || !meets(in.metrics, req)))
             continue;
-        const std::uint64_t x = (mix64(flow_hash ^ in.seed) >> 10) | 1;
-        const int msb = 63 - __builtin_clzll(x);
-        const auto k = static_cast<unsigned>(((x << (63 - msb)) << 1) >> 57);  // the slice
-        const double octave = kLnTable.octave[msb];
+        const Draw d = split(draw(flow_hash, in.seed));
+        const double octave = kLnTable.octave[d.msb];
         weighted = weighted && in.inv_weight > 0;
-        const double lo = (octave + kLnTable.neg_ln_end[k]) * in.inv_weight;
-        hi[i] = (octave + kLnTable.neg_ln_start[k]) * in.inv_weight;
+        const double lo = (octave + kLnTable.neg_ln_end[d.slice]) * in.inv_weight;
+        hi[i] = (octave + kLnTable.neg_ln_start[d.slice]) * in.inv_weight;
         a = lo < lo_min ? i : a;
         lo_second = std::min(std::max(lo_min, lo), lo_second);
         lo_min = std::min(lo_min, lo);
@@ -181,25 +192,29 @@ void set_floor(Service& svc) noexcept {
     svc.floor = f;
 }
 
-Choice select_instance(std::span<const Instance> insts, const wire::Requirements& req,
-                       std::uint64_t flow_hash) noexcept {
+namespace {
+
+// The bounded pass when it applies, the exact passes when it cannot tell.
+Choice select(std::span<const Instance> insts, const wire::Requirements& req, std::uint64_t flow_hash,
+              bool all_eligible) noexcept {
     if (insts.size() <= kBoundedMax) {
-        const std::int32_t a = hrw_bounded<false>(insts, req, flow_hash);
+        const std::int32_t a = all_eligible ? hrw_bounded<true>(insts, req, flow_hash)
+                                            : hrw_bounded<false>(insts, req, flow_hash);
         if (a >= 0)
             return Choice{a, false};
     }
     return select_exact(insts, req, flow_hash);
 }
 
+}  // namespace
+
+Choice select_instance(std::span<const Instance> insts, const wire::Requirements& req,
+                       std::uint64_t flow_hash) noexcept {
+    return select(insts, req, flow_hash, false);
+}
+
 Choice select_instance(const Service& svc, const wire::Requirements& req, std::uint64_t flow_hash) noexcept {
-    const std::span<const Instance> insts = svc.instances;
-    if (insts.size() <= kBoundedMax) {
-        const std::int32_t a = meets_all(svc.floor, req) ? hrw_bounded<true>(insts, req, flow_hash)
-                                                         : hrw_bounded<false>(insts, req, flow_hash);
-        if (a >= 0)
-            return Choice{a, false};
-    }
-    return select_exact(insts, req, flow_hash);
+    return select(svc.instances, req, flow_hash, meets_all(svc.floor, req));
 }
 
 }  // namespace cats::dp
