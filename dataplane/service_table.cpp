@@ -59,19 +59,31 @@ ServiceTable::ServiceTable(EncapParams encap, const Fib& fib, std::vector<MacAdd
 
 ServiceTable::~ServiceTable() = default;
 
-// Slots are staged while a snapshot is built and kept only when it is
-// published, so a refused update uses none. A slot the published snapshot
-// does not use may go to a new key (SlotPool); `live` tells which it uses.
-std::uint32_t ServiceTable::service_slot(std::uint32_t cs_id) {
-    std::vector<bool> used;
-    const auto slot = service_slots_.stage(cs_id, [&](std::uint32_t s) {
+namespace {
+
+// SlotPool::stage()'s `live`: the slots `mark` sets, built on first use
+// (SlotPool asks only once every slot has been handed out).
+template <class Mark>
+auto live_slots(std::uint32_t max, Mark mark) {
+    return [max, mark, used = std::vector<bool>()](std::uint32_t s) mutable {
         if (used.empty()) {
-            used.assign(service_slots_.max(), false);
-            for (const Service* sv : owned_->services)
-                used[sv->slot] = true;
+            used.assign(max, false);
+            mark(used);
         }
         return static_cast<bool>(used[s]);
-    });
+    };
+}
+
+}  // namespace
+
+// Slots are staged while a snapshot is built and kept only when it is
+// published, so a refused update uses none. A slot the published snapshot
+// does not use may go to a new key (SlotPool).
+std::uint32_t ServiceTable::service_slot(std::uint32_t cs_id) {
+    const auto slot = service_slots_.stage(cs_id, live_slots(service_slots_.max(), [this](std::vector<bool>& used) {
+        for (const Service* sv : owned_->services)
+            used[sv->slot] = true;
+    }));
     if (!slot)
         throw std::invalid_argument("service " + std::to_string(cs_id) + ": gateway.max_services (" +
                                     std::to_string(service_slots_.max()) + ") reached");
@@ -79,16 +91,12 @@ std::uint32_t ServiceTable::service_slot(std::uint32_t cs_id) {
 }
 
 std::uint32_t ServiceTable::instance_slot(std::uint32_t cs_id, std::uint32_t id) {
-    std::vector<bool> used;
-    const auto slot = instance_slots_.stage({cs_id, id}, [&](std::uint32_t s) {
-        if (used.empty()) {
-            used.assign(instance_slots_.max(), false);
+    const auto slot =
+        instance_slots_.stage({cs_id, id}, live_slots(instance_slots_.max(), [this](std::vector<bool>& used) {
             for (const Service* sv : owned_->services)
                 for (const Instance& in : sv->instances)
                     used[in.slot] = true;
-        }
-        return static_cast<bool>(used[s]);
-    });
+        }));
     if (!slot)
         throw std::invalid_argument("service " + std::to_string(cs_id) + " instance " + std::to_string(id) +
                                     ": gateway.max_instances (" + std::to_string(instance_slots_.max()) +
