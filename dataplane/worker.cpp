@@ -353,9 +353,10 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
             const DropReason r = forward(e, pkts[i], b.info[i], b.fwd_nh[f]);
             if (r != DropReason::None) [[unlikely]] {
                 c.drop(r);
-                if (r == DropReason::TooBig || r == DropReason::HopLimitExceeded)
-                    reply_icmp6(w, e, pkts[i], b.info[i], r, e.port_mtu[e.fib->neighbor(b.fwd_nh[f] - 1).port_id],
-                                now_ms, out_port[i]);
+                // The neighbor (and its port's MTU) exists only past no_route.
+                const std::uint32_t mtu =
+                    r == DropReason::TooBig ? e.port_mtu[e.fib->neighbor(b.fwd_nh[f] - 1).port_id] : 0;
+                reply_icmp6(w, e, pkts[i], b.info[i], r, mtu, now_ms, out_port[i]);
                 continue;
             }
             out_port[i] = pkts[i]->port;
