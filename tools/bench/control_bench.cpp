@@ -88,24 +88,29 @@ nlohmann::json ctl_request(const std::string& path, const std::string& cmd) {
     return nlohmann::json::parse(reply, nullptr, false);
 }
 
+// The reply's result (replies carry it under "result"); null when the
+// request failed.
+nlohmann::json ctl_result(const std::string& path, const std::string& cmd) {
+    nlohmann::json j = ctl_request(path, cmd);
+    if (j.is_object() && j.contains("result"))
+        return std::move(j["result"]);
+    return j.is_object() ? j : nlohmann::json();
+}
+
 std::uint64_t accepted_adverts(const std::string& ctl) {
-    const nlohmann::json j = ctl_request(ctl, "peer.list");
+    const nlohmann::json r = ctl_result(ctl, "peer.list");
     std::uint64_t n = 0;
-    if (j.is_object() && j.contains("result") && j["result"].contains("peers"))
-        for (const auto& p : j["result"]["peers"])
-            n += p.value("accepted", std::uint64_t{0});
-    else if (j.is_object() && j.contains("peers"))
-        for (const auto& p : j["peers"])
+    if (r.is_object() && r.contains("peers"))
+        for (const auto& p : r["peers"])
             n += p.value("accepted", std::uint64_t{0});
     return n;
 }
 
 // Datagrams the kernel dropped at cats-control's advert socket (buffer full).
 std::uint64_t socket_drops(const std::string& ctl) {
-    const nlohmann::json j = ctl_request(ctl, "stats");
-    const nlohmann::json* r = j.is_object() && j.contains("result") ? &j["result"] : &j;
-    if (r->is_object() && r->contains("control"))
-        return (*r)["control"].value("advert_socket_drops", std::uint64_t{0});
+    const nlohmann::json r = ctl_result(ctl, "stats");
+    if (r.is_object() && r.contains("control"))
+        return r["control"].value("advert_socket_drops", std::uint64_t{0});
     return 0;
 }
 
