@@ -32,101 +32,154 @@ namespace {
 using namespace cats::dp;
 
 constexpr unsigned kWindows = 5;
+// After each launch, before its window counts: the mode's working set back
+// in the caches and its loop at speed.
+constexpr double kSettleS = 0.02;
 
-// Run one mode on every worker: warm up, measure kWindows windows, stop.
-RunResult run_mode(Harness& h, std::vector<LoopArg>& args, Mode mode, bool memory, const EngineOptions& o,
-                   const WorkloadSpec& spec, unsigned sids, MemoryFigures* mem_fig) {
-    const std::uint64_t table_bytes = h.reset_workers();
+void sleep_s(double s) { std::this_thread::sleep_for(std::chrono::duration<double>(s)); }
+
+// Counters of every worker at one instant.
+struct Sample {
+    std::uint64_t tsc = 0;
+    std::vector<std::uint64_t> packets;  // per worker
+    std::uint64_t drops = 0;             // all workers
+};
+
+Sample take_sample(const Harness& h) {
+    Sample s;
+    s.tsc = rte_rdtsc();
+    for (const auto& w : h.workers) {
+        s.packets.push_back(w->ctr->rx_packets.get());
+        s.drops += sum_drops(*w->ctr);
+    }
+    return s;
+}
+
+// Runs `mode` on every worker lcore while `control` runs on a thread of its
+// own (off the lcores' CPUs), and stops them when it returns.
+template <class F>
+void launch(Harness& h, std::vector<LoopArg>& args, Mode mode, bool memory, F&& control) {
     for (LoopArg& a : args) {
         a.mode = mode;
         a.memory = memory;
     }
-    const std::size_t nw = h.workers.size();
-    std::vector<std::vector<std::uint64_t>> pk(kWindows + 1, std::vector<std::uint64_t>(nw));
-    std::uint64_t tsc[kWindows + 1] = {}, drops[kWindows + 1] = {};
-    std::string error;
-
+    h.engine.quit.store(false);
     std::thread coord([&] {
         leave_lcore_cpus();
-        const auto hz = static_cast<double>(rte_get_tsc_hz());
-        std::this_thread::sleep_for(std::chrono::duration<double>(o.warmup_s));
-        if (mode == Mode::Cats) {
-            // Measure the fast path only once every flow is pinned.
-            const std::uint64_t deadline = rte_rdtsc() + static_cast<std::uint64_t>(120 * hz);
-            for (;;) {
-                std::uint64_t pinned = 0;
-                for (const auto& w : h.workers)
-                    pinned += w->ctr->new_flows.get();
-                if (pinned >= spec.flows)
-                    break;
-                if (rte_rdtsc() > deadline) {
-                    error = "flows not all pinned after 120 s: " + std::to_string(pinned);
-                    break;
-                }
-                std::this_thread::sleep_for(std::chrono::milliseconds(5));
-            }
-            if (mem_fig != nullptr) {
-                mem_fig->rss_bytes = rss_bytes();
-                mem_fig->table_bytes = table_bytes;
-                mem_fig->table_capacity = h.cfg.gateway.flow_table_size;
-            }
-        }
-        // kWindows back-to-back windows; the run reports the median one, so
-        // that a window in which the host took the CPU away does not count.
-        for (unsigned k = 0; k <= kWindows; ++k) {
-            if (k != 0)
-                std::this_thread::sleep_for(std::chrono::duration<double>(o.duration_s / kWindows));
-            tsc[k] = rte_rdtsc();
-            for (std::size_t i = 0; i < nw; ++i) {
-                pk[k][i] = h.workers[i]->ctr->rx_packets.get();
-                drops[k] += sum_drops(*h.workers[i]->ctr);
-            }
-        }
+        control();
         h.engine.quit.store(true);
     });
+    const std::size_t nw = h.workers.size();
     for (std::size_t i = 1; i < nw; ++i)
         rte_eal_remote_launch(bench_loop, &args[i], h.workers[i]->lcore_id);
     bench_loop(&args[0]);
     for (std::size_t i = 1; i < nw; ++i)
         rte_eal_wait_lcore(h.workers[i]->lcore_id);
     coord.join();
+}
+
+// Run `modes` on one engine and one input, their windows interleaved: a
+// warm-up (with the fast path among them, until every flow is pinned), then
+// kWindows rounds, each a window of every mode in turn. A mode's figures
+// are those of its median window. The modes of one round are a fraction
+// of a second apart, so a host that slows down for a few seconds slows
+// all of them, not the one that happened to run then: the ratios between
+// them hold.
+std::vector<RunResult> run_modes(Harness& h, std::vector<LoopArg>& args, const std::vector<Mode>& modes, bool memory,
+                                 const EngineOptions& o, const WorkloadSpec& spec, unsigned sids,
+                                 MemoryFigures* mem_fig) {
+    const std::uint64_t table_bytes = h.reset_workers();
+    const std::size_t nw = h.workers.size();
+    const auto hz = static_cast<double>(rte_get_tsc_hz());
+    const bool fast_path = std::find(modes.begin(), modes.end(), Mode::Cats) != modes.end();
+
+    std::string error;
+    launch(h, args, fast_path ? Mode::Cats : modes[0], memory, [&] {
+        sleep_s(o.warmup_s);
+        if (!fast_path)
+            return;
+        // Measure the fast path only once every flow is pinned.
+        const std::uint64_t deadline = rte_rdtsc() + static_cast<std::uint64_t>(120 * hz);
+        for (;;) {
+            std::uint64_t pinned = 0;
+            for (const auto& w : h.workers)
+                pinned += w->ctr->new_flows.get();
+            if (pinned >= spec.flows)
+                break;
+            if (rte_rdtsc() > deadline) {
+                error = "flows not all pinned after 120 s: " + std::to_string(pinned);
+                return;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        }
+        if (mem_fig != nullptr) {
+            mem_fig->rss_bytes = rss_bytes();
+            mem_fig->table_bytes = table_bytes;
+            mem_fig->table_capacity = h.cfg.gateway.flow_table_size;
+        }
+    });
     if (!error.empty())
         throw std::runtime_error(error);
 
-    RunResult r;
-    r.io = memory ? "memory" : "pcap";
-    r.mode = mode_name(mode, memory);
-    r.encoding = spec.encoding;
-    r.flows = spec.flows;
-    r.services = spec.services;
-    r.workers = static_cast<unsigned>(nw);
-    r.sids = mode == Mode::Cats || mode == Mode::NewFlow ? sids : 0;
-    // Per window: cycles per packet (mean over workers) and packets.
-    std::vector<std::pair<double, std::size_t>> by_cost;
+    // Per mode: each window's cost (cycles per packet, mean over workers)
+    // and packets; drops over all its launches.
+    struct Window {
+        double cycles = 0;
+        double seconds = 0;
+        std::uint64_t packets = 0;
+    };
+    std::vector<std::vector<Window>> windows(modes.size());
+    std::vector<std::uint64_t> drops(modes.size());
     for (unsigned k = 0; k < kWindows; ++k) {
-        const double window = static_cast<double>(tsc[k + 1] - tsc[k]);
-        double cyc = 0;
-        for (std::size_t i = 0; i < nw; ++i) {
-            const std::uint64_t p = pk[k + 1][i] - pk[k][i];
-            cyc += p != 0 ? window / static_cast<double>(p) : window;
+        for (std::size_t m = 0; m < modes.size(); ++m) {
+            Sample a, b;
+            const std::uint64_t drops_before = take_sample(h).drops;
+            launch(h, args, modes[m], memory, [&] {
+                sleep_s(kSettleS);
+                a = take_sample(h);
+                sleep_s(o.duration_s / kWindows);
+                b = take_sample(h);
+            });
+            drops[m] += take_sample(h).drops - drops_before;
+            Window win;
+            const double span = static_cast<double>(b.tsc - a.tsc);
+            for (std::size_t i = 0; i < nw; ++i) {
+                const std::uint64_t p = b.packets[i] - a.packets[i];
+                win.cycles += p != 0 ? span / static_cast<double>(p) : span;
+                win.packets += p;
+            }
+            win.cycles /= static_cast<double>(nw);
+            win.seconds = span / hz;
+            windows[m].push_back(win);
         }
-        by_cost.emplace_back(cyc / static_cast<double>(nw), k);
     }
-    std::sort(by_cost.begin(), by_cost.end());
-    const unsigned med = static_cast<unsigned>(by_cost[kWindows / 2].second);
-    r.cycles_per_packet = by_cost[kWindows / 2].first;
-    r.cycles_min = by_cost.front().first;
-    r.cycles_max = by_cost.back().first;
-    r.seconds = static_cast<double>(tsc[med + 1] - tsc[med]) / static_cast<double>(rte_get_tsc_hz());
-    for (std::size_t i = 0; i < nw; ++i)
-        r.packets += pk[med + 1][i] - pk[med][i];
-    r.mpps = static_cast<double>(r.packets) / r.seconds / 1e6;
-    r.mpps_per_worker = r.mpps / static_cast<double>(nw);
-    // Drops count over every window.
-    r.dropped = drops[kWindows] - drops[0];
-    for (const auto& w : h.workers)
-        r.flows_pinned += w->flows->count();
-    return r;
+
+    std::vector<RunResult> out;
+    for (std::size_t m = 0; m < modes.size(); ++m) {
+        std::vector<Window>& ws = windows[m];
+        std::sort(ws.begin(), ws.end(), [](const Window& x, const Window& y) { return x.cycles < y.cycles; });
+        const Window& med = ws[kWindows / 2];
+        RunResult r;
+        r.io = memory ? "memory" : "pcap";
+        r.mode = mode_name(modes[m], memory);
+        r.encoding = spec.encoding;
+        r.flows = spec.flows;
+        r.services = spec.services;
+        r.workers = static_cast<unsigned>(nw);
+        r.sids = modes[m] == Mode::Cats || modes[m] == Mode::NewFlow ? sids : 0;
+        r.cycles_per_packet = med.cycles;
+        r.cycles_min = ws.front().cycles;
+        r.cycles_max = ws.back().cycles;
+        r.seconds = med.seconds;
+        r.packets = med.packets;
+        r.mpps = static_cast<double>(r.packets) / r.seconds / 1e6;
+        r.mpps_per_worker = r.mpps / static_cast<double>(nw);
+        r.dropped = drops[m];
+        for (const auto& w : h.workers)
+            r.flows_pinned += w->flows->count();
+        out.push_back(r);
+    }
+    return out;
 }
 
 void log_run(const RunResult& r) {
@@ -177,12 +230,23 @@ EngineResults run_engine_bench(const EngineOptions& o) {
                             port_id = port->port_id;
                             mac = port->mac;
                         }
-                        static constexpr std::pair<Mode, unsigned> kRuns[] = {
-                            {Mode::Io, 1}, {Mode::L3fwd, 1}, {Mode::Cats, 1}, {Mode::Cats, 3}, {Mode::NewFlow, 1}};
-                        for (const auto& [mode, sids] : kRuns) {
-                            if ((mode == Mode::Io && !o.run_io) || (mode == Mode::L3fwd && !o.run_l3fwd) ||
-                                (mode == Mode::Cats && !o.run_cats) || (mode == Mode::NewFlow && !o.run_newflow))
-                                continue;
+                        // The baselines and the 1-SID fast path interleaved on one engine
+                        // (their ratios are the point); 3 SIDs and new flows each on their own.
+                        std::vector<std::pair<std::vector<Mode>, unsigned>> groups;
+                        std::vector<Mode> first;
+                        if (o.run_io)
+                            first.push_back(Mode::Io);
+                        if (o.run_l3fwd)
+                            first.push_back(Mode::L3fwd);
+                        if (o.run_cats)
+                            first.push_back(Mode::Cats);
+                        if (!first.empty())
+                            groups.emplace_back(first, 1);
+                        if (o.run_cats)
+                            groups.push_back({{Mode::Cats}, 3});
+                        if (o.run_newflow)
+                            groups.push_back({{Mode::NewFlow}, 1});
+                        for (const auto& [modes, sids] : groups) {
                             Harness h(spec, sids, nw, port_id, mac, table_size, lcores);
                             std::vector<LoopArg> args(nw);
                             for (unsigned i = 0; i < nw; ++i) {
@@ -195,8 +259,10 @@ EngineResults run_engine_bench(const EngineOptions& o) {
                                 }
                             }
                             MemoryFigures fig;
-                            const bool want_fig = record_memory && !memory && mode == Mode::Cats && sids == 1;
-                            RunResult r = run_mode(h, args, mode, memory, o, spec, sids, want_fig ? &fig : nullptr);
+                            const bool want_fig = record_memory && !memory && sids == 1 &&
+                                                  std::find(modes.begin(), modes.end(), Mode::Cats) != modes.end();
+                            const std::vector<RunResult> rs =
+                                run_modes(h, args, modes, memory, o, spec, sids, want_fig ? &fig : nullptr);
                             if (want_fig) {
                                 fig.flows = flows;
                                 fig.bytes_per_flow = static_cast<double>(fig.table_bytes) / flows;
@@ -204,8 +270,10 @@ EngineResults run_engine_bench(const EngineOptions& o) {
                                                   port->pool->elt_size;
                                 res.memory.push_back(fig);
                             }
-                            log_run(r);
-                            res.runs.push_back(r);
+                            for (const RunResult& r : rs) {
+                                log_run(r);
+                                res.runs.push_back(r);
+                            }
                         }
                     }
                 }

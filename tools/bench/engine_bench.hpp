@@ -39,7 +39,8 @@ struct RunResult {
     std::uint32_t services = 0;
     unsigned workers = 0;
     unsigned sids = 0;               // 0 for the baselines
-    // The measured time is cut into 5 windows; the figures are those of the
+    // 5 windows, interleaved with those of the other modes of the same
+    // engine (see run_modes()); the figures are those of the
     // window with the median cost (min and max show the spread).
     std::uint64_t packets = 0;       // in that window, all workers
     double seconds = 0;
@@ -47,7 +48,7 @@ struct RunResult {
     double mpps_per_worker = 0;
     double cycles_per_packet = 0;    // TSC cycles per packet, mean over workers
     double cycles_min = 0, cycles_max = 0;
-    std::uint64_t dropped = 0;       // processing drops in all windows (must be 0)
+    std::uint64_t dropped = 0;       // processing drops in all its windows (must be 0)
     std::uint64_t flows_pinned = 0;  // flow-table occupancy at the end
 };
 
