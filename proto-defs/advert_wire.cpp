@@ -12,6 +12,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "byte_io.hpp"
 #include "cats_wire.hpp"
 
 namespace cats::advert {
@@ -45,57 +46,8 @@ constexpr std::uint16_t kComputeMask = 0x0F;  // CPU | GPU | NPU | FPGA
 constexpr std::uint8_t kMaxLoadPct = 100;
 constexpr std::uint8_t kMaxL2Score = 10;
 
-class Writer {
-public:
-    explicit Writer(std::vector<std::uint8_t>& out) : out_(out) {}
-    void u8(std::uint8_t v) { out_.push_back(v); }
-    void u16(std::uint16_t v) { put(v, 2); }
-    void u32(std::uint32_t v) { put(v, 4); }
-    void u64(std::uint64_t v) { put(v, 8); }
-    void bytes(const std::uint8_t* p, std::size_t n) { out_.insert(out_.end(), p, p + n); }
-
-private:
-    void put(std::uint64_t v, int n) {
-        for (int i = n - 1; i >= 0; --i)
-            out_.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-    }
-    std::vector<std::uint8_t>& out_;
-};
-
-// Bounds-checked reader over a span: a read past the end fails and reads
-// nothing.
-class Reader {
-public:
-    explicit Reader(std::span<const std::uint8_t> in) : in_(in) {}
-    bool u8(std::uint8_t& v) { return take(1) && (v = in_[pos_ - 1], true); }
-    bool u16(std::uint16_t& v) { return take(2) && (v = load_be16(&in_[pos_ - 2]), true); }
-    bool u32(std::uint32_t& v) { return take(4) && (v = load_be32(&in_[pos_ - 4]), true); }
-    bool bytes(std::uint8_t* p, std::size_t n) {
-        if (!take(n))
-            return false;
-        if (n != 0)
-            std::memcpy(p, &in_[pos_ - n], n);
-        return true;
-    }
-    // The next n bytes as a span, consumed.
-    bool sub(std::size_t n, std::span<const std::uint8_t>& out) {
-        if (!take(n))
-            return false;
-        out = in_.subspan(pos_ - n, n);
-        return true;
-    }
-    std::size_t left() const { return in_.size() - pos_; }
-
-private:
-    bool take(std::size_t n) {
-        if (n > in_.size() - pos_)
-            return false;
-        pos_ += n;
-        return true;
-    }
-    std::span<const std::uint8_t> in_;
-    std::size_t pos_ = 0;
-};
+using Writer = wire::ByteWriter;
+using Reader = wire::ByteReader;
 
 void set_detail(std::string* detail, std::string what) {
     if (detail != nullptr)
