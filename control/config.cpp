@@ -24,160 +24,13 @@
 #include <utility>
 
 #include "ctl_wire.hpp"
+#include "yaml_schema.hpp"
 
 namespace cats::control {
 
 namespace {
 
-// ---------------------------------------------------------------------------
-// Paths and errors
-
-[[noreturn]] void fail(const std::string& path, const std::string& what) {
-    throw ConfigError((path.empty() ? std::string("(root)") : path) + ": " + what);
-}
-
-std::string child_path(const std::string& path, std::string_view key) {
-    std::string out = path;
-    if (!out.empty())
-        out += '.';
-    out += key;
-    return out;
-}
-
-std::string item_path(const std::string& path, std::size_t i) {
-    return path + "[" + std::to_string(i) + "]";
-}
-
-std::string describe(const YAML::Node& n) {
-    switch (n.Type()) {
-    case YAML::NodeType::Scalar: return "'" + n.Scalar() + "'";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a map";
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined: break;
-    }
-    return "nothing";
-}
-
-std::string join(std::initializer_list<std::string_view> words) {
-    std::string out;
-    for (const std::string_view w : words) {
-        if (!out.empty())
-            out += ", ";
-        out += w;
-    }
-    return out;
-}
-
-// ---------------------------------------------------------------------------
-// Shapes
-
-// A YAML map whose keys were checked against the keys the schema knows. A
-// null node reads as an empty map.
-class MapReader {
-public:
-    MapReader(const YAML::Node& node, std::string map_path, std::initializer_list<std::string_view> known)
-        : path_(std::move(map_path)) {
-        if (node.IsNull())
-            return;
-        if (!node.IsMap())
-            fail(path_, "expected a map, got " + describe(node));
-        for (const auto& kv : node) {
-            if (!kv.first.IsScalar())
-                fail(path_, "map keys must be strings, got " + describe(kv.first));
-            const std::string& key = kv.first.Scalar();
-            if (std::find(known.begin(), known.end(), key) == known.end())
-                fail(path(key), "unknown key (expected one of: " + join(known) + ")");
-            if (find(key) != nullptr)
-                fail(path(key), "duplicate key");
-            entries_.emplace_back(key, kv.second);
-        }
-    }
-
-    const YAML::Node* find(std::string_view key) const {
-        for (const auto& [k, v] : entries_)
-            if (k == key)
-                return &v;
-        return nullptr;
-    }
-
-    const YAML::Node& require(std::string_view key) const {
-        const YAML::Node* n = find(key);
-        if (n == nullptr)
-            fail(path(key), "required key is missing");
-        return *n;
-    }
-
-    template <class F>
-    void with(std::string_view key, F&& f) const {
-        if (const YAML::Node* n = find(key))
-            f(*n, path(key));
-    }
-
-    std::string path(std::string_view key) const { return child_path(path_, key); }
-
-private:
-    std::string path_;
-    std::vector<std::pair<std::string, YAML::Node>> entries_;
-};
-
-std::size_t list_size(const YAML::Node& n, const std::string& path) {
-    if (n.IsNull())
-        return 0;
-    if (!n.IsSequence())
-        fail(path, "expected a list, got " + describe(n));
-    return n.size();
-}
-
-template <class F>
-void for_each_item(const YAML::Node& n, const std::string& path, F&& f) {
-    if (list_size(n, path) == 0)
-        return;
-    std::size_t i = 0;
-    for (const auto& it : n) {
-        f(static_cast<const YAML::Node&>(it), item_path(path, i));
-        ++i;
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Scalars
-
-// A non-negative decimal integer in [lo, hi]; hex, floats, signs refused.
-std::uint64_t read_uint(const YAML::Node& n, const std::string& path, std::uint64_t lo, std::uint64_t hi) {
-    const std::string range = std::to_string(lo) + ".." + std::to_string(hi);
-    if (!n.IsScalar())
-        fail(path, "expected an integer in " + range + ", got " + describe(n));
-    const std::string& s = n.Scalar();
-    const bool negative = !s.empty() && s.front() == '-';
-    const std::string_view digits = std::string_view(s).substr(negative ? 1 : 0);
-    const bool all_digits = !digits.empty() && std::all_of(digits.begin(), digits.end(), [](char c) {
-        return c >= '0' && c <= '9';
-    });
-    if (!all_digits)
-        fail(path, "expected an integer in " + range + ", got '" + s + "'");
-    if (negative)
-        fail(path, "must be " + range + ", got " + s);
-    std::uint64_t v = 0;
-    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
-    if (ec != std::errc{} || end != digits.data() + digits.size() || v < lo || v > hi)
-        fail(path, "must be " + range + ", got " + s);
-    return v;
-}
-
-template <class T>
-T read_int(const YAML::Node& n, const std::string& path, std::uint64_t lo,
-           std::uint64_t hi = std::numeric_limits<T>::max()) {
-    return static_cast<T>(read_uint(n, path, lo, hi));
-}
-
-std::string read_string(const YAML::Node& n, const std::string& path) {
-    if (!n.IsScalar())
-        fail(path, "expected a string, got " + describe(n));
-    if (n.Scalar().empty())
-        fail(path, "must not be empty");
-    return n.Scalar();
-}
+using namespace cats::yaml;
 
 std::string read_name(const YAML::Node& n, const std::string& path) {
     std::string s = read_string(n, path);
@@ -469,17 +322,9 @@ Config parse_config(const YAML::Node& root, const std::string& base_dir) {
 }
 
 Config load_from_text(const std::string& text, const std::string& source, const std::string& base_dir) {
-    std::vector<YAML::Node> docs;
+    const YAML::Node doc = load_one_document(text, source);
     try {
-        docs = YAML::LoadAll(text);
-    } catch (const YAML::ParserException& e) {
-        throw ConfigError(source + ": YAML syntax error at line " + std::to_string(e.mark.line + 1) +
-                          ", column " + std::to_string(e.mark.column + 1) + ": " + e.msg);
-    }
-    if (docs.size() > 1)
-        throw ConfigError(source + ": expected one YAML document, found " + std::to_string(docs.size()));
-    try {
-        return parse_config(docs.empty() ? YAML::Node() : docs.front(), base_dir);
+        return parse_config(doc, base_dir);
     } catch (const YAML::Exception& e) {
         // Every shape is checked before use; this net keeps anything but
         // ConfigError from leaving this file.

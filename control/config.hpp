@@ -9,10 +9,10 @@
 
 #include <chrono>
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "config_error.hpp"
 #include "mgmt_wire.hpp"
 
 namespace cats::control {
@@ -91,10 +91,7 @@ struct Config {
     std::vector<StaticService> services;
 };
 
-class ConfigError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
+using cats::ConfigError;  // configs/config_error.hpp
 
 // Parse and validate. Throws ConfigError naming the YAML path. A relative
 // key_file is read relative to `base_dir` (the config file's directory).

@@ -9,9 +9,10 @@
 #include <array>
 #include <cstdint>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "config_error.hpp"
 
 namespace cats::dp {
 
@@ -96,10 +97,7 @@ struct Config {
     std::vector<ServiceConfig> services;
 };
 
-class ConfigError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
+using cats::ConfigError;  // configs/config_error.hpp
 
 // Parse and validate. Throws ConfigError naming the YAML path.
 Config load_config_file(const std::string& path);

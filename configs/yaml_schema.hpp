@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: BSD-3-Clause
+// Strict YAML reading shared by every config and profile loader
+// (cats-dataplane, cats-control, cats-agent, cats-trafgen), in one pass
+// (STYLE rule 12): maps whose keys the schema knows, lists, scalars, each
+// error a ConfigError naming the YAML path ("services[2].instances[0].id:
+// must be 1..4294967295, got 0"). An unknown or repeated key is an error,
+// so that a typo such as `hop_limt: 8` cannot silently leave the default in
+// place.
+//
+// Thread safety: pure functions and a reader object owned by its caller.
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <initializer_list>
+#include <limits>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "config_error.hpp"
+
+namespace cats::yaml {
+
+// ---------------------------------------------------------------------------
+// Paths and errors
+
+[[noreturn]] inline void fail(const std::string& path, const std::string& what) {
+    throw ConfigError((path.empty() ? std::string("(root)") : path) + ": " + what);
+}
+
+inline std::string child_path(const std::string& path, std::string_view key) {
+    std::string out = path;
+    if (!out.empty())
+        out += '.';
+    out += key;
+    return out;
+}
+
+inline std::string item_path(const std::string& path, std::size_t i) {
+    return path + "[" + std::to_string(i) + "]";
+}
+
+// What the user wrote, for "expected X, got Y" messages.
+inline std::string describe(const YAML::Node& n) {
+    switch (n.Type()) {
+    case YAML::NodeType::Scalar: return "'" + n.Scalar() + "'";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Map: return "a map";
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined: break;
+    }
+    return "nothing";
+}
+
+inline std::string join(std::initializer_list<std::string_view> words) {
+    std::string out;
+    for (const std::string_view w : words) {
+        if (!out.empty())
+            out += ", ";
+        out += w;
+    }
+    return out;
+}
+
+// The one YAML document of `text` (an empty text is a null node). A syntax
+// error names `source`, the line and the column.
+inline YAML::Node load_one_document(const std::string& text, const std::string& source) {
+    std::vector<YAML::Node> docs;
+    try {
+        docs = YAML::LoadAll(text);
+    } catch (const YAML::ParserException& e) {
+        throw ConfigError(source + ": YAML syntax error at line " + std::to_string(e.mark.line + 1) + ", column " +
+                          std::to_string(e.mark.column + 1) + ": " + e.msg);
+    }
+    if (docs.size() > 1)
+        throw ConfigError(source + ": expected one YAML document, found " + std::to_string(docs.size()));
+    return docs.empty() ? YAML::Node() : docs.front();
+}
+
+// ---------------------------------------------------------------------------
+// Shapes: maps and lists
+
+// A YAML map whose keys were checked against the keys the schema knows (an
+// empty `known`: any key, for maps of names). A null node (`metrics:` with
+// nothing after it) reads as an empty map.
+class MapReader {
+public:
+    MapReader(const YAML::Node& node, std::string map_path, std::initializer_list<std::string_view> known)
+        : path_(std::move(map_path)) {
+        if (node.IsNull())
+            return;
+        if (!node.IsMap())
+            fail(path_, "expected a map, got " + describe(node));
+        for (const auto& kv : node) {
+            if (!kv.first.IsScalar())
+                fail(path_, "map keys must be strings, got " + describe(kv.first));
+            const std::string& key = kv.first.Scalar();
+            if (known.size() != 0 && std::find(known.begin(), known.end(), key) == known.end())
+                fail(path(key), "unknown key (expected one of: " + join(known) + ")");
+            // yaml-cpp keeps both entries of a repeated key; which one wins
+            // would be an accident, so refuse.
+            if (find(key) != nullptr)
+                fail(path(key), "duplicate key");
+            entries_.emplace_back(key, kv.second);
+        }
+    }
+
+    const YAML::Node* find(std::string_view key) const {
+        for (const auto& [k, v] : entries_)
+            if (k == key)
+                return &v;
+        return nullptr;
+    }
+
+    const YAML::Node& require(std::string_view key) const {
+        const YAML::Node* n = find(key);
+        if (n == nullptr)
+            fail(path(key), "required key is missing");
+        return *n;
+    }
+
+    // Calls f(value, value_path) if the key is present.
+    template <class F>
+    void with(std::string_view key, F&& f) const {
+        if (const YAML::Node* n = find(key))
+            f(*n, path(key));
+    }
+
+    std::string path(std::string_view key) const { return child_path(path_, key); }
+    const std::vector<std::pair<std::string, YAML::Node>>& entries() const { return entries_; }
+
+private:
+    std::string path_;
+    std::vector<std::pair<std::string, YAML::Node>> entries_;
+};
+
+// Number of items in a YAML list; a null node (`instances:` with nothing
+// after it) is an empty list.
+inline std::size_t list_size(const YAML::Node& n, const std::string& path) {
+    if (n.IsNull())
+        return 0;
+    if (!n.IsSequence())
+        fail(path, "expected a list, got " + describe(n));
+    return n.size();
+}
+
+// Calls f(item, item_path) for each element of a YAML list.
+template <class F>
+void for_each_item(const YAML::Node& n, const std::string& path, F&& f) {
+    if (list_size(n, path) == 0)
+        return;
+    std::size_t i = 0;
+    for (const auto& it : n) {
+        f(static_cast<const YAML::Node&>(it), item_path(path, i));
+        ++i;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Scalars
+
+// A non-negative decimal integer in [lo, hi]. `range` is how the allowed
+// values are described in the error. Hex, floats, signs and blanks are
+// refused: a config number means exactly what it says.
+inline std::uint64_t read_uint(const YAML::Node& n, const std::string& path, std::uint64_t lo, std::uint64_t hi,
+                               const std::string& range) {
+    if (!n.IsScalar())
+        fail(path, "expected an integer in " + range + ", got " + describe(n));
+    const std::string& s = n.Scalar();
+    const bool negative = !s.empty() && s.front() == '-';
+    const std::string_view digits = std::string_view(s).substr(negative ? 1 : 0);
+    const bool all_digits = !digits.empty() && std::all_of(digits.begin(), digits.end(), [](char c) {
+        return c >= '0' && c <= '9';
+    });
+    if (!all_digits)
+        fail(path, "expected an integer in " + range + ", got '" + s + "'");
+    if (negative)
+        fail(path, "must be " + range + ", got " + s);
+    std::uint64_t v = 0;
+    const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+    if (ec != std::errc{} || end != digits.data() + digits.size() || v < lo || v > hi)
+        fail(path, "must be " + range + ", got " + s);
+    return v;
+}
+
+inline std::uint64_t read_uint(const YAML::Node& n, const std::string& path, std::uint64_t lo, std::uint64_t hi) {
+    return read_uint(n, path, lo, hi, std::to_string(lo) + ".." + std::to_string(hi));
+}
+
+template <class T>
+T read_int(const YAML::Node& n, const std::string& path, std::uint64_t lo,
+           std::uint64_t hi = std::numeric_limits<T>::max()) {
+    return static_cast<T>(read_uint(n, path, lo, hi));
+}
+
+// A non-empty string.
+inline std::string read_string(const YAML::Node& n, const std::string& path) {
+    if (!n.IsScalar())
+        fail(path, "expected a string, got " + describe(n));
+    if (n.Scalar().empty())
+        fail(path, "must not be empty");
+    return n.Scalar();
+}
+
+}  // namespace cats::yaml
