@@ -21,6 +21,8 @@
 #include <sstream>
 #include <string_view>
 
+#include "yaml_schema.hpp"
+
 namespace cats::agent {
 
 const char* const kUsage = R"(usage: cats-agent [--config FILE] [options]
@@ -60,107 +62,7 @@ arguments or config.
 
 namespace {
 
-// ---------------------------------------------------------------------------
-// Paths and errors
-
-[[noreturn]] void fail(const std::string& path, const std::string& what) {
-    throw UsageError((path.empty() ? std::string("(root)") : path) + ": " + what);
-}
-
-std::string child_path(const std::string& path, std::string_view key) {
-    std::string out = path;
-    if (!out.empty())
-        out += '.';
-    out += key;
-    return out;
-}
-
-std::string item_path(const std::string& path, std::size_t i) { return path + "[" + std::to_string(i) + "]"; }
-
-std::string describe(const YAML::Node& n) {
-    switch (n.Type()) {
-    case YAML::NodeType::Scalar: return "'" + n.Scalar() + "'";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Map: return "a map";
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined: break;
-    }
-    return "nothing";
-}
-
-std::string join(std::initializer_list<std::string_view> words) {
-    std::string out;
-    for (const std::string_view w : words) {
-        if (!out.empty())
-            out += ", ";
-        out += w;
-    }
-    return out;
-}
-
-// A YAML map whose keys were checked against the schema; null = empty map.
-class MapReader {
-public:
-    MapReader(const YAML::Node& node, std::string map_path, std::initializer_list<std::string_view> known)
-        : path_(std::move(map_path)) {
-        if (node.IsNull())
-            return;
-        if (!node.IsMap())
-            fail(path_, "expected a map, got " + describe(node));
-        for (const auto& kv : node) {
-            if (!kv.first.IsScalar())
-                fail(path_, "map keys must be strings, got " + describe(kv.first));
-            const std::string& key = kv.first.Scalar();
-            if (known.size() != 0 && std::find(known.begin(), known.end(), key) == known.end())
-                fail(path(key), "unknown key (expected one of: " + join(known) + ")");
-            if (find(key) != nullptr)
-                fail(path(key), "duplicate key");
-            entries_.emplace_back(key, kv.second);
-        }
-    }
-    const YAML::Node* find(std::string_view key) const {
-        for (const auto& [k, v] : entries_)
-            if (k == key)
-                return &v;
-        return nullptr;
-    }
-    const YAML::Node& require(std::string_view key) const {
-        const YAML::Node* n = find(key);
-        if (n == nullptr)
-            fail(path(key), "required key is missing");
-        return *n;
-    }
-    template <class F>
-    void with(std::string_view key, F&& f) const {
-        if (const YAML::Node* n = find(key))
-            f(*n, path(key));
-    }
-    std::string path(std::string_view key) const { return child_path(path_, key); }
-    const std::vector<std::pair<std::string, YAML::Node>>& entries() const { return entries_; }
-
-private:
-    std::string path_;
-    std::vector<std::pair<std::string, YAML::Node>> entries_;
-};
-
-std::size_t list_size(const YAML::Node& n, const std::string& path) {
-    if (n.IsNull())
-        return 0;
-    if (!n.IsSequence())
-        fail(path, "expected a list, got " + describe(n));
-    return n.size();
-}
-
-template <class F>
-void for_each_item(const YAML::Node& n, const std::string& path, F&& f) {
-    if (list_size(n, path) == 0)
-        return;
-    std::size_t i = 0;
-    for (const auto& it : n) {
-        f(static_cast<const YAML::Node&>(it), item_path(path, i));
-        ++i;
-    }
-}
+using namespace cats::yaml;
 
 // ---------------------------------------------------------------------------
 // Scalars, from YAML or from a flag's text
@@ -467,19 +369,6 @@ void parse_yaml_root(const YAML::Node& root, const std::string& base_dir, Draft&
     });
     m.with("measure", [&](const YAML::Node& v, const std::string& p) { parse_measure(v, p, c.measure); });
     m.with("metrics_file", [&](const YAML::Node& v, const std::string& p) { c.metrics_file = read_string(v, p); });
-}
-
-YAML::Node load_one_document(const std::string& text, const std::string& source) {
-    std::vector<YAML::Node> docs;
-    try {
-        docs = YAML::LoadAll(text);
-    } catch (const YAML::ParserException& e) {
-        throw UsageError(source + ": YAML syntax error at line " + std::to_string(e.mark.line + 1) + ", column " +
-                         std::to_string(e.mark.column + 1) + ": " + e.msg);
-    }
-    if (docs.size() > 1)
-        throw UsageError(source + ": expected one YAML document, found " + std::to_string(docs.size()));
-    return docs.empty() ? YAML::Node() : docs.front();
 }
 
 // Runs `f`, prefixing any UsageError (or stray yaml-cpp error) with `source`.

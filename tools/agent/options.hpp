@@ -14,18 +14,16 @@
 #include <cstdint>
 #include <optional>
 #include <utility>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "advert_wire.hpp"
+#include "config_error.hpp"
 
 namespace cats::agent {
 
 // Bad arguments or config: cats-agent exits with code 2.
-struct UsageError : std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+using UsageError = cats::ConfigError;
 
 inline constexpr std::size_t kMinKeyLen = 16;  // bytes, as cats-control requires
 inline constexpr std::size_t kMaxKeyLen = 128;

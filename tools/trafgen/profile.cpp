@@ -16,38 +16,13 @@
 #include <sstream>
 #include <utility>
 
+#include "yaml_schema.hpp"
+
 namespace cats::trafgen {
 
 namespace {
 
-[[noreturn]] void fail(const std::string& path, const std::string& what) {
-    throw ProfileError((path.empty() ? std::string("(root)") : path) + ": " + what);
-}
-
-std::string child_path(const std::string& path, std::string_view key) {
-    std::string out = path;
-    if (!out.empty())
-        out += '.';
-    out += key;
-    return out;
-}
-
-std::string item_path(const std::string& path, std::size_t i) { return path + "[" + std::to_string(i) + "]"; }
-
-std::string describe(const YAML::Node& n) {
-    switch (n.Type()) {
-    case YAML::NodeType::Scalar:
-        return "'" + n.Scalar() + "'";
-    case YAML::NodeType::Sequence:
-        return "a list";
-    case YAML::NodeType::Map:
-        return "a map";
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-        break;
-    }
-    return "nothing";
-}
+using namespace cats::yaml;
 
 template <class Names>
 std::string join(const Names& words, std::size_t first = 0) {
@@ -58,74 +33,6 @@ std::string join(const Names& words, std::size_t first = 0) {
         out += words[i];
     }
     return out;
-}
-
-// A YAML map whose keys were checked against those the schema knows.
-class MapReader {
-public:
-    MapReader(const YAML::Node& node, std::string map_path, std::initializer_list<std::string_view> known)
-        : path_(std::move(map_path)) {
-        if (node.IsNull())
-            return;
-        if (!node.IsMap())
-            fail(path_, "expected a map, got " + describe(node));
-        for (const auto& kv : node) {
-            if (!kv.first.IsScalar())
-                fail(path_, "map keys must be strings, got " + describe(kv.first));
-            const std::string& key = kv.first.Scalar();
-            if (std::find(known.begin(), known.end(), key) == known.end())
-                fail(path(key), "unknown key (expected one of: " + join(std::vector<std::string_view>(known)) + ")");
-            if (find(key) != nullptr)
-                fail(path(key), "duplicate key");
-            entries_.emplace_back(key, kv.second);
-        }
-    }
-
-    const YAML::Node* find(std::string_view key) const {
-        for (const auto& [k, v] : entries_)
-            if (k == key)
-                return &v;
-        return nullptr;
-    }
-
-    const YAML::Node& require(std::string_view key) const {
-        const YAML::Node* n = find(key);
-        if (n == nullptr)
-            fail(path(key), "required key is missing");
-        return *n;
-    }
-
-    template <class F>
-    void with(std::string_view key, F&& f) const {
-        if (const YAML::Node* n = find(key))
-            f(*n, path(key));
-    }
-
-    std::string path(std::string_view key) const { return child_path(path_, key); }
-    const std::vector<std::pair<std::string, YAML::Node>>& entries() const { return entries_; }
-
-private:
-    std::string path_;
-    std::vector<std::pair<std::string, YAML::Node>> entries_;
-};
-
-std::size_t list_size(const YAML::Node& n, const std::string& path) {
-    if (n.IsNull())
-        return 0;
-    if (!n.IsSequence())
-        fail(path, "expected a list, got " + describe(n));
-    return n.size();
-}
-
-template <class F>
-void for_each_item(const YAML::Node& n, const std::string& path, F&& f) {
-    if (list_size(n, path) == 0)
-        return;
-    std::size_t i = 0;
-    for (const auto& it : n) {
-        f(static_cast<const YAML::Node&>(it), item_path(path, i));
-        ++i;
-    }
 }
 
 std::uint64_t read_uint(const YAML::Node& n, const std::string& path, std::uint64_t lo, std::uint64_t hi) {
@@ -168,14 +75,6 @@ bool read_bool(const YAML::Node& n, const std::string& path) {
     if (n.IsScalar() && (n.Scalar() == "true" || n.Scalar() == "false"))
         return n.Scalar() == "true";
     fail(path, "expected true or false, got " + describe(n));
-}
-
-std::string read_string(const YAML::Node& n, const std::string& path) {
-    if (!n.IsScalar())
-        fail(path, "expected a string, got " + describe(n));
-    if (n.Scalar().empty())
-        fail(path, "must not be empty");
-    return n.Scalar();
 }
 
 Ipv6Addr read_ipv6(const YAML::Node& n, const std::string& path) {

@@ -12,12 +12,12 @@
 #include <cstdint>
 #include <optional>
 #include <span>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "cats_wire.hpp"
+#include "config_error.hpp"
 #include "net.hpp"
 
 namespace cats::trafgen {
@@ -148,10 +148,7 @@ struct Profile {
     std::optional<std::pair<std::size_t, std::size_t>> find_instance(std::string_view name) const;
 };
 
-class ProfileError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
+using ProfileError = cats::ConfigError;  // configs/config_error.hpp
 
 // Parse and validate. Throws ProfileError naming the YAML path.
 Profile load_profile_file(const std::string& path);
