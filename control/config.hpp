@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "advert_wire.hpp"
 #include "config_error.hpp"
 #include "mgmt_wire.hpp"
 
@@ -25,8 +26,8 @@ inline constexpr const char* kDefaultDataplaneSocket = "/run/cats/dataplane.sock
 // this many instances.
 inline constexpr std::size_t kMaxInstancesPerService = 1024;
 inline constexpr std::uint32_t kMaxWeight = 1000000;
-inline constexpr std::size_t kMinKeyLen = 16;   // bytes: HMAC keys shorter than 128 bits are refused
-inline constexpr std::size_t kMaxKeyLen = 128;
+using advert::kMaxKeyLen;
+using advert::kMinKeyLen;
 
 // The advertisement socket's receive buffer: what a burst of datagrams
 // waits in while cats-control works through them (each takes its size

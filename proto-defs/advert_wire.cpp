@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -359,6 +360,33 @@ Error decode(std::span<const std::uint8_t> dgram, std::span<const std::uint8_t> 
     }
     out = std::move(m);
     return Error::Ok;
+}
+
+std::optional<std::vector<std::uint8_t>> parse_hex_key(std::string_view text, std::string& error) {
+    const std::string range = std::to_string(2 * kMinKeyLen) + ".." + std::to_string(2 * kMaxKeyLen) + " hex digits";
+    const auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    if (!std::all_of(text.begin(), text.end(), [&](char c) { return nibble(c) >= 0; })) {
+        error = "is not hex (expected " + range + ")";
+        return std::nullopt;
+    }
+    if (text.size() % 2 != 0) {
+        error = "odd number of hex digits (" + std::to_string(text.size()) + ")";
+        return std::nullopt;
+    }
+    if (text.size() < 2 * kMinKeyLen || text.size() > 2 * kMaxKeyLen) {
+        error = "key of " + std::to_string(text.size() / 2) + " bytes; expected " + range +
+                " (HMAC-SHA256 keys shorter than 128 bits are refused)";
+        return std::nullopt;
+    }
+    std::vector<std::uint8_t> key(text.size() / 2);
+    for (std::size_t i = 0; i < key.size(); ++i)
+        key[i] = static_cast<std::uint8_t>((nibble(text[2 * i]) << 4) | nibble(text[2 * i + 1]));
+    return key;
 }
 
 }  // namespace cats::advert

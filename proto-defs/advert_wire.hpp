@@ -34,6 +34,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cats::advert {
@@ -122,6 +123,15 @@ Error peek(std::span<const std::uint8_t> dgram, Message& hdr_out) noexcept;
 // Replay checking is the caller's (it keeps per-node sequence state).
 Error decode(std::span<const std::uint8_t> dgram, std::span<const std::uint8_t> key, Message& out,
              std::string* detail = nullptr);
+
+// The HMAC key every side holds (cats-agent signs, cats-control checks):
+// 16..128 bytes, keys shorter than 128 bits refused.
+inline constexpr std::size_t kMinKeyLen = 16;
+inline constexpr std::size_t kMaxKeyLen = 128;
+
+// A key written as hex (config files, --key-hex, key files): its bytes, or
+// nullopt with why not in `error` (e.g. "odd number of hex digits (33)").
+std::optional<std::vector<std::uint8_t>> parse_hex_key(std::string_view text, std::string& error);
 
 // HMAC-SHA256 (OpenSSL).
 std::array<std::uint8_t, kMacLen> hmac_sha256(std::span<const std::uint8_t> key,

@@ -137,25 +137,13 @@ Sid parse_sid(const std::string& s, const std::string& where) {
     return a;
 }
 
+// Hex text -> bytes (advert::parse_hex_key), or a ConfigError at `where`.
 std::vector<std::uint8_t> parse_hex_key(std::string_view text, const std::string& where) {
-    const std::string range = std::to_string(2 * kMinKeyLen) + ".." + std::to_string(2 * kMaxKeyLen) + " hex digits";
-    const auto nibble = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
-    if (!std::all_of(text.begin(), text.end(), [&](char c) { return nibble(c) >= 0; }))
-        fail(where, "is not hex (expected " + range + ")");
-    if (text.size() % 2 != 0)
-        fail(where, "odd number of hex digits (" + std::to_string(text.size()) + ")");
-    if (text.size() < 2 * kMinKeyLen || text.size() > 2 * kMaxKeyLen)
-        fail(where, "key of " + std::to_string(text.size() / 2) + " bytes; expected " + range +
-                        " (HMAC-SHA256 keys shorter than 128 bits are refused)");
-    std::vector<std::uint8_t> key(text.size() / 2);
-    for (std::size_t i = 0; i < key.size(); ++i)
-        key[i] = static_cast<std::uint8_t>((nibble(text[2 * i]) << 4) | nibble(text[2 * i + 1]));
-    return key;
+    std::string error;
+    std::optional<std::vector<std::uint8_t>> key = advert::parse_hex_key(text, error);
+    if (!key)
+        fail(where, error);
+    return std::move(*key);
 }
 
 std::string read_text_file(const std::filesystem::path& file, const std::string& where) {

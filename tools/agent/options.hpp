@@ -25,8 +25,8 @@ namespace cats::agent {
 // Bad arguments or config: cats-agent exits with code 2.
 using UsageError = cats::ConfigError;
 
-inline constexpr std::size_t kMinKeyLen = 16;  // bytes, as cats-control requires
-inline constexpr std::size_t kMaxKeyLen = 128;
+using advert::kMaxKeyLen;
+using advert::kMinKeyLen;
 
 using Sid = std::array<std::uint8_t, 16>;
 
