@@ -67,18 +67,21 @@ inline std::string join(std::initializer_list<std::string_view> words) {
     return out;
 }
 
-// The one YAML document of `text` (an empty text is a null node). A syntax
-// error names `source`, the line and the column.
+// The one YAML document of `text` (an empty text is a null node); a second
+// document is an error, not ignored. A syntax error names the line and the
+// column, after `source` unless that is empty (a caller that puts the file
+// name in front of every error itself).
 inline YAML::Node load_one_document(const std::string& text, const std::string& source) {
+    const std::string where = source.empty() ? std::string() : source + ": ";
     std::vector<YAML::Node> docs;
     try {
         docs = YAML::LoadAll(text);
     } catch (const YAML::ParserException& e) {
-        throw ConfigError(source + ": YAML syntax error at line " + std::to_string(e.mark.line + 1) + ", column " +
+        throw ConfigError(where + "YAML syntax error at line " + std::to_string(e.mark.line + 1) + ", column " +
                           std::to_string(e.mark.column + 1) + ": " + e.msg);
     }
     if (docs.size() > 1)
-        throw ConfigError(source + ": expected one YAML document, found " + std::to_string(docs.size()));
+        throw ConfigError(where + "expected one YAML document, found " + std::to_string(docs.size()));
     return docs.empty() ? YAML::Node() : docs.front();
 }
 

@@ -441,13 +441,9 @@ void validate_profile(Profile& p) {
 }
 
 Profile load_profile_string(const std::string& yaml) {
-    YAML::Node root;
-    try {
-        root = YAML::Load(yaml);
-    } catch (const YAML::Exception& e) {
-        throw ProfileError("YAML syntax error at line " + std::to_string(e.mark.line + 1) + ", column " +
-                           std::to_string(e.mark.column + 1) + ": " + e.msg);
-    }
+    // No source in front: load_profile_file() puts the file name before
+    // every error.
+    const YAML::Node root = load_one_document(yaml, "");
     if (!root.IsMap())
         throw ProfileError("(root): expected a map, got " + describe(root));
     return parse_root(root);

@@ -123,6 +123,7 @@ TEST_CASE("profile errors name the YAML path", "[trafgen][profile]") {
         {"services:\n  - cs_id: 1\n  - cs_id: 2\nrequirement_sets:\n  - {name: x, services: [1]}\n",
          "services[1]: no requirement set with share > 0 applies to CS-ID 2"},
         {"services: [\n", "YAML syntax error at line"},
+        {kServices + "---\n" + kServices, "expected one YAML document, found 2"},
         {"- 1\n- 2\n", "(root): expected a map, got a list"},
     };
     for (const Case& c : cases) {
