@@ -175,8 +175,10 @@ std::vector<RunResult> run_modes(Harness& h, std::vector<LoopArg>& args, const s
         r.mpps = static_cast<double>(r.packets) / r.seconds / 1e6;
         r.mpps_per_worker = r.mpps / static_cast<double>(nw);
         r.dropped = drops[m];
-        for (const auto& w : h.workers)
-            r.flows_pinned += w->flows->count();
+        // The baselines share the fast path's engine but pin nothing.
+        if (r.sids != 0)
+            for (const auto& w : h.workers)
+                r.flows_pinned += w->flows->count();
         out.push_back(r);
     }
     return out;

@@ -49,7 +49,7 @@ struct RunResult {
     double cycles_per_packet = 0;    // TSC cycles per packet, mean over workers
     double cycles_min = 0, cycles_max = 0;
     std::uint64_t dropped = 0;       // processing drops in all its windows (must be 0)
-    std::uint64_t flows_pinned = 0;  // flow-table occupancy at the end
+    std::uint64_t flows_pinned = 0;  // flow-table occupancy at the end (0 for the baselines)
 };
 
 struct MemoryFigures {
