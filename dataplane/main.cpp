@@ -28,6 +28,7 @@
 #include "config.hpp"
 #include "eal_exit.hpp"
 #include "fib.hpp"
+#include "icmp6.hpp"
 #include "mgmt.hpp"
 #include "port.hpp"
 #include "report.hpp"
@@ -244,12 +245,24 @@ int run(App& app) {
     app.table = std::make_unique<ServiceTable>(ep, *app.fib, macs, app.qsbr, cfg.gateway.max_services,
                                                cfg.gateway.max_instances);
     app.table->replace_all(cfg.services);
+    std::vector<std::uint32_t> port_mtu(kMaxPorts);
+    for (const PortState& p : app.ports)
+        port_mtu[p.port_id] = p.mtu;
     for (const Service* s : app.table->current()->services)
-        for (const Instance& in : s->instances)
-            if (!in.resolved)
+        for (const Instance& in : s->instances) {
+            if (!in.resolved) {
                 std::fprintf(stderr, "cats-dataplane: warning: service %u instance %u: no route to %s; "
                                      "not used until one exists\n",
                              s->cs_id, in.id, format_ipv6(in.sids[0]).c_str());
+            } else if (const std::uint32_t inner = max_inner_len(in, port_mtu[in.port_id]); inner < kIpv6MinMtu) {
+                // A Packet Too Big cannot ask for less than 1280 (RFC 8200 5).
+                std::fprintf(stderr, "cats-dataplane: warning: service %u instance %u: port MTU %u less %u bytes of "
+                                     "encapsulation leaves %u, below IPv6's minimum %u: inner packets above %u bytes "
+                                     "cannot reach it\n",
+                             s->cs_id, in.id, port_mtu[in.port_id], static_cast<unsigned>(in.encap.ip_len), inner,
+                             static_cast<unsigned>(kIpv6MinMtu), inner);
+            }
+        }
 
     Engine& e = app.engine;
     if (cfg.gateway.service_sid_prefix) {

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include <rte_ethdev.h>
 
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <sstream>
 
+#include "icmp6.hpp"
 #include "report.hpp"
 
 namespace cats::dp {
@@ -95,6 +97,10 @@ json build_report(const std::vector<std::unique_ptr<Worker>>& ws, const Snapshot
     };
     r["drops"] = drops;
 
+    std::array<std::uint16_t, kMaxPorts> mtu{};
+    for (const PortState& p : ports)
+        if (p.port_id < kMaxPorts)
+            mtu[p.port_id] = p.mtu;
     json svcs = json::array();
     for (const Service* s : snap.services) {
         const auto ss = s->slot;
@@ -107,6 +113,10 @@ json build_report(const std::vector<std::unique_ptr<Worker>>& ws, const Snapshot
             insts.push_back({{"id", in.id},
                              {"sids", sids},
                              {"resolved", in.resolved},
+                             // 0 until resolved (no port yet).
+                             {"max_inner_len", in.resolved && in.port_id < kMaxPorts
+                                                   ? max_inner_len(in, mtu[in.port_id])
+                                                   : 0},
                              {"weight", in.weight},
                              {"packets", sum(ws, [is](auto& c) -> auto& { return c.instances[is].packets; })},
                              {"bytes", sum(ws, [is](auto& c) -> auto& { return c.instances[is].bytes; })},
@@ -164,7 +174,12 @@ std::string render_text(const json& r) {
                 sids += (sids.empty() ? "" : ",") + x.get<std::string>();
             o << "    instance " << in["id"] << " [" << sids << "]: " << in["packets"] << " pkts ("
               << pct(in["packets"], sp) << "), " << in["new_flows"] << " flows"
-              << (in["resolved"].get<bool>() ? "" : "  UNRESOLVED") << "\n";
+              << (in["resolved"].get<bool>() ? "" : "  UNRESOLVED");
+            const std::uint32_t inner = in["max_inner_len"];
+            if (in["resolved"].get<bool>() && inner < kIpv6MinMtu)
+                o << "  MTU: inner packets above " << inner << " bytes are dropped (IPv6 senders go no lower than "
+                  << kIpv6MinMtu << ")";
+            o << "\n";
         }
     }
     o << "drops:";

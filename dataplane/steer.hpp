@@ -83,6 +83,13 @@ double effective_weight(const InstanceMetrics& m) noexcept;
 // way to give an instance its metrics.
 void set_metrics(Instance& in, const InstanceMetrics& m) noexcept;
 
+// The largest inner IPv6 packet (its header included) that still fits a
+// port of `port_mtu` once encapsulated towards `in`: what a Packet Too Big
+// reports. 0 when nothing fits.
+inline std::uint32_t max_inner_len(const Instance& in, std::uint32_t port_mtu) noexcept {
+    return port_mtu > in.encap.ip_len ? port_mtu - in.encap.ip_len : 0;
+}
+
 // Available: it can take flows at all (resolved and effective weight > 0).
 inline bool available(const Instance& i) noexcept { return i.resolved && i.weight > 0; }
 

@@ -312,7 +312,7 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
         const DropReason r = encapsulate(e, m, pi, *in, sig);
         if (r != DropReason::None) [[unlikely]] {
             c.drop(r);
-            reply_icmp6(w, e, m, pi, r, e.port_mtu[in->port_id] - in->encap.ip_len, now_ms, out_port[i]);
+            reply_icmp6(w, e, m, pi, r, max_inner_len(*in, e.port_mtu[in->port_id]), now_ms, out_port[i]);
             continue;
         }
         out_port[i] = in->port_id;

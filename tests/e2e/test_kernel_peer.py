@@ -357,6 +357,11 @@ def main():
             inst = {i["id"]: i["packets"] for i in st["services"][0]["instances"]}
             check(inst.get(1) == per_node[1] and inst.get(2) == per_node[2],
                   "engine says %s, kernels received %s" % (inst, per_node))
+            # The largest inner packet the stats report is the path MTU the
+            # client's kernel learned from the Packet Too Big.
+            inner = [i["max_inner_len"] for i in st["services"][0]["instances"]]
+            check(inner == [PMTU_EXPECTED, PMTU_EXPECTED], "max_inner_len %s, kernel learned %d" %
+                  (inner, PMTU_EXPECTED))
             print("delivered %d datagrams: node1 %d, node2 %d; flows %d; drops %s" % (
                 len(seen), per_node[1], per_node[2], len(flows),
                 {k: v for k, v in st["drops"].items() if v}))

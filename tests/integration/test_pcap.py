@@ -20,6 +20,7 @@ usage: test_pcap.py BUILD_DIR SOURCE_DIR
 import collections
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -61,16 +62,19 @@ def check_no_runtime_dir(prefix, what):
           "%s: left %s behind" % (what, eal_runtime_dir(prefix)))
 
 
-def run_dataplane(tmp, inp, tag, extra_eal=()):
+def run_dataplane(tmp, inp, tag, extra_eal=(), config=CONFIG, want_stderr=None):
     out = os.path.join(tmp, "out-%s.pcap" % tag)
     stats = os.path.join(tmp, "stats-%s.json" % tag)
     prefix = "cats-it-%d-%s" % (os.getpid(), tag)
     cmd = [DP, "--no-huge", "-m", "512", "--no-pci", "--file-prefix", prefix,
            "-l", "0", "--log-level", "lib.eal:error", "--no-telemetry",
            "--vdev", "net_pcap0,rx_pcap=%s,tx_pcap=%s" % (inp, out), *extra_eal,
-           "--", "--config", CONFIG, "--idle-exit", "300", "--stats-file", stats, "--stats", "text"]
+           "--", "--config", config, "--idle-exit", "300", "--stats-file", stats, "--stats", "text"]
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     print(p.stdout)
+    if want_stderr is not None:
+        want_stderr.append(p.stderr)
+        want_stderr.append(p.stdout)
     check(p.returncode == 0, "%s: cats-dataplane exited %d: %s" % (tag, p.returncode, p.stderr[-2000:]))
     check_no_runtime_dir(prefix, tag)
     with open(stats) as fh:
@@ -93,6 +97,7 @@ def main():
         for inp in (sample, fresh):
             where[inp] = check_one(tmp, inp)
         two_workers(tmp, sample, where[sample])
+        small_mtu(tmp, sample)
         bad_config(tmp)
     print("%d passed, %d failed" % (0 if failures else 1, 1 if failures else 0))
     return 1 if failures else 0
@@ -118,6 +123,7 @@ def check_one(tmp, inp):
         outs = rdpcap(out)
 
         where = collections.defaultdict(set)     # flow src -> instance DAs
+        encap_len = {}                           # (service, instance) -> outer bytes added, as seen
         group_where = collections.defaultdict(set)
         steered = forwarded = 0
         for p in outs:
@@ -149,6 +155,7 @@ def check_one(tmp, inp):
                 if "group" in f:
                     group_where[f["group"]].add(ip.dst)
                 svc, inst = INSTANCE_BY_DA.get(ip.dst, (None, None))
+                encap_len[(svc, inst)] = len(raw(ip)) - len(inner)
                 want_svc = f.get("cs_id", f.get("cats", {}).get("cs_id"))
                 check(svc == want_svc, "flow %s to %s: service %s, want %s" % (f["name"], ip.dst, svc, want_svc))
                 if "allowed" in f:
@@ -192,6 +199,15 @@ def check_one(tmp, inp):
                              and "group" not in f}) + len(group_where)
         check(t["new_flows"] == n_flows_steer, "new_flows %d, expected %d" % (t["new_flows"], n_flows_steer))
         per_inst = sum(i["packets"] for s in st["services"] for i in s["instances"])
+        # What the stats say fits: the port's MTU (1500) less the
+        # encapsulation the output packets show for that instance.
+        for s in st["services"]:
+            for i in s["instances"]:
+                k = (s["cs_id"], i["id"])
+                if k in encap_len:
+                    check(i["max_inner_len"] == 1500 - encap_len[k],
+                          "instance %s: max_inner_len %d, output shows %d bytes of encapsulation" %
+                          (k, i["max_inner_len"], encap_len[k]))
         check(per_inst == steered, "per-instance packets %d != steered %d" % (per_inst, steered))
 
         # tshark, an independent decoder: SRv6 decoded, nothing malformed.
@@ -253,6 +269,29 @@ def two_workers(tmp, inp, where_one):
         w = steering_of([outs[q]])
         check(w == where_one, "worker %d steered differently from the single worker" % q)
 
+
+
+def small_mtu(tmp, inp):
+    """Port MTU 1344: 1-SID instances (64 bytes of encapsulation) still
+    carry 1280-byte packets; the 3-SID instance (96 bytes) cannot, and the
+    dataplane says so at start and in its stats."""
+    cfg = os.path.join(tmp, "mtu1344.yaml")
+    with open(CONFIG) as fh:
+        text = fh.read()
+    check("    mtu: 1500\n" in text, "configs/gateway.yaml no longer has 'mtu: 1500'")
+    with open(cfg, "w") as fh:
+        fh.write(text.replace("    mtu: 1500\n", "    mtu: 1344\n"))
+    out = []
+    _, st = run_dataplane(tmp, inp, "mtu1344", config=cfg, want_stderr=out)
+    stderr, stdout = out
+    warned = re.findall(r"warning: service (\d+) instance (\d+): port MTU 1344 less (\d+) bytes of "
+                        r"encapsulation leaves (\d+), below IPv6's minimum 1280", stderr)
+    check(warned == [("100", "3", "96", "1248")], "MTU warnings at start: %s" % warned)
+    inner = {(s["cs_id"], i["id"]): i["max_inner_len"] for s in st["services"] for i in s["instances"]}
+    check(inner == {(100, 1): 1280, (100, 2): 1280, (100, 3): 1248, (200, 1): 1280, (200, 2): 1280},
+          "max_inner_len with MTU 1344: %s" % inner)
+    check(stdout.count("MTU: inner packets above") == 1 and "above 1248 bytes" in stdout,
+          "text stats flag the one instance: %s" % stdout[-1500:])
 
 
 def bad_config(tmp):
