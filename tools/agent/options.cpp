@@ -487,7 +487,7 @@ AgentConfig finish(Draft d, const std::string& source) {
 
 AgentConfig parse_config_text(const std::string& yaml, const std::string& source, const std::string& base_dir) {
     Draft d;
-    in_source(source, [&] { parse_yaml_root(load_one_document(yaml, source), base_dir, d); });
+    in_source(source, [&] { parse_yaml_root(load_one_document(yaml, ""), base_dir, d); });
     return finish(std::move(d), source + ": ");
 }
 
@@ -532,7 +532,7 @@ AgentConfig parse_args(int argc, const char* const* argv) {
         source = value;
         const std::string text = read_text_file(value, "--config");
         const std::string base_dir = std::filesystem::path(value).parent_path().string();
-        in_source(value, [&] { parse_yaml_root(load_one_document(text, value), base_dir, d); });
+        in_source(value, [&] { parse_yaml_root(load_one_document(text, ""), base_dir, d); });
     }
     AgentConfig& c = d.cfg;
     advert::Metrics flag_metrics;
@@ -584,7 +584,7 @@ AgentConfig parse_args(int argc, const char* const* argv) {
 MetricsOverride parse_metrics_text(const std::string& yaml, const std::string& source) {
     MetricsOverride out;
     in_source(source, [&] {
-        const YAML::Node root = load_one_document(yaml, source);
+        const YAML::Node root = load_one_document(yaml, "");
         const MapReader m(root, "", {});  // any key: metric names or "CS:ID"
         for (const auto& [k, v] : m.entries()) {
             const std::string p = m.path(k);
