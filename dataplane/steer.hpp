@@ -85,7 +85,8 @@ void set_metrics(Instance& in, const InstanceMetrics& m) noexcept;
 
 // The largest inner IPv6 packet (its header included) that still fits a
 // port of `port_mtu` once encapsulated towards `in`: what a Packet Too Big
-// reports. 0 when nothing fits.
+// reports (raised to 1280 when below: IPv6 senders go no lower). 0 when
+// nothing fits.
 inline std::uint32_t max_inner_len(const Instance& in, std::uint32_t port_mtu) noexcept {
     return port_mtu > in.encap.ip_len ? port_mtu - in.encap.ip_len : 0;
 }

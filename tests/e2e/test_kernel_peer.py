@@ -360,8 +360,8 @@ def main():
             # The largest inner packet the stats report is the path MTU the
             # client's kernel learned from the Packet Too Big.
             inner = [i["max_inner_len"] for i in st["services"][0]["instances"]]
-            check(inner == [PMTU_EXPECTED, PMTU_EXPECTED], "max_inner_len %s, kernel learned %d" %
-                  (inner, PMTU_EXPECTED))
+            check(inner == [PMTU_EXPECTED, PMTU_EXPECTED], "max_inner_len %s, want %d (the path MTU the "
+                  "client's kernel must learn)" % (inner, PMTU_EXPECTED))
             print("delivered %d datagrams: node1 %d, node2 %d; flows %d; drops %s" % (
                 len(seen), per_node[1], per_node[2], len(flows),
                 {k: v for k, v in st["drops"].items() if v}))

@@ -26,8 +26,8 @@ import sys
 import tempfile
 
 sys.path.insert(0, "/usr/lib/python3/dist-packages")
-from scapy.all import rdpcap, raw  # noqa: E402
-from scapy.layers.inet6 import IPv6, IPv6ExtHdrSegmentRouting  # noqa: E402
+from scapy.all import Ether, UDP, rdpcap, raw, wrpcap  # noqa: E402
+from scapy.layers.inet6 import ICMPv6PacketTooBig, IPv6, IPv6ExtHdrSegmentRouting  # noqa: E402
 
 BUILD, SRC = sys.argv[1], sys.argv[2]
 DP = os.path.join(BUILD, "dataplane", "cats-dataplane")
@@ -97,7 +97,7 @@ def main():
         for inp in (sample, fresh):
             where[inp] = check_one(tmp, inp)
         two_workers(tmp, sample, where[sample])
-        small_mtu(tmp, sample)
+        small_mtu(tmp)
         bad_config(tmp)
     print("%d passed, %d failed" % (0 if failures else 1, 1 if failures else 0))
     return 1 if failures else 0
@@ -200,7 +200,11 @@ def check_one(tmp, inp):
         check(t["new_flows"] == n_flows_steer, "new_flows %d, expected %d" % (t["new_flows"], n_flows_steer))
         per_inst = sum(i["packets"] for s in st["services"] for i in s["instances"])
         # What the stats say fits: the port's MTU (1500) less the
-        # encapsulation the output packets show for that instance.
+        # encapsulation the output packets show for that instance (each
+        # instance is seen at least in the bundled sample).
+        if tag == "lab-sample":
+            check(set(encap_len) == set(INSTANCE_BY_DA.values()),
+                  "instances seen in the output: %s" % sorted(encap_len))
         for s in st["services"]:
             for i in s["instances"]:
                 k = (s["cs_id"], i["id"])
@@ -271,10 +275,19 @@ def two_workers(tmp, inp, where_one):
 
 
 
-def small_mtu(tmp, inp):
+def small_mtu(tmp):
     """Port MTU 1344: 1-SID instances (64 bytes of encapsulation) still
-    carry 1280-byte packets; the 3-SID instance (96 bytes) cannot, and the
-    dataplane says so at start and in its stats."""
+    carry 1280-byte packets, and one byte more gets a Packet Too Big; the
+    3-SID instance (96 bytes) cannot, and the dataplane says so at start
+    and in its stats."""
+    # Two UDP datagrams for service 200 (service SID 2001:db8:5::c8, both
+    # instances 1 SID): IPv6 packets of 1280 and 1281 bytes.
+    def udp6(src, total):
+        return (Ether(src="02:00:00:00:00:99", dst="02:00:00:00:00:01") /
+                IPv6(src=src, dst="2001:db8:5::c8", hlim=64) / UDP(sport=4000, dport=5000) /
+                (b"m" * (total - 48)))
+    inp = os.path.join(tmp, "mtu.pcap")
+    wrpcap(inp, [udp6("2001:db8:100::1", 1280), udp6("2001:db8:100::2", 1281)])
     cfg = os.path.join(tmp, "mtu1344.yaml")
     with open(CONFIG) as fh:
         text = fh.read()
@@ -292,6 +305,16 @@ def small_mtu(tmp, inp):
           "max_inner_len with MTU 1344: %s" % inner)
     check(stdout.count("MTU: inner packets above") == 1 and "above 1248 bytes" in stdout,
           "text stats flag the one instance: %s" % stdout[-1500:])
+    encapsulated, too_big = [], []
+    for p in rdpcap(os.path.join(tmp, "out-mtu1344.pcap")):
+        ip = p[IPv6]
+        if ip.nh == 43:
+            encapsulated.append((len(raw(ip)), IPv6(raw(ip[IPv6ExtHdrSegmentRouting].payload)).src))
+        elif p.haslayer(ICMPv6PacketTooBig):
+            too_big.append((ip.src, ip.dst, p[ICMPv6PacketTooBig].mtu))
+    check(encapsulated == [(1344, "2001:db8:100::1")], "encapsulated at MTU 1344: %s" % encapsulated)
+    check(too_big == [("2001:db8:ff::1", "2001:db8:100::2", 1280)], "Packet Too Big: %s" % too_big)
+    check(st["drops"]["too_big"] == 1, "too_big drops %d" % st["drops"]["too_big"])
 
 
 def bad_config(tmp):
