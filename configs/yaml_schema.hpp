@@ -13,10 +13,15 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -83,6 +88,33 @@ inline YAML::Node load_one_document(const std::string& text, const std::string& 
     if (docs.size() > 1)
         throw ConfigError(where + "expected one YAML document, found " + std::to_string(docs.size()));
     return docs.empty() ? YAML::Node() : docs.front();
+}
+
+// The whole of a file a config or flag names (a key file, a metrics file);
+// a ConfigError at `where` when it cannot be read.
+inline std::string read_text_file(const std::filesystem::path& file, const std::string& where) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(file, ec))
+        fail(where, "cannot read " + file.string() + ": is a directory");
+    std::ifstream in(file, std::ios::binary);
+    if (!in)
+        fail(where, "cannot read " + file.string() + ": " + std::strerror(errno));
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad())
+        fail(where, "cannot read " + file.string() + ": I/O error");
+    return text.str();
+}
+
+// `s` without the blanks and line ends around it (the newline an editor
+// adds at the end of a key file).
+inline std::string_view trim_blanks(std::string_view s) {
+    const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+    while (!s.empty() && blank(s.back()))
+        s.remove_suffix(1);
+    while (!s.empty() && blank(s.front()))
+        s.remove_prefix(1);
+    return s;
 }
 
 // ---------------------------------------------------------------------------

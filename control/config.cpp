@@ -106,24 +106,10 @@ PeerConfig parse_peer(const YAML::Node& n, const std::string& path, const std::s
         std::filesystem::path file = read_string(*key_file, p);
         if (file.is_relative())
             file = std::filesystem::path(base_dir) / file;
-        std::error_code ec;
-        if (std::filesystem::is_directory(file, ec))
-            fail(p, "cannot read " + file.string() + ": is a directory");
-        std::ifstream in(file, std::ios::binary);
-        if (!in)
-            fail(p, "cannot read " + file.string() + ": " + std::strerror(errno));
-        std::ostringstream text;
-        text << in.rdbuf();
-        std::string s = text.str();
         // One hex string, as in `key`; surrounding blanks and the final
         // newline an editor adds are ignored.
-        const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-        while (!s.empty() && blank(s.back()))
-            s.pop_back();
-        std::size_t start = 0;
-        while (start < s.size() && blank(s[start]))
-            ++start;
-        peer.key = parse_hex_key(std::string_view(s).substr(start), p + " (" + file.string() + ")");
+        const std::string text = read_text_file(file, p);
+        peer.key = parse_hex_key(trim_blanks(text), p + " (" + file.string() + ")");
     }
     peer.name = "node-" + std::to_string(peer.node_id);
     m.with("name", [&](const YAML::Node& v, const std::string& p) { peer.name = read_name(v, p); });

@@ -146,31 +146,13 @@ std::vector<std::uint8_t> parse_hex_key(std::string_view text, const std::string
     return std::move(*key);
 }
 
-std::string read_text_file(const std::filesystem::path& file, const std::string& where) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(file, ec))
-        fail(where, "cannot read " + file.string() + ": is a directory");
-    std::ifstream in(file, std::ios::binary);
-    if (!in)
-        fail(where, "cannot read " + file.string() + ": " + std::strerror(errno));
-    std::ostringstream text;
-    text << in.rdbuf();
-    return text.str();
-}
-
 // The key file holds the hex key; surrounding blanks and newlines are ignored.
 std::vector<std::uint8_t> read_key_file(const std::string& name, const std::string& base_dir, const std::string& where) {
     std::filesystem::path file = name;
     if (file.is_relative() && !base_dir.empty())
         file = std::filesystem::path(base_dir) / file;
-    std::string s = read_text_file(file, where);
-    const auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
-    while (!s.empty() && blank(s.back()))
-        s.pop_back();
-    std::size_t start = 0;
-    while (start < s.size() && blank(s[start]))
-        ++start;
-    return parse_hex_key(std::string_view(s).substr(start), where + " (" + file.string() + ")");
+    const std::string text = read_text_file(file, where);
+    return parse_hex_key(trim_blanks(text), where + " (" + file.string() + ")");
 }
 
 // HOST:PORT, [V6]:PORT, HOST, [V6] or a bare IPv6 literal; port default 7410.
