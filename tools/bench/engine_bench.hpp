@@ -48,6 +48,7 @@ struct RunResult {
     double mpps_per_worker = 0;
     double cycles_per_packet = 0;    // TSC cycles per packet, mean over workers
     double cycles_min = 0, cycles_max = 0;
+    double floor_mpps = 0;           // the io floor in windows interleaved with this run's (0: not run)
     std::uint64_t dropped = 0;       // processing drops in all its windows (must be 0)
     std::uint64_t flows_pinned = 0;  // flow-table occupancy at the end (0 for the baselines)
 };
