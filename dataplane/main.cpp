@@ -245,25 +245,6 @@ int run(App& app) {
     app.table = std::make_unique<ServiceTable>(ep, *app.fib, macs, app.qsbr, cfg.gateway.max_services,
                                                cfg.gateway.max_instances);
     app.table->replace_all(cfg.services);
-    std::vector<std::uint32_t> port_mtu(kMaxPorts);
-    for (const PortState& p : app.ports)
-        port_mtu[p.port_id] = p.mtu;
-    for (const Service* s : app.table->current()->services)
-        for (const Instance& in : s->instances) {
-            if (!in.resolved) {
-                std::fprintf(stderr, "cats-dataplane: warning: service %u instance %u: no route to %s; "
-                                     "not used until one exists\n",
-                             s->cs_id, in.id, format_ipv6(in.sids[0]).c_str());
-            } else if (const std::uint32_t inner = max_inner_len(in, port_mtu[in.port_id]); inner < kIpv6MinMtu) {
-                // A Packet Too Big cannot ask for less than 1280 (RFC 8200 5).
-                std::fprintf(stderr, "cats-dataplane: warning: service %u instance %u: port MTU %u less %u bytes of "
-                                     "encapsulation leaves %u, below IPv6's minimum %u: inner packets above %u bytes "
-                                     "cannot reach it\n",
-                             s->cs_id, in.id, port_mtu[in.port_id], static_cast<unsigned>(in.encap.ip_len), inner,
-                             static_cast<unsigned>(kIpv6MinMtu), inner);
-            }
-        }
-
     Engine& e = app.engine;
     if (cfg.gateway.service_sid_prefix) {
         std::memcpy(e.parse.sid_prefix, cfg.gateway.service_sid_prefix->addr.data(), 12);
@@ -277,6 +258,21 @@ int run(App& app) {
         e.port_mtu[p.port_id] = p.mtu;
         e.port_mac[p.port_id] = p.mac;
     }
+    for (const Service* s : app.table->current()->services)
+        for (const Instance& in : s->instances) {
+            if (!in.resolved) {
+                std::fprintf(stderr, "cats-dataplane: warning: service %u instance %u: no route to %s; "
+                                     "not used until one exists\n",
+                             s->cs_id, in.id, format_ipv6(in.sids[0]).c_str());
+            } else if (const std::uint32_t inner = max_inner_len(in, e.port_mtu[in.port_id]); inner < kIpv6MinMtu) {
+                // A Packet Too Big cannot ask for less than 1280 (RFC 8200 5).
+                std::fprintf(stderr, "cats-dataplane: warning: service %u instance %u: port MTU %u less %u bytes of "
+                                     "encapsulation leaves %u, below IPv6's minimum %u: inner packets above %u bytes "
+                                     "cannot reach it\n",
+                             s->cs_id, in.id, static_cast<unsigned>(e.port_mtu[in.port_id]),
+                             static_cast<unsigned>(in.encap.ip_len), inner, static_cast<unsigned>(kIpv6MinMtu), inner);
+            }
+        }
     e.fib = app.fib.get();
     e.services = app.table.get();
     e.qsbr = app.qsbr;
