@@ -65,6 +65,16 @@ inline void prefetch_packet(rte_mbuf* m) noexcept {
     prefetch_write(p - RTE_CACHE_LINE_SIZE);
 }
 
+constexpr unsigned kChooseAhead = 2;
+constexpr unsigned kSeedAhead = 4;
+
+// A new flow's selection reads the first line of each of its service's
+// instances (seed, weight); with many services they are not in cache.
+inline void prefetch_selection(const Service& svc) noexcept {
+    for (const Instance& in : svc.instances)
+        rte_prefetch0(&in);
+}
+
 const Instance* find_instance(const Service& svc, const FlowEntry& fe) noexcept {
     if (fe.index_hint < svc.instances.size() && svc.instances[fe.index_hint].id == fe.instance_id)
         return &svc.instances[fe.index_hint];
@@ -213,9 +223,39 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
         }
     }
 
+    // New flows: the choice of flow f + kChooseAhead is made during flow
+    // f's steering, and its instance's encapsulation lines prefetched; what
+    // the choice reads (each instance's first line) is prefetched before
+    // that. With many services none of it is in cache. The choice is a pure
+    // function of (service, request, hash): made early, it is the same.
+    const auto prefetch_choice_input = [&](unsigned g) noexcept {
+        if (b.pos[g] < 0 && b.svcs[g] != nullptr)
+            prefetch_selection(*b.svcs[g]);
+    };
+    const auto choose_early = [&](unsigned g) noexcept {
+        const Service* svc = b.svcs[g];
+        b.chosen[g] = b.pos[g] < 0 && svc != nullptr && !svc->instances.empty();
+        if (!b.chosen[g])
+            return;
+        b.choice[g] = select_instance(*svc, b.info[b.flow_idx[g]].meta.req, b.sigs[g]);
+        if (b.choice[g].index >= 0) {
+            const auto* in = reinterpret_cast<const std::uint8_t*>(&svc->instances[b.choice[g].index]);
+            rte_prefetch0(in + RTE_CACHE_LINE_SIZE);
+            rte_prefetch0(in + 2 * RTE_CACHE_LINE_SIZE);
+        }
+    };
+    for (unsigned g = 0; g < kSeedAhead && g < n_flow; ++g)
+        prefetch_choice_input(g);
+    for (unsigned g = 0; g < kChooseAhead && g < n_flow; ++g)
+        choose_early(g);
+
     // 3. Steer: keep the pinned instance while it is there and eligible,
     //    otherwise choose and pin.
     for (unsigned f = 0; f < n_flow; ++f) {
+        if (f + kSeedAhead < n_flow)
+            prefetch_choice_input(f + kSeedAhead);
+        if (f + kChooseAhead < n_flow)
+            choose_early(f + kChooseAhead);
         const unsigned i = b.flow_idx[f];
         rte_mbuf* m = pkts[i];
         PacketInfo& pi = b.info[i];
@@ -269,7 +309,7 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
             }
         }
         if (in == nullptr) {
-            const Choice ch = select_instance(*svc, pi.meta.req, sig);
+            const Choice ch = b.chosen[f] ? b.choice[f] : select_instance(*svc, pi.meta.req, sig);
             if (ch.index < 0) [[unlikely]] {
                 if (fe != nullptr && !(fe->flags & kFlowValid))
                     ft.remove(pos);

@@ -58,6 +58,8 @@ struct BurstScratch {
     std::uint32_t sigs[kMaxBurst];
     std::int32_t pos[kMaxBurst];
     const Service* svcs[kMaxBurst];     // service of each flow lookup, when known
+    Choice choice[kMaxBurst];           // instance chosen for a flow lookup that missed
+    bool chosen[kMaxBurst];             // choice[f] made
     std::uint8_t flow_idx[kMaxBurst];   // packet index of each flow lookup
     std::uint8_t fwd_idx[kMaxBurst];    // packet index of each FIB lookup
     std::uint8_t fwd_ips[kMaxBurst][16];
