@@ -212,8 +212,13 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
         const PacketInfo& pi = b.info[b.flow_idx[f]];
         const Service* svc = pi.meta_source != MetaSource::None ? snap.find(pi.meta.cs_id) : nullptr;
         b.svcs[f] = svc;
-        if (svc == nullptr || b.pos[f] < 0)
+        if (svc == nullptr)
             continue;
+        if (b.pos[f] < 0) {
+            // A new flow: its choice starts from the service's own line.
+            rte_prefetch0(svc);
+            continue;
+        }
         const std::uint16_t hint = w.flows->entry(b.pos[f]).index_hint;
         if (hint < svc->instances.size()) {
             const auto* in = reinterpret_cast<const std::uint8_t*>(&svc->instances[hint]);
@@ -242,6 +247,8 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
             const auto* in = reinterpret_cast<const std::uint8_t*>(&svc->instances[b.choice[g].index]);
             rte_prefetch0(in + RTE_CACHE_LINE_SIZE);
             rte_prefetch0(in + 2 * RTE_CACHE_LINE_SIZE);
+            rte_prefetch0(&svc_ctr[svc->slot]);
+            rte_prefetch0(&inst_ctr[svc->instances[b.choice[g].index].slot]);
         }
     };
     for (unsigned g = 0; g < kSeedAhead && g < n_flow; ++g)
