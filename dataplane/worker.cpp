@@ -75,6 +75,14 @@ inline void prefetch_selection(const Service& svc) noexcept {
         rte_prefetch0(&in);
 }
 
+// Lines [first, 3) of an instance: what steering a packet to it reads (its
+// first line has the pin checks' fields, the next two the encapsulation).
+inline void prefetch_instance(const Instance& in, unsigned first) noexcept {
+    const auto* p = reinterpret_cast<const std::uint8_t*>(&in);
+    for (unsigned l = first; l < 3; ++l)
+        rte_prefetch0(p + l * RTE_CACHE_LINE_SIZE);
+}
+
 const Instance* find_instance(const Service& svc, const FlowEntry& fe) noexcept {
     if (fe.index_hint < svc.instances.size() && svc.instances[fe.index_hint].id == fe.instance_id)
         return &svc.instances[fe.index_hint];
@@ -159,7 +167,7 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
                    std::uint16_t n, std::uint32_t now_ms, std::uint16_t* out_port) noexcept {
     BurstScratch& b = *w.scratch;
     WorkerCounters& c = *w.ctr;
-    unsigned n_flow = 0, n_fwd = 0;
+    unsigned n_flow = 0, n_fwd = 0, n_miss = 0;
     std::uint64_t n_hits = 0;
     std::uint64_t n_by_source[kMetaSources] = {};
     // Loaded once: the counter stores below would make the compiler reload
@@ -217,52 +225,53 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
         if (b.pos[f] < 0) {
             // A new flow: its choice starts from the service's own line.
             rte_prefetch0(svc);
+            b.miss[n_miss++] = static_cast<std::uint8_t>(f);
             continue;
         }
         const std::uint16_t hint = w.flows->entry(b.pos[f]).index_hint;
-        if (hint < svc->instances.size()) {
-            const auto* in = reinterpret_cast<const std::uint8_t*>(&svc->instances[hint]);
-            rte_prefetch0(in);
-            rte_prefetch0(in + RTE_CACHE_LINE_SIZE);
-            rte_prefetch0(in + 2 * RTE_CACHE_LINE_SIZE);
-        }
+        if (hint < svc->instances.size())
+            prefetch_instance(svc->instances[hint], 0);
     }
 
-    // New flows: the choice of flow f + kChooseAhead is made during flow
-    // f's steering, and its instance's encapsulation lines prefetched; what
-    // the choice reads (each instance's first line) is prefetched before
-    // that. With many services none of it is in cache. The choice is a pure
-    // function of (service, request, hash): made early, it is the same.
-    const auto prefetch_choice_input = [&](unsigned g) noexcept {
-        if (b.pos[g] < 0 && b.svcs[g] != nullptr)
-            prefetch_selection(*b.svcs[g]);
+    // New flows (the lookups that missed, with a service): the choice of
+    // the k-th is made while the (k - kChooseAhead)-th is steered, and the
+    // chosen instance's lines prefetched; what the choice reads (each
+    // instance's first line) is prefetched before that. With many services
+    // none of it is in cache. The choice is a pure function of (service,
+    // request, hash): made early, it is the same.
+    const auto prefetch_choice_input = [&](unsigned k) noexcept {
+        if (k < n_miss)
+            prefetch_selection(*b.svcs[b.miss[k]]);
     };
-    const auto choose_early = [&](unsigned g) noexcept {
-        const Service* svc = b.svcs[g];
-        b.chosen[g] = b.pos[g] < 0 && svc != nullptr && !svc->instances.empty();
-        if (!b.chosen[g])
+    const auto choose_early = [&](unsigned k) noexcept {
+        if (k >= n_miss)
             return;
-        b.choice[g] = select_instance(*svc, b.info[b.flow_idx[g]].meta.req, b.sigs[g]);
+        const unsigned g = b.miss[k];
+        const Service& svc = *b.svcs[g];
+        b.choice[g] = select_instance(svc, b.info[b.flow_idx[g]].meta.req, b.sigs[g]);
         if (b.choice[g].index >= 0) {
-            const auto* in = reinterpret_cast<const std::uint8_t*>(&svc->instances[b.choice[g].index]);
-            rte_prefetch0(in + RTE_CACHE_LINE_SIZE);
-            rte_prefetch0(in + 2 * RTE_CACHE_LINE_SIZE);
-            rte_prefetch0(&svc_ctr[svc->slot]);
-            rte_prefetch0(&inst_ctr[svc->instances[b.choice[g].index].slot]);
+            // Its first line was read by the choice.
+            const Instance& in = svc.instances[static_cast<std::size_t>(b.choice[g].index)];
+            prefetch_instance(in, 1);
+            rte_prefetch0(&svc_ctr[svc.slot]);
+            rte_prefetch0(&inst_ctr[in.slot]);
         }
     };
-    for (unsigned g = 0; g < kSeedAhead && g < n_flow; ++g)
-        prefetch_choice_input(g);
-    for (unsigned g = 0; g < kChooseAhead && g < n_flow; ++g)
-        choose_early(g);
+    for (unsigned k = 0; k < kSeedAhead; ++k)
+        prefetch_choice_input(k);
+    for (unsigned k = 0; k < kChooseAhead; ++k)
+        choose_early(k);
+    b.miss[n_miss] = kNoMiss;  // no flow index: ends the list for the loop below
+    unsigned next_miss = 0;
 
     // 3. Steer: keep the pinned instance while it is there and eligible,
     //    otherwise choose and pin.
     for (unsigned f = 0; f < n_flow; ++f) {
-        if (f + kSeedAhead < n_flow)
-            prefetch_choice_input(f + kSeedAhead);
-        if (f + kChooseAhead < n_flow)
-            choose_early(f + kChooseAhead);
+        if (b.miss[next_miss] == f) {
+            ++next_miss;
+            prefetch_choice_input(next_miss - 1 + kSeedAhead);
+            choose_early(next_miss - 1 + kChooseAhead);
+        }
         const unsigned i = b.flow_idx[f];
         rte_mbuf* m = pkts[i];
         PacketInfo& pi = b.info[i];
@@ -316,7 +325,9 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
             }
         }
         if (in == nullptr) {
-            const Choice ch = b.chosen[f] ? b.choice[f] : select_instance(*svc, pi.meta.req, sig);
+            // Made early for a lookup that missed (see choose_early).
+            const Choice ch = b.pos[f] < 0 && b.svcs[f] != nullptr ? b.choice[f]
+                                                                   : select_instance(*svc, pi.meta.req, sig);
             if (ch.index < 0) [[unlikely]] {
                 if (fe != nullptr && !(fe->flags & kFlowValid))
                     ft.remove(pos);

@@ -30,6 +30,8 @@ namespace cats::dp {
 
 inline constexpr unsigned kMaxBurst = 64;
 inline constexpr std::uint16_t kVerdictDrop = 0xFFFF;
+inline constexpr std::uint8_t kNoMiss = 0xFF;  // beyond any flow index of a burst
+static_assert(kMaxBurst < kNoMiss);
 
 struct Engine {
     ParseConfig parse{};
@@ -59,7 +61,7 @@ struct BurstScratch {
     std::int32_t pos[kMaxBurst];
     const Service* svcs[kMaxBurst];     // service of each flow lookup, when known
     Choice choice[kMaxBurst];           // instance chosen for a flow lookup that missed
-    bool chosen[kMaxBurst];             // choice[f] made
+    std::uint8_t miss[kMaxBurst + 1];   // flow lookups that missed and have a service, then kNoMiss
     std::uint8_t flow_idx[kMaxBurst];   // packet index of each flow lookup
     std::uint8_t fwd_idx[kMaxBurst];    // packet index of each FIB lookup
     std::uint8_t fwd_ips[kMaxBurst][16];

@@ -1449,6 +1449,63 @@ TEST_CASE("golden: two packets of one new flow in one burst", "[golden]") {
     CHECK(gw.flow_count() == 2);
 }
 
+// process_burst() chooses a new flow's instance a few new flows ahead of
+// steering it; the choice must still be that flow's own, wherever it sits
+// in the burst and whatever sits around it.
+TEST_CASE("golden: a new flow's instance does not depend on the rest of its burst", "[golden]") {
+    const auto req = [](std::uint16_t sp, std::uint8_t fill = 0) {
+        return frame(via_doh(md(kCsMulti), {.sport = sp, .fill = fill}));
+    };
+    // Each flow alone, in a burst of its own, on a gateway of its own.
+    std::map<std::uint16_t, std::uint32_t> alone;
+    for (std::uint16_t sp = 1; sp <= 36; ++sp) {
+        Gateway ref;
+        alone[sp] = ref.instance_of(ref.run1(req(sp), 1000), kCsMulti);
+    }
+    REQUIRE(used(alone).size() == 3);
+
+    // One burst: pinned flows (1..8) between new ones (9..36), unknown
+    // services, services without instances, plain IPv6, a malformed
+    // request, and a second packet of a flow that is new in this burst.
+    Gateway gw;
+    std::vector<Bytes> pin;
+    for (std::uint16_t sp = 1; sp <= 8; ++sp)
+        pin.push_back(req(sp));
+    gw.run(pin, 1000);
+    std::vector<Bytes> burst;
+    std::vector<std::uint16_t> sport_at;  // 0: not a kCsMulti request
+    const auto add = [&](Bytes b, std::uint16_t sp) {
+        burst.push_back(std::move(b));
+        sport_at.push_back(sp);
+    };
+    for (std::uint16_t sp = 9; sp <= 36; ++sp) {
+        add(req(sp), sp);
+        if (sp <= 16)
+            add(req(static_cast<std::uint16_t>(sp - 8), 1), static_cast<std::uint16_t>(sp - 8));
+        if (sp % 5 == 0)
+            add(frame(via_doh(md(999), {.sport = sp})), 0);
+        if (sp % 7 == 0)
+            add(frame(via_doh(md(kCsEmpty), {.sport = sp})), 0);
+        if (sp % 9 == 0)
+            add(frame(plain({})), 0);
+    }
+    Bytes bad = req(37);
+    bad.resize(kEthHdrLen + kIpv6HdrLen + 2);  // cut inside the Destination Options header
+    add(bad, 0);
+    add(req(20, 2), 20);
+    REQUIRE(burst.size() <= kMaxBurst);
+
+    const std::vector<Out> o = gw.run(burst, 2000);
+    for (std::size_t i = 0; i < burst.size(); ++i) {
+        if (sport_at[i] == 0)
+            continue;
+        INFO("packet " << i << ", sport " << sport_at[i]);
+        CHECK(gw.instance_of(o[i], kCsMulti) == alone.at(sport_at[i]));
+    }
+    CHECK(gw.ctr().new_flows.get() == 8 + 28);
+    CHECK(gw.ctr().flow_hits.get() == 8 + 1);
+}
+
 TEST_CASE("golden: ESP flows are keyed by SPI", "[golden]") {
     Gateway gw;
     auto esp = [](std::uint32_t spi, std::uint32_t seq) {
