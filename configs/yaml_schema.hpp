@@ -90,20 +90,48 @@ inline YAML::Node load_one_document(const std::string& text, const std::string& 
     return docs.empty() ? YAML::Node() : docs.front();
 }
 
+namespace detail {
+
+// The whole of `file`; false, with why in `why`, when it cannot be read.
+inline bool slurp(const std::filesystem::path& file, std::string& text, std::string& why) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(file, ec)) {
+        why = "is a directory";
+        return false;
+    }
+    std::ifstream in(file, std::ios::binary);
+    if (!in) {
+        why = std::strerror(errno);
+        return false;
+    }
+    std::ostringstream out;
+    out << in.rdbuf();
+    if (in.bad()) {
+        why = "I/O error";
+        return false;
+    }
+    text = out.str();
+    return true;
+}
+
+}  // namespace detail
+
 // The whole of a file a config or flag names (a key file, a metrics file);
 // a ConfigError at `where` when it cannot be read.
 inline std::string read_text_file(const std::filesystem::path& file, const std::string& where) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(file, ec))
-        fail(where, "cannot read " + file.string() + ": is a directory");
-    std::ifstream in(file, std::ios::binary);
-    if (!in)
-        fail(where, "cannot read " + file.string() + ": " + std::strerror(errno));
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad())
-        fail(where, "cannot read " + file.string() + ": I/O error");
-    return text.str();
+    std::string text, why;
+    if (!detail::slurp(file, text, why))
+        fail(where, "cannot read " + file.string() + ": " + why);
+    return text;
+}
+
+// The whole of a config file; a ConfigError "<path>: cannot read: <why>"
+// when it cannot be read.
+inline std::string read_config_file(const std::string& path) {
+    std::string text, why;
+    if (!detail::slurp(path, text, why))
+        throw ConfigError(path + ": cannot read: " + why);
+    return text;
 }
 
 // `s` without the blanks and line ends around it (the newline an editor

@@ -10,20 +10,17 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <initializer_list>
 #include <limits>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string_view>
 #include <utility>
 
 #include "ctl_wire.hpp"
+#include "service_schema.hpp"
 #include "yaml_schema.hpp"
 
 namespace cats::control {
@@ -49,14 +46,6 @@ std::string read_socket_path(const YAML::Node& n, const std::string& path) {
     if (s.find('\0') != std::string::npos)
         fail(path, "contains a NUL byte");
     return s;
-}
-
-std::array<std::uint8_t, 16> read_ipv6(const YAML::Node& n, const std::string& path) {
-    const std::string s = read_string(n, path);
-    const auto a = ctl::parse_sid(s);
-    if (!a)
-        fail(path, "'" + s + "' is not an IPv6 address");
-    return *a;
 }
 
 // Hex text -> bytes (advert::parse_hex_key), or a ConfigError at `path`.
@@ -148,90 +137,6 @@ PolicyConfig parse_policy(const YAML::Node& n, const std::string& path) {
     return p;
 }
 
-std::uint16_t read_compute_types(const YAML::Node& n, const std::string& path) {
-    if (list_size(n, path) == 0)
-        fail(path, "must list at least one of cpu, gpu, npu, fpga");
-    std::uint16_t bits = 0;
-    for_each_item(n, path, [&](const YAML::Node& v, const std::string& p) {
-        const auto bit = v.IsScalar() ? ctl::parse_compute_types(v.Scalar()) : std::nullopt;
-        if (!bit || v.Scalar().find(',') != std::string::npos)
-            fail(p, "must be one of cpu | gpu | npu | fpga, got " + describe(v));
-        if ((bits & *bit) != 0)
-            fail(p, "'" + v.Scalar() + "' is listed twice");
-        bits = static_cast<std::uint16_t>(bits | *bit);
-    });
-    return bits;
-}
-
-mgmt::Metrics parse_metrics(const YAML::Node& n, const std::string& path) {
-    const MapReader m(n, path,
-                      {"score", "load_pct", "free_capacity", "latency_us", "bandwidth_kbps", "compute_types",
-                       "weight"});
-    mgmt::Metrics x;
-    m.with("score", [&](const YAML::Node& v, const std::string& p) { x.score = read_int<std::uint8_t>(v, p, 0, 10); });
-    m.with("load_pct", [&](const YAML::Node& v, const std::string& p) {
-        x.load_pct = read_int<std::uint8_t>(v, p, 0, 100);
-    });
-    m.with("free_capacity", [&](const YAML::Node& v, const std::string& p) {
-        x.free_capacity = read_int<std::uint32_t>(v, p, 0);
-    });
-    m.with("latency_us", [&](const YAML::Node& v, const std::string& p) {
-        x.latency_us = read_int<std::uint32_t>(v, p, 0);
-    });
-    m.with("bandwidth_kbps", [&](const YAML::Node& v, const std::string& p) {
-        x.bandwidth_kbps = read_int<std::uint32_t>(v, p, 0);
-    });
-    m.with("compute_types", [&](const YAML::Node& v, const std::string& p) {
-        x.compute_types = read_compute_types(v, p);
-    });
-    m.with("weight", [&](const YAML::Node& v, const std::string& p) {
-        x.weight = read_int<std::uint32_t>(v, p, 0, kMaxWeight);
-    });
-    return x;
-}
-
-mgmt::InstanceRec parse_instance(const YAML::Node& n, const std::string& path) {
-    const MapReader m(n, path, {"id", "sids", "metrics"});
-    mgmt::InstanceRec inst;
-    inst.id = read_int<std::uint32_t>(m.require("id"), m.path("id"), 0);
-    const YAML::Node& sids = m.require("sids");
-    const std::string sids_path = m.path("sids");
-    const std::size_t count = list_size(sids, sids_path);
-    if (count < 1 || count > mgmt::kMaxSids)
-        fail(sids_path, "must have 1.." + std::to_string(mgmt::kMaxSids) + " SIDs, got " + std::to_string(count));
-    for_each_item(sids, sids_path, [&](const YAML::Node& v, const std::string& p) {
-        inst.sids.push_back(read_ipv6(v, p));
-    });
-    m.with("metrics", [&](const YAML::Node& v, const std::string& p) { inst.metrics = parse_metrics(v, p); });
-    return inst;
-}
-
-StaticService parse_service(const YAML::Node& n, const std::string& path) {
-    const MapReader m(n, path, {"cs_id", "name", "affinity_timeout_s", "instances"});
-    StaticService svc;
-    svc.cs_id = read_int<std::uint32_t>(m.require("cs_id"), m.path("cs_id"), 0);
-    svc.name = read_name(m.require("name"), m.path("name"));
-    m.with("affinity_timeout_s", [&](const YAML::Node& v, const std::string& p) {
-        svc.affinity_timeout_s = read_int<std::uint32_t>(v, p, 1, 86400);
-    });
-    m.with("instances", [&](const YAML::Node& v, const std::string& p) {
-        const std::size_t count = list_size(v, p);
-        if (count > kMaxInstancesPerService)
-            fail(p, "at most " + std::to_string(kMaxInstancesPerService) + " instances per service, got " +
-                        std::to_string(count));
-        std::map<std::uint32_t, std::string> ids;  // id -> path of first use
-        for_each_item(v, p, [&](const YAML::Node& item, const std::string& ip) {
-            mgmt::InstanceRec inst = parse_instance(item, ip);
-            const auto [it, fresh] = ids.emplace(inst.id, ip);
-            if (!fresh)
-                fail(child_path(ip, "id"),
-                     "duplicate instance id " + std::to_string(inst.id) + " (first at " + it->second + ")");
-            svc.instances.push_back(std::move(inst));
-        });
-    });
-    return svc;
-}
-
 Config parse_config(const YAML::Node& root, const std::string& base_dir) {
     const MapReader m(root, "", {"listen", "ctl_socket", "dataplane_socket", "peers", "policy", "services"});
     Config c;
@@ -271,24 +176,15 @@ Config parse_config(const YAML::Node& root, const std::string& base_dir) {
         });
     });
 
-    std::map<std::uint32_t, std::string> cs_ids;  // cs_id -> path of first use
-    std::size_t total_instances = 0;
     m.with("services", [&](const YAML::Node& list, const std::string& lp) {
-        for_each_item(list, lp, [&](const YAML::Node& v, const std::string& p) {
-            StaticService svc = parse_service(v, p);
-            const auto [it, fresh] = cs_ids.emplace(svc.cs_id, p);
-            if (!fresh)
-                fail(child_path(p, "cs_id"),
-                     "duplicate cs_id " + std::to_string(svc.cs_id) + " (first at " + it->second + ")");
-            total_instances += svc.instances.size();
-            c.services.push_back(std::move(svc));
-        });
-        if (c.services.size() > c.policy.max_services)
-            fail(lp, std::to_string(c.services.size()) + " services exceed policy.max_services (" +
-                         std::to_string(c.policy.max_services) + ")");
-        if (total_instances > c.policy.max_instances)
-            fail(lp, std::to_string(total_instances) + " instances exceed policy.max_instances (" +
-                         std::to_string(c.policy.max_instances) + ")");
+        c.services = read_services<StaticService>(list, lp,
+                                                  {.max_sids = mgmt::kMaxSids,
+                                                   .max_instances_per_service = kMaxInstancesPerService,
+                                                   .max_weight = kMaxWeight,
+                                                   .max_name_len = mgmt::kMaxNameLen,
+                                                   .limits_owner = "policy",
+                                                   .max_services = c.policy.max_services,
+                                                   .max_instances = c.policy.max_instances});
     });
     return c;
 }
@@ -307,18 +203,9 @@ Config load_from_text(const std::string& text, const std::string& source, const 
 }  // namespace
 
 Config load_config_file(const std::string& path) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec))
-        throw ConfigError(path + ": cannot read: is a directory");
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw ConfigError(path + ": cannot read: " + std::strerror(errno));
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad())
-        throw ConfigError(path + ": cannot read: I/O error");
+    const std::string text = read_config_file(path);
     std::string dir = std::filesystem::path(path).parent_path().string();
-    return load_from_text(text.str(), path, dir.empty() ? "." : dir);
+    return load_from_text(text, path, dir.empty() ? "." : dir);
 }
 
 Config load_config_string(const std::string& yaml, const std::string& base_dir) {

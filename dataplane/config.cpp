@@ -11,19 +11,15 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
-#include <cstring>
-#include <filesystem>
-#include <fstream>
 #include <initializer_list>
 #include <limits>
 #include <map>
-#include <sstream>
 #include <string_view>
 #include <utility>
 
 #include "cats_wire.hpp"
+#include "service_schema.hpp"
 #include "yaml_schema.hpp"
 
 namespace cats::dp {
@@ -72,14 +68,6 @@ Ipv6Addr network_of(const Ipv6Prefix& p) {
             out[i] &= static_cast<std::uint8_t>(0xFF << (8 - (p.len - first_bit)));
     }
     return out;
-}
-
-Ipv6Addr read_ipv6(const YAML::Node& n, const std::string& path) {
-    const std::string s = read_string(n, path);
-    const std::optional<Ipv6Addr> a = parse_ipv6_addr(s);
-    if (!a)
-        fail(path, "'" + s + "' is not an IPv6 address");
-    return *a;
 }
 
 // A prefix whose host bits are zero, as a FIB entry must be.
@@ -183,93 +171,6 @@ RouteConfig parse_route(const YAML::Node& n, const std::string& path) {
     return r;
 }
 
-std::uint16_t read_compute_types(const YAML::Node& n, const std::string& path) {
-    if (list_size(n, path) == 0)
-        fail(path, "must list at least one of cpu, gpu, npu, fpga");
-    std::uint16_t bits = 0;
-    for_each_item(n, path, [&](const YAML::Node& v, const std::string& p) {
-        const std::uint16_t bit = read_enum<std::uint16_t>(
-            v, p,
-            {{"cpu", wire::kComputeCpu}, {"gpu", wire::kComputeGpu}, {"npu", wire::kComputeNpu},
-             {"fpga", wire::kComputeFpga}});
-        if ((bits & bit) != 0)
-            fail(p, "'" + v.Scalar() + "' is listed twice");
-        bits = static_cast<std::uint16_t>(bits | bit);
-    });
-    return bits;
-}
-
-InstanceMetrics parse_metrics(const YAML::Node& n, const std::string& path) {
-    const MapReader m(n, path,
-                      {"score", "load_pct", "free_capacity", "latency_us", "bandwidth_kbps", "compute_types",
-                       "weight"});
-    InstanceMetrics x;
-    m.with("score", [&](const YAML::Node& v, const std::string& p) {
-        x.score = read_int<std::uint8_t>(v, p, 0, wire::kMaxScore);
-    });
-    m.with("load_pct", [&](const YAML::Node& v, const std::string& p) {
-        x.load_pct = read_int<std::uint8_t>(v, p, 0, 100);
-    });
-    m.with("free_capacity", [&](const YAML::Node& v, const std::string& p) {
-        x.free_capacity = read_int<std::uint32_t>(v, p, 0);
-    });
-    m.with("latency_us", [&](const YAML::Node& v, const std::string& p) {
-        x.latency_us = read_int<std::uint32_t>(v, p, 0);
-    });
-    m.with("bandwidth_kbps", [&](const YAML::Node& v, const std::string& p) {
-        x.bandwidth_kbps = read_int<std::uint32_t>(v, p, 0);
-    });
-    m.with("compute_types", [&](const YAML::Node& v, const std::string& p) {
-        x.compute_types = read_compute_types(v, p);
-    });
-    m.with("weight", [&](const YAML::Node& v, const std::string& p) {
-        x.weight = read_int<std::uint32_t>(v, p, 0, 1000000);
-    });
-    return x;
-}
-
-InstanceConfig parse_instance(const YAML::Node& n, const std::string& path) {
-    const MapReader m(n, path, {"id", "sids", "metrics"});
-    InstanceConfig inst;
-    inst.id = read_int<std::uint32_t>(m.require("id"), m.path("id"), 0);
-    const YAML::Node& sids = m.require("sids");
-    const std::string sids_path = m.path("sids");
-    const std::size_t count = list_size(sids, sids_path);
-    if (count < 1 || count > kMaxSids)
-        fail(sids_path, "must have 1.." + std::to_string(kMaxSids) + " SIDs, got " + std::to_string(count));
-    for_each_item(sids, sids_path, [&](const YAML::Node& v, const std::string& p) {
-        inst.sids.push_back(read_ipv6(v, p));
-    });
-    m.with("metrics", [&](const YAML::Node& v, const std::string& p) { inst.metrics = parse_metrics(v, p); });
-    return inst;
-}
-
-ServiceConfig parse_service(const YAML::Node& n, const std::string& path) {
-    const MapReader m(n, path, {"cs_id", "name", "affinity_timeout_s", "instances"});
-    ServiceConfig svc;
-    svc.cs_id = read_int<std::uint32_t>(m.require("cs_id"), m.path("cs_id"), 0);
-    svc.name = read_string(m.require("name"), m.path("name"));
-    m.with("affinity_timeout_s", [&](const YAML::Node& v, const std::string& p) {
-        svc.affinity_timeout_s = read_int<std::uint32_t>(v, p, 1, 86400);
-    });
-    m.with("instances", [&](const YAML::Node& v, const std::string& p) {
-        const std::size_t count = list_size(v, p);
-        if (count > kMaxInstancesPerService)
-            fail(p, "at most " + std::to_string(kMaxInstancesPerService) + " instances per service, got " +
-                        std::to_string(count));
-        std::map<std::uint32_t, std::string> ids;  // id -> path of first use
-        for_each_item(v, p, [&](const YAML::Node& item, const std::string& ip) {
-            InstanceConfig inst = parse_instance(item, ip);
-            const auto [it, fresh] = ids.emplace(inst.id, ip);
-            if (!fresh)
-                fail(child_path(ip, "id"),
-                     "duplicate instance id " + std::to_string(inst.id) + " (first at " + it->second + ")");
-            svc.instances.push_back(std::move(inst));
-        });
-    });
-    return svc;
-}
-
 Config parse_config(const YAML::Node& root) {
     const MapReader m(root, "", {"gateway", "ports", "neighbors", "routes", "services"});
     Config c;
@@ -317,25 +218,15 @@ Config parse_config(const YAML::Node& root) {
         });
     });
 
-    std::map<std::uint32_t, std::string> cs_ids;  // cs_id -> path of first use
-    std::size_t total_instances = 0;
     m.with("services", [&](const YAML::Node& list, const std::string& lp) {
-        for_each_item(list, lp, [&](const YAML::Node& v, const std::string& p) {
-            ServiceConfig svc = parse_service(v, p);
-            const auto [it, fresh] = cs_ids.emplace(svc.cs_id, p);
-            if (!fresh)
-                fail(child_path(p, "cs_id"),
-                     "duplicate cs_id " + std::to_string(svc.cs_id) + " (first at " + it->second + ")");
-            total_instances += svc.instances.size();
-            c.services.push_back(std::move(svc));
-        });
-        // Counter slots are sized from these limits at start.
-        if (c.services.size() > c.gateway.max_services)
-            fail(lp, std::to_string(c.services.size()) + " services exceed gateway.max_services (" +
-                         std::to_string(c.gateway.max_services) + ")");
-        if (total_instances > c.gateway.max_instances)
-            fail(lp, std::to_string(total_instances) + " instances exceed gateway.max_instances (" +
-                         std::to_string(c.gateway.max_instances) + ")");
+        // Counter slots are sized from the gateway's limits at start.
+        c.services = read_services<ServiceConfig>(list, lp,
+                                                  {.max_sids = kMaxSids,
+                                                   .max_instances_per_service = kMaxInstancesPerService,
+                                                   .max_weight = 1000000,
+                                                   .limits_owner = "gateway",
+                                                   .max_services = c.gateway.max_services,
+                                                   .max_instances = c.gateway.max_instances});
     });
     return c;
 }
@@ -355,17 +246,7 @@ Config load_from_text(const std::string& text, const std::string& source) {
 }  // namespace
 
 Config load_config_file(const std::string& path) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec))
-        throw ConfigError(path + ": cannot read: is a directory");
-    std::ifstream in(path, std::ios::binary);
-    if (!in)
-        throw ConfigError(path + ": cannot read: " + std::strerror(errno));
-    std::ostringstream text;
-    text << in.rdbuf();
-    if (in.bad())
-        throw ConfigError(path + ": cannot read: I/O error");
-    return load_from_text(text.str(), path);
+    return load_from_text(read_config_file(path), path);
 }
 
 Config load_config_string(const std::string& yaml) {
