@@ -61,7 +61,7 @@ std::int32_t FlowTable::add(const FlowKey& k, std::uint32_t sig) noexcept {
 
 void FlowTable::remove(std::int32_t pos) noexcept {
     void* key = nullptr;
-    entries_[pos].flags = 0;
+    store_entry(pos, FlowEntry{});
     if (rte_hash_get_key_with_position(h_, pos, &key) != 0)
         return;
     const std::int32_t r = rte_hash_del_key(h_, key);
@@ -75,7 +75,7 @@ bool FlowTable::remove(const FlowKey& k, std::uint32_t sig) noexcept {
     const std::int32_t r = rte_hash_del_key_with_hash(h_, &k, sig);
     if (r < 0)
         return false;
-    entries_[r].flags = 0;
+    store_entry(r, FlowEntry{});
     rte_hash_free_key_with_position(h_, r);
     return true;
 }
@@ -86,6 +86,34 @@ bool FlowTable::key_at(std::int32_t pos, FlowKey& out) const noexcept {
         return false;
     std::memcpy(&out, key, sizeof out);
     return true;
+}
+
+FlowEntry FlowTable::load(std::int32_t pos) const noexcept {
+    // atomic_ref<const T> comes with C++26; the loads do not write.
+    FlowEntry& e = entries_[pos];
+    constexpr auto r = std::memory_order_relaxed;
+    FlowEntry out{};
+    out.cs_id = std::atomic_ref<std::uint32_t>(e.cs_id).load(r);
+    out.instance_id = std::atomic_ref<std::uint32_t>(e.instance_id).load(r);
+    out.last_seen_ms = std::atomic_ref<std::uint32_t>(e.last_seen_ms).load(r);
+    out.index_hint = std::atomic_ref<std::uint16_t>(e.index_hint).load(r);
+    out.flags = std::atomic_ref<std::uint8_t>(e.flags).load(r);
+    return out;
+}
+
+FlowTable::Read FlowTable::read_flow(std::int32_t pos, FlowKey& key, FlowEntry& fe) const noexcept {
+    const FlowEntry before = load(pos);
+    if (!(before.flags & kFlowValid))
+        return Read::Empty;
+    // The key read may race with the slot's reuse by another flow: only a
+    // key that rte_hash's lock-free lookup still finds here is this
+    // position's.
+    if (!key_at(pos, key) || rte_hash_lookup_with_hash(h_, &key, hash(key)) != pos)
+        return Read::Changed;
+    fe = load(pos);
+    const bool same = fe.cs_id == before.cs_id && fe.instance_id == before.instance_id &&
+                      fe.index_hint == before.index_hint && fe.flags == before.flags;
+    return same ? Read::Ok : Read::Changed;
 }
 
 std::uint32_t FlowTable::count() const noexcept {

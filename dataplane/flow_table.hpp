@@ -107,11 +107,28 @@ public:
     // Delete by key; false when the key is not there.
     bool remove(const FlowKey& k, std::uint32_t sig) noexcept;
 
-    FlowEntry& entry(std::int32_t pos) noexcept { return entries_[pos]; }
-    const FlowEntry* entry_addr(std::int32_t pos) const noexcept { return &entries_[pos]; }
+    // The owning worker reads entries directly; it writes them only
+    // through store_entry() and touch(), whose stores are atomic field by
+    // field (plain moves on x86-64 and arm64) because the management
+    // thread reads them meanwhile (read_flow()).
     const FlowEntry& entry(std::int32_t pos) const noexcept { return entries_[pos]; }
-    // Reads the key stored at pos; false when none.
+    const FlowEntry* entry_addr(std::int32_t pos) const noexcept { return &entries_[pos]; }
+    void store_entry(std::int32_t pos, const FlowEntry& fe) noexcept { store(entries_[pos], fe); }
+    // A pinned packet: the flow was seen now.
+    void touch(std::int32_t pos, std::uint32_t now_ms) noexcept {
+        std::atomic_ref<std::uint32_t>(entries_[pos].last_seen_ms).store(now_ms, std::memory_order_relaxed);
+    }
+    // Reads the key stored at pos; false when none. The owning worker only
+    // (another thread: read_flow()).
     bool key_at(std::int32_t pos, FlowKey& out) const noexcept;
+
+    // From any thread while the owning worker adds, pins and removes: the
+    // key and the entry of the flow at `pos`, both of one flow. The entry
+    // is read before and after the key, and the key must still be found at
+    // `pos`. Empty: no pinned flow there; Changed: it changed meanwhile
+    // (the caller may try again).
+    enum class Read : std::uint8_t { Ok, Empty, Changed };
+    Read read_flow(std::int32_t pos, FlowKey& key, FlowEntry& fe) const noexcept;
 
     std::uint32_t capacity() const noexcept { return capacity_; }
     std::uint32_t count() const noexcept;
@@ -119,6 +136,16 @@ public:
     std::uint32_t& sweep_cursor() noexcept { return sweep_cursor_; }
 
 private:
+    static void store(FlowEntry& to, const FlowEntry& from) noexcept {
+        constexpr auto r = std::memory_order_relaxed;
+        std::atomic_ref<std::uint32_t>(to.cs_id).store(from.cs_id, r);
+        std::atomic_ref<std::uint32_t>(to.instance_id).store(from.instance_id, r);
+        std::atomic_ref<std::uint32_t>(to.last_seen_ms).store(from.last_seen_ms, r);
+        std::atomic_ref<std::uint16_t>(to.index_hint).store(from.index_hint, r);
+        std::atomic_ref<std::uint8_t>(to.flags).store(from.flags, r);
+    }
+    FlowEntry load(std::int32_t pos) const noexcept;
+
     rte_hash* h_ = nullptr;
     FlowEntry* entries_ = nullptr;
     std::uint32_t capacity_ = 0;

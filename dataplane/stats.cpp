@@ -201,12 +201,16 @@ json list_flows(const std::vector<std::unique_ptr<Worker>>& ws, std::uint32_t no
     for (const auto& w : ws) {
         const FlowTable& ft = *w->flows;
         for (std::uint32_t pos = 0; pos < ft.capacity(); ++pos) {
-            const FlowEntry fe = ft.entry(static_cast<std::int32_t>(pos));
-            if (!(fe.flags & kFlowValid) || (cs_id && fe.cs_id != *cs_id) ||
-                (instance_id && fe.instance_id != *instance_id))
-                continue;
+            // The worker pins and removes meanwhile: a position that changes
+            // while it is read is read again (a busy slot twice more), so
+            // that a row never pairs one flow's key with another's pin.
+            FlowEntry fe;
             FlowKey k;
-            if (!ft.key_at(static_cast<std::int32_t>(pos), k))
+            FlowTable::Read read = FlowTable::Read::Changed;
+            for (int attempt = 0; attempt < 3 && read == FlowTable::Read::Changed; ++attempt)
+                read = ft.read_flow(static_cast<std::int32_t>(pos), k, fe);
+            if (read != FlowTable::Read::Ok || (cs_id && fe.cs_id != *cs_id) ||
+                (instance_id && fe.instance_id != *instance_id))
                 continue;
             if (out.size() >= limit)
                 return out;

@@ -278,7 +278,7 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
         const std::uint32_t sig = b.sigs[f];
         FlowTable& ft = *w.flows;
         std::int32_t pos = b.pos[f];
-        FlowEntry* fe = pos >= 0 ? &ft.entry(pos) : nullptr;
+        const FlowEntry* fe = pos >= 0 ? &ft.entry(pos) : nullptr;
 
         // A non-initial fragment may follow a first fragment pinned earlier
         // in this very burst, after the bulk lookup: look again. One that
@@ -320,7 +320,7 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
             if (pinned != nullptr && available(*pinned) &&
                 ((fe->flags & kFlowBestEffort) || meets(pinned->metrics, pi.meta.req))) {
                 in = pinned;
-                fe->last_seen_ms = now_ms;
+                ft.touch(pos, now_ms);
                 ++n_hits;
             }
         }
@@ -343,10 +343,10 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
                 c.new_flows.add();
                 c.services[svc->slot].new_flows.add();
                 c.instances[in->slot].new_flows.add();
-                *fe = FlowEntry{svc->cs_id, in->id, now_ms,
-                                static_cast<std::uint16_t>(ch.index),
-                                static_cast<std::uint8_t>(kFlowValid | (ch.best_effort ? kFlowBestEffort : 0)),
-                                0};
+                ft.store_entry(pos, FlowEntry{svc->cs_id, in->id, now_ms, static_cast<std::uint16_t>(ch.index),
+                                              static_cast<std::uint8_t>(kFlowValid |
+                                                                        (ch.best_effort ? kFlowBestEffort : 0)),
+                                              0});
             } else {
                 c.flow_table_full.add();
             }
@@ -361,9 +361,9 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
             const std::uint32_t fsig = make_key(frag, fk);
             const std::int32_t fpos = ft.add(fk, fsig);
             if (fpos >= 0)
-                ft.entry(fpos) = FlowEntry{svc->cs_id, in->id, now_ms,
-                                           static_cast<std::uint16_t>(in - svc->instances.data()),
-                                           kFlowValid | kFlowBestEffort, 0};
+                ft.store_entry(fpos, FlowEntry{svc->cs_id, in->id, now_ms,
+                                               static_cast<std::uint16_t>(in - svc->instances.data()),
+                                               kFlowValid | kFlowBestEffort, 0});
         }
 
         const std::uint32_t len = m->pkt_len;

@@ -9,6 +9,8 @@
 #include <rte_memory.h>
 
 #include <atomic>
+#include <chrono>
+#include <thread>
 #include <cerrno>
 #include <cstring>
 #include <set>
@@ -183,7 +185,7 @@ TEST_CASE("FlowTable: add returns a position that lookup_bulk finds", "[flow]") 
     CHECK(t.count() == 17);
 }
 
-TEST_CASE("FlowTable: entry() is per-position storage", "[flow]") {
+TEST_CASE("FlowTable: store_entry() and entry() are per-position storage", "[flow]") {
     cats::test::ensure_eal();
     FlowTable t(unique_name(), 1024, SOCKET_ID_ANY);
     std::vector<std::int32_t> pos;
@@ -192,12 +194,8 @@ TEST_CASE("FlowTable: entry() is per-position storage", "[flow]") {
         REQUIRE(p >= 0);
         // A fresh table's entries start zeroed.
         CHECK(t.entry(p).flags == 0);
-        FlowEntry& e = t.entry(p);
-        e.cs_id = 1000 + i;
-        e.instance_id = 2000 + i;
-        e.last_seen_ms = 3000 + i;
-        e.index_hint = static_cast<std::uint16_t>(i);
-        e.flags = kFlowValid | (i % 2 == 0 ? kFlowBestEffort : 0);
+        t.store_entry(p, FlowEntry{1000 + i, 2000 + i, 3000 + i, static_cast<std::uint16_t>(i),
+                                   static_cast<std::uint8_t>(kFlowValid | (i % 2 == 0 ? kFlowBestEffort : 0)), 0});
         pos.push_back(p);
     }
     const FlowTable& ct = t;
@@ -243,8 +241,7 @@ TEST_CASE("FlowTable: remove frees the key and its slot", "[flow]") {
     for (std::uint32_t i = 0; i < 10; ++i) {
         pos.push_back(add(t, make_key(i)));
         REQUIRE(pos.back() >= 0);
-        t.entry(pos.back()).flags = kFlowValid;
-        t.entry(pos.back()).cs_id = i;
+        t.store_entry(pos.back(), FlowEntry{i, 0, 0, 0, kFlowValid, 0});
     }
     REQUIRE(t.count() == 10);
 
@@ -301,7 +298,7 @@ TEST_CASE("FlowTable: a full table refuses new keys and keeps the old ones", "[f
         REQUIRE(static_cast<std::uint32_t>(p) < kCap);  // entry(p) must be in range
         pos.push_back(p);
         distinct.insert(p);
-        t.entry(p).instance_id = i;
+        t.store_entry(p, FlowEntry{0, i, 0, 0, 0, 0});
     }
     const auto n = static_cast<std::uint32_t>(pos.size());
     INFO("added " << n << " keys before the table refused one with " << refused);
@@ -355,4 +352,57 @@ TEST_CASE("FlowTable: tables are independent and names must be unique", "[flow]"
     CHECK(b.count() == 0);
     // DPDK logs "RING: Cannot reserve memory" here: that is this refusal.
     CHECK_THROWS_AS(FlowTable(name, 1024, SOCKET_ID_ANY), std::runtime_error);
+}
+
+// The management thread lists flows while the worker adds, pins and
+// removes them. Key i is always pinned as {cs_id i, instance i ^ 0x5A5A,
+// hint i}: a row that pairs one flow's key with another's pin shows.
+TEST_CASE("FlowTable: read_flow never pairs one flow's key with another flow's pin", "[flow]") {
+    cats::test::ensure_eal();
+    constexpr std::uint32_t kCap = 1024;
+    constexpr std::uint32_t kKeys = 3000;  // more keys than slots: positions change hands all the time
+    FlowTable t(unique_name(), kCap, SOCKET_ID_ANY);
+    std::atomic<bool> stop{false};
+    std::atomic<std::uint64_t> writes{0};
+    std::thread writer([&] {
+        std::vector<std::int32_t> at(kKeys, -1);
+        std::uint64_t x = 1;
+        while (!stop.load(std::memory_order_relaxed)) {
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+            const auto i = static_cast<std::uint32_t>((x >> 33) % kKeys);
+            if (at[i] >= 0) {
+                t.remove(at[i]);
+                at[i] = -1;
+            } else if (const std::int32_t p = add(t, make_key(i)); p >= 0) {
+                at[i] = p;
+                t.store_entry(p, FlowEntry{i, i ^ 0x5A5A, i, static_cast<std::uint16_t>(i), kFlowValid, 0});
+            }
+            writes.fetch_add(1, std::memory_order_relaxed);
+        }
+    });
+    std::uint64_t rows = 0, changed = 0, wrong = 0;
+    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(400);
+    while (std::chrono::steady_clock::now() < until) {
+        for (std::int32_t pos = 0; pos < static_cast<std::int32_t>(kCap); ++pos) {
+            FlowKey k;
+            FlowEntry fe;
+            const FlowTable::Read r = t.read_flow(pos, k, fe);
+            if (r == FlowTable::Read::Changed) {
+                ++changed;
+            } else if (r == FlowTable::Read::Ok) {
+                ++rows;
+                const std::uint32_t i = (std::uint32_t{k.src[12]} << 24) | (std::uint32_t{k.src[13]} << 16) |
+                                        (std::uint32_t{k.src[14]} << 8) | k.src[15];
+                if (!same_key(k, make_key(i)) || fe.cs_id != i || fe.instance_id != (i ^ 0x5A5A) ||
+                    fe.index_hint != static_cast<std::uint16_t>(i))
+                    ++wrong;
+            }
+        }
+    }
+    stop = true;
+    writer.join();
+    INFO(rows << " rows read, " << changed << " positions changed while read, " << writes.load() << " writes");
+    CHECK(wrong == 0);
+    CHECK(rows > 10000);
+    CHECK(writes.load() > 10000);
 }
