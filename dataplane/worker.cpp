@@ -69,10 +69,15 @@ constexpr unsigned kChooseAhead = 2;
 constexpr unsigned kSeedAhead = 4;
 
 // A new flow's selection reads the first line of each of its service's
-// instances (seed, weight); with many services they are not in cache.
+// instances (seed, weight); with many services they are not in cache. At
+// most the first kSelectionPrefetchMax: a service of hundreds of instances
+// would flood the line fill buffers four new flows ahead.
+constexpr std::size_t kSelectionPrefetchMax = 32;
+
 inline void prefetch_selection(const Service& svc) noexcept {
-    for (const Instance& in : svc.instances)
-        rte_prefetch0(&in);
+    const std::size_t n = std::min(svc.instances.size(), kSelectionPrefetchMax);
+    for (std::size_t k = 0; k < n; ++k)
+        rte_prefetch0(&svc.instances[k]);
 }
 
 // Lines [first, 3) of an instance: what steering a packet to it reads (its
@@ -223,9 +228,11 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
         if (svc == nullptr)
             continue;
         if (b.pos[f] < 0) {
-            // A new flow: its choice starts from the service's own line.
+            // A new flow: its choice starts from the service's own line. (A
+            // service without instances drops it before any choice.)
             rte_prefetch0(svc);
-            b.miss[n_miss++] = static_cast<std::uint8_t>(f);
+            if (!svc->instances.empty())
+                b.miss[n_miss++] = static_cast<std::uint8_t>(f);
             continue;
         }
         const std::uint16_t hint = w.flows->entry(b.pos[f]).index_hint;
@@ -233,7 +240,7 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
             prefetch_instance(svc->instances[hint], 0);
     }
 
-    // New flows (the lookups that missed, with a service): the choice of
+    // New flows (lookups that missed, of a service with instances): the choice of
     // the k-th is made while the (k - kChooseAhead)-th is steered, and the
     // chosen instance's lines prefetched; what the choice reads (each
     // instance's first line) is prefetched before that. With many services
@@ -267,7 +274,8 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
     // 3. Steer: keep the pinned instance while it is there and eligible,
     //    otherwise choose and pin.
     for (unsigned f = 0; f < n_flow; ++f) {
-        if (b.miss[next_miss] == f) {
+        const bool chosen_early = b.miss[next_miss] == f;
+        if (chosen_early) {
             ++next_miss;
             prefetch_choice_input(next_miss - 1 + kSeedAhead);
             choose_early(next_miss - 1 + kChooseAhead);
@@ -325,9 +333,7 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
             }
         }
         if (in == nullptr) {
-            // Made early for a lookup that missed (see choose_early).
-            const Choice ch = b.pos[f] < 0 && b.svcs[f] != nullptr ? b.choice[f]
-                                                                   : select_instance(*svc, pi.meta.req, sig);
+            const Choice ch = chosen_early ? b.choice[f] : select_instance(*svc, pi.meta.req, sig);
             if (ch.index < 0) [[unlikely]] {
                 if (fe != nullptr && !(fe->flags & kFlowValid))
                     ft.remove(pos);

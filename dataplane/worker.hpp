@@ -61,7 +61,7 @@ struct BurstScratch {
     std::int32_t pos[kMaxBurst];
     const Service* svcs[kMaxBurst];     // service of each flow lookup, when known
     Choice choice[kMaxBurst];           // instance chosen for a flow lookup that missed
-    std::uint8_t miss[kMaxBurst + 1];   // flow lookups that missed and have a service, then kNoMiss
+    std::uint8_t miss[kMaxBurst + 1];   // flow lookups that missed, of a service with instances; then kNoMiss
     std::uint8_t flow_idx[kMaxBurst];   // packet index of each flow lookup
     std::uint8_t fwd_idx[kMaxBurst];    // packet index of each FIB lookup
     std::uint8_t fwd_ips[kMaxBurst][16];

@@ -1450,30 +1450,45 @@ TEST_CASE("golden: two packets of one new flow in one burst", "[golden]") {
 }
 
 // process_burst() chooses a new flow's instance a few new flows ahead of
-// steering it; the choice must still be that flow's own, wherever it sits
-// in the burst and whatever sits around it.
+// steering it; the choice must still be that flow's own (its service, its
+// request, its hash), wherever it sits in the burst and whatever sits
+// around it.
 TEST_CASE("golden: a new flow's instance does not depend on the rest of its burst", "[golden]") {
-    const auto req = [](std::uint16_t sp, std::uint8_t fill = 0) {
-        return frame(via_doh(md(kCsMulti), {.sport = sp, .fill = fill}));
+    constexpr std::uint32_t kCsOther = 700;
+    // Instances that differ, so that the request decides which may be chosen.
+    const std::vector<ServiceConfig> services = {
+        service(kCsMulti, {instance(1, {ip6("fc00:a::200")}, {.latency_us = 100}),
+                           instance(2, {ip6("fc00:b::200")}, {.latency_us = 500}),
+                           instance(3, {ip6("fc00:c::200")}, {.latency_us = 900})}),
+        service(kCsOther, {instance(1, {ip6("fc00:a::700")}, {.latency_us = 900}),
+                           instance(2, {ip6("fc00:b::700")}, {.latency_us = 100}),
+                           instance(3, {ip6("fc00:c::700")}, {.latency_us = 500})}),
+        service(kCsEmpty, {}),
+    };
+    const auto cs_of = [&](std::uint16_t sp) { return sp % 2 == 0 ? kCsMulti : kCsOther; };
+    const auto req = [&](std::uint16_t sp, std::uint8_t fill = 0) {
+        static constexpr std::uint32_t kBound[] = {UINT32_MAX, 600, 1000, 200, 550};
+        return frame(via_doh(md_latency(cs_of(sp), kBound[sp % 5]), {.sport = sp, .fill = fill}));
     };
     // Each flow alone, in a burst of its own, on a gateway of its own.
     std::map<std::uint16_t, std::uint32_t> alone;
     for (std::uint16_t sp = 1; sp <= 36; ++sp) {
-        Gateway ref;
-        alone[sp] = ref.instance_of(ref.run1(req(sp), 1000), kCsMulti);
+        Gateway ref({.services = services});
+        alone[sp] = ref.instance_of(ref.run1(req(sp), 1000), cs_of(sp));
     }
     REQUIRE(used(alone).size() == 3);
 
     // One burst: pinned flows (1..8) between new ones (9..36), unknown
     // services, services without instances, plain IPv6, a malformed
     // request, and a second packet of a flow that is new in this burst.
-    Gateway gw;
+    Gateway gw({.services = services});
     std::vector<Bytes> pin;
     for (std::uint16_t sp = 1; sp <= 8; ++sp)
         pin.push_back(req(sp));
     gw.run(pin, 1000);
+    const DropCounts d0 = drops(gw.ctr());
     std::vector<Bytes> burst;
-    std::vector<std::uint16_t> sport_at;  // 0: not a kCsMulti request
+    std::vector<std::uint16_t> sport_at;  // 0: not a request of a service with instances
     const auto add = [&](Bytes b, std::uint16_t sp) {
         burst.push_back(std::move(b));
         sport_at.push_back(sp);
@@ -1500,10 +1515,12 @@ TEST_CASE("golden: a new flow's instance does not depend on the rest of its burs
         if (sport_at[i] == 0)
             continue;
         INFO("packet " << i << ", sport " << sport_at[i]);
-        CHECK(gw.instance_of(o[i], kCsMulti) == alone.at(sport_at[i]));
+        CHECK(gw.instance_of(o[i], cs_of(sport_at[i])) == alone.at(sport_at[i]));
     }
     CHECK(gw.ctr().new_flows.get() == 8 + 28);
     CHECK(gw.ctr().flow_hits.get() == 8 + 1);
+    CHECK(gw.ctr().forwarded.get() == 4);
+    CHECK(moved(d0, drops(gw.ctr())) == "ipv6_bad_payload_len=1 unknown_service=6 no_instance=4");
 }
 
 TEST_CASE("golden: ESP flows are keyed by SPI", "[golden]") {
