@@ -23,6 +23,7 @@
 #include <arpa/inet.h>
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <string>

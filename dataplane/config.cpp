@@ -223,7 +223,7 @@ Config parse_config(const YAML::Node& root) {
         c.services = read_services<ServiceConfig>(list, lp,
                                                   {.max_sids = kMaxSids,
                                                    .max_instances_per_service = kMaxInstancesPerService,
-                                                   .max_weight = 1000000,
+                                                   .max_weight = kMaxWeight,
                                                    .limits_owner = "gateway",
                                                    .max_services = c.gateway.max_services,
                                                    .max_instances = c.gateway.max_instances});

@@ -21,6 +21,7 @@ using MacAddr = std::array<std::uint8_t, 6>;
 
 inline constexpr std::size_t kMaxSids = 5;
 inline constexpr std::size_t kMaxInstancesPerService = 1024;
+inline constexpr std::uint32_t kMaxWeight = 1000000;  // an instance's operator weight, as ctl::kMaxWeight
 
 struct Ipv6Prefix {
     Ipv6Addr addr{};
@@ -71,7 +72,7 @@ struct InstanceMetrics {
     std::uint32_t latency_us = 0;     // gateway -> instance
     std::uint32_t bandwidth_kbps = UINT32_MAX;
     std::uint16_t compute_types = 1;  // wire::kCompute* bits
-    std::uint32_t weight = 100;       // operator weight, 0..1000000
+    std::uint32_t weight = 100;       // operator weight, 0..kMaxWeight
 
     friend bool operator==(const InstanceMetrics&, const InstanceMetrics&) = default;
 };
