@@ -66,7 +66,8 @@ void FlowTable::remove(std::int32_t pos) noexcept {
         return;
     const std::int32_t r = rte_hash_del_key(h_, key);
     // With RW_CONCURRENCY_LF the slot is freed by us, not by the delete; the
-    // owning worker is the only reader that matters for reuse.
+    // owning worker is the only reader that looks keys up, and read_flow()
+    // tells a reused slot by the entry rewritten above.
     if (r >= 0)
         rte_hash_free_key_with_position(h_, r);
 }
@@ -88,32 +89,35 @@ bool FlowTable::key_at(std::int32_t pos, FlowKey& out) const noexcept {
     return true;
 }
 
-FlowEntry FlowTable::load(std::int32_t pos) const noexcept {
-    // atomic_ref<const T> comes with C++26; the loads do not write.
+bool FlowTable::load(std::int32_t pos, FlowEntry& out, std::uint8_t& gen) const noexcept {
+    // atomic_ref<const T> comes with C++26; these only load.
     FlowEntry& e = entries_[pos];
     constexpr auto r = std::memory_order_relaxed;
-    FlowEntry out{};
+    gen = std::atomic_ref<std::uint8_t>(e.gen).load(std::memory_order_acquire);
     out.cs_id = std::atomic_ref<std::uint32_t>(e.cs_id).load(r);
     out.instance_id = std::atomic_ref<std::uint32_t>(e.instance_id).load(r);
     out.last_seen_ms = std::atomic_ref<std::uint32_t>(e.last_seen_ms).load(r);
     out.index_hint = std::atomic_ref<std::uint16_t>(e.index_hint).load(r);
     out.flags = std::atomic_ref<std::uint8_t>(e.flags).load(r);
-    return out;
+    out.gen = gen;
+    std::atomic_thread_fence(std::memory_order_acquire);
+    return (gen & 1) == 0 && std::atomic_ref<std::uint8_t>(e.gen).load(r) == gen;
 }
 
 FlowTable::Read FlowTable::read_flow(std::int32_t pos, FlowKey& key, FlowEntry& fe) const noexcept {
-    const FlowEntry before = load(pos);
-    if (!(before.flags & kFlowValid))
-        return Read::Empty;
-    // The key read may race with the slot's reuse by another flow: only a
-    // key that rte_hash's lock-free lookup still finds here is this
-    // position's.
-    if (!key_at(pos, key) || rte_hash_lookup_with_hash(h_, &key, hash(key)) != pos)
+    std::uint8_t gen = 0;
+    if (!load(pos, fe, gen))
         return Read::Changed;
-    fe = load(pos);
-    const bool same = fe.cs_id == before.cs_id && fe.instance_id == before.instance_id &&
-                      fe.index_hint == before.index_hint && fe.flags == before.flags;
-    return same ? Read::Ok : Read::Changed;
+    if (!(fe.flags & kFlowValid))
+        return Read::Empty;
+    // The key read may race with the slot's reuse by another flow. A
+    // removal rewrites the entry before it frees the key's slot, so a key
+    // read while `gen` stays put is this entry's.
+    if (!key_at(pos, key))
+        return Read::Changed;
+    std::atomic_thread_fence(std::memory_order_acquire);
+    return std::atomic_ref<std::uint8_t>(entries_[pos].gen).load(std::memory_order_relaxed) == gen ? Read::Ok
+                                                                                                  : Read::Changed;
 }
 
 std::uint32_t FlowTable::count() const noexcept {

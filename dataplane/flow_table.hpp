@@ -53,7 +53,7 @@ struct FlowEntry {
     std::uint32_t last_seen_ms;  // engine clock, wraps after 49 days
     std::uint16_t index_hint;    // index in Service::instances when pinned
     std::uint8_t flags;
-    std::uint8_t pad;
+    std::uint8_t gen;            // odd while store_entry() writes; FlowTable's own (see read_flow())
 };
 static_assert(sizeof(FlowEntry) == 16);
 
@@ -108,9 +108,11 @@ public:
     bool remove(const FlowKey& k, std::uint32_t sig) noexcept;
 
     // The owning worker reads entries directly; it writes them only
-    // through store_entry() and touch(), whose stores are atomic field by
-    // field (plain moves on x86-64 and arm64) because the management
-    // thread reads them meanwhile (read_flow()).
+    // through store_entry() and touch(), because the management thread
+    // reads them meanwhile (read_flow()): store_entry() is the writer side
+    // of a sequence lock on the entry's `gen` (its stores are relaxed
+    // atomics, plain moves on x86-64 and arm64), touch() one atomic store
+    // of last_seen_ms, which a reader needs in no relation to the rest.
     const FlowEntry& entry(std::int32_t pos) const noexcept { return entries_[pos]; }
     const FlowEntry* entry_addr(std::int32_t pos) const noexcept { return &entries_[pos]; }
     void store_entry(std::int32_t pos, const FlowEntry& fe) noexcept { store(entries_[pos], fe); }
@@ -124,9 +126,12 @@ public:
 
     // From any thread while the owning worker adds, pins and removes: the
     // key and the entry of the flow at `pos`, both of one flow. The entry
-    // is read before and after the key, and the key must still be found at
-    // `pos`. Empty: no pinned flow there; Changed: it changed meanwhile
-    // (the caller may try again).
+    // is read whole (its `gen` even and the same before and after), then
+    // the key, and `gen` must not have moved since: a removal rewrites the
+    // entry before it frees the key's slot, and so does every new pin. Empty: no
+    // pinned flow there; Changed: it changed meanwhile (the caller may try
+    // again). `gen` has 8 bits: a reader held up while the same position
+    // is rewritten 128 times could take a torn entry for a whole one.
     enum class Read : std::uint8_t { Ok, Empty, Changed };
     Read read_flow(std::int32_t pos, FlowKey& key, FlowEntry& fe) const noexcept;
 
@@ -136,15 +141,24 @@ public:
     std::uint32_t& sweep_cursor() noexcept { return sweep_cursor_; }
 
 private:
+    // Sequence-lock writer (the owning worker only): gen odd, the fields,
+    // gen even again.
     static void store(FlowEntry& to, const FlowEntry& from) noexcept {
         constexpr auto r = std::memory_order_relaxed;
+        std::atomic_ref<std::uint8_t> gen(to.gen);
+        const std::uint8_t g = gen.load(r);
+        gen.store(static_cast<std::uint8_t>(g + 1), r);
+        std::atomic_thread_fence(std::memory_order_release);
         std::atomic_ref<std::uint32_t>(to.cs_id).store(from.cs_id, r);
         std::atomic_ref<std::uint32_t>(to.instance_id).store(from.instance_id, r);
         std::atomic_ref<std::uint32_t>(to.last_seen_ms).store(from.last_seen_ms, r);
         std::atomic_ref<std::uint16_t>(to.index_hint).store(from.index_hint, r);
         std::atomic_ref<std::uint8_t>(to.flags).store(from.flags, r);
+        gen.store(static_cast<std::uint8_t>(g + 2), std::memory_order_release);
     }
-    FlowEntry load(std::int32_t pos) const noexcept;
+    // Sequence-lock reader: the entry at pos and its (even) gen; false when
+    // it was being written.
+    bool load(std::int32_t pos, FlowEntry& out, std::uint8_t& gen) const noexcept;
 
     rte_hash* h_ = nullptr;
     FlowEntry* entries_ = nullptr;
