@@ -20,18 +20,18 @@
 // Thread safety: pure functions.
 #pragma once
 
-#include <arpa/inet.h>
-
 #include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "cats_wire.hpp"
+#include "ipv6_text.hpp"
 #include "yaml_schema.hpp"
 
 namespace cats::yaml {
@@ -51,11 +51,10 @@ struct ServiceSchema {
 // An IPv6 address in text form (inet_pton's syntax).
 inline std::array<std::uint8_t, 16> read_ipv6(const YAML::Node& n, const std::string& path) {
     const std::string s = read_string(n, path);
-    std::array<std::uint8_t, 16> a{};
-    // inet_pton reads a C string: an embedded NUL would hide a tail.
-    if (s.find('\0') != std::string::npos || inet_pton(AF_INET6, s.c_str(), a.data()) != 1)
+    const std::optional<std::array<std::uint8_t, 16>> a = wire::parse_ipv6(s);
+    if (!a)
         fail(path, "'" + s + "' is not an IPv6 address");
-    return a;
+    return *a;
 }
 
 // A non-empty list of compute types, each once: wire::kCompute* bits.

@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "cats_wire.hpp"
+#include "ipv6_text.hpp"
 #include "service_schema.hpp"
 #include "yaml_schema.hpp"
 
@@ -253,15 +254,7 @@ Config load_config_string(const std::string& yaml) {
     return load_from_text(yaml, "<string>");
 }
 
-std::optional<Ipv6Addr> parse_ipv6_addr(const std::string& s) {
-    // inet_pton reads a C string: an embedded NUL would hide a tail.
-    if (s.find('\0') != std::string::npos)
-        return std::nullopt;
-    Ipv6Addr a{};
-    if (inet_pton(AF_INET6, s.c_str(), a.data()) != 1)
-        return std::nullopt;
-    return a;
-}
+std::optional<Ipv6Addr> parse_ipv6_addr(const std::string& s) { return wire::parse_ipv6(s); }
 
 std::optional<Ipv6Prefix> parse_ipv6_prefix(const std::string& s) {
     const std::size_t slash = s.find('/');

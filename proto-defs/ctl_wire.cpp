@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <initializer_list>
 
+#include "ipv6_text.hpp"
+
 namespace cats::ctl {
 
 namespace {
@@ -390,15 +392,7 @@ std::string compute_types_to_string(std::uint16_t bits) {
     return out.empty() ? "-" : out;
 }
 
-std::optional<Sid> parse_sid(const std::string& text) {
-    // inet_pton reads a C string: an embedded NUL would hide a tail.
-    if (text.find('\0') != std::string::npos)
-        return std::nullopt;
-    Sid s{};
-    if (inet_pton(AF_INET6, text.c_str(), s.data()) != 1)
-        return std::nullopt;
-    return s;
-}
+std::optional<Sid> parse_sid(const std::string& text) { return wire::parse_ipv6(text); }
 
 std::string format_sid(const Sid& sid) {
     char buf[INET6_ADDRSTRLEN];

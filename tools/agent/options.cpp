@@ -21,6 +21,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "ipv6_text.hpp"
 #include "yaml_schema.hpp"
 
 namespace cats::agent {
@@ -131,10 +132,10 @@ double parse_seconds(const std::string& s, const std::string& where, double lo, 
 }
 
 Sid parse_sid(const std::string& s, const std::string& where) {
-    Sid a{};
-    if (s.find('\0') != std::string::npos || inet_pton(AF_INET6, s.c_str(), a.data()) != 1)
+    const std::optional<Sid> a = wire::parse_ipv6(s);
+    if (!a)
         fail(where, "'" + s + "' is not an IPv6 address");
-    return a;
+    return *a;
 }
 
 // Hex text -> bytes (advert::parse_hex_key), or a ConfigError at `where`.

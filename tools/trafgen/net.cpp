@@ -6,14 +6,11 @@
 #include <charconv>
 #include <cstdio>
 
+#include "ipv6_text.hpp"
+
 namespace cats::trafgen {
 
-std::optional<Ipv6Addr> parse_ipv6_addr(const std::string& s) {
-    Ipv6Addr a{};
-    if (inet_pton(AF_INET6, s.c_str(), a.data()) != 1)
-        return std::nullopt;
-    return a;
-}
+std::optional<Ipv6Addr> parse_ipv6_addr(const std::string& s) { return wire::parse_ipv6(s); }
 
 std::optional<Ipv6Prefix> parse_ipv6_prefix(const std::string& s) {
     const std::size_t slash = s.find('/');
