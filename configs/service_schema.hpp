@@ -24,14 +24,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "cats_wire.hpp"
-#include "ipv6_text.hpp"
 #include "yaml_schema.hpp"
 
 namespace cats::yaml {
@@ -48,29 +46,16 @@ struct ServiceSchema {
     std::size_t max_instances = 0;              // over every service
 };
 
-// An IPv6 address in text form (inet_pton's syntax).
-inline std::array<std::uint8_t, 16> read_ipv6(const YAML::Node& n, const std::string& path) {
-    const std::string s = read_string(n, path);
-    const std::optional<std::array<std::uint8_t, 16>> a = wire::parse_ipv6(s);
-    if (!a)
-        fail(path, "'" + s + "' is not an IPv6 address");
-    return *a;
-}
-
 // A non-empty list of compute types, each once: wire::kCompute* bits.
 inline std::uint16_t read_compute_types(const YAML::Node& n, const std::string& path) {
-    static constexpr std::pair<std::string_view, std::uint16_t> kTypes[] = {
-        {"cpu", wire::kComputeCpu}, {"gpu", wire::kComputeGpu}, {"npu", wire::kComputeNpu}, {"fpga", wire::kComputeFpga}};
     if (list_size(n, path) == 0)
         fail(path, "must list at least one of cpu, gpu, npu, fpga");
     std::uint16_t bits = 0;
     for_each_item(n, path, [&](const YAML::Node& v, const std::string& p) {
-        std::uint16_t bit = 0;
-        for (const auto& [name, value] : kTypes)
-            if (v.IsScalar() && v.Scalar() == name)
-                bit = value;
-        if (bit == 0)
-            fail(p, "must be one of cpu | gpu | npu | fpga, got " + describe(v));
+        const std::uint16_t bit = read_enum<std::uint16_t>(
+            v, p,
+            {{"cpu", wire::kComputeCpu}, {"gpu", wire::kComputeGpu}, {"npu", wire::kComputeNpu},
+             {"fpga", wire::kComputeFpga}});
         if ((bits & bit) != 0)
             fail(p, "'" + v.Scalar() + "' is listed twice");
         bits = static_cast<std::uint16_t>(bits | bit);

@@ -13,6 +13,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -21,6 +22,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <limits>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -28,6 +30,7 @@
 #include <vector>
 
 #include "config_error.hpp"
+#include "ipv6_text.hpp"
 
 namespace cats::yaml {
 
@@ -268,6 +271,30 @@ inline std::string read_string(const YAML::Node& n, const std::string& path) {
     if (n.Scalar().empty())
         fail(path, "must not be empty");
     return n.Scalar();
+}
+
+// One of `values`, by name.
+template <class E>
+E read_enum(const YAML::Node& n, const std::string& path,
+            std::initializer_list<std::pair<std::string_view, E>> values) {
+    std::string names;
+    for (const auto& [name, value] : values) {
+        if (n.IsScalar() && n.Scalar() == name)
+            return value;
+        if (!names.empty())
+            names += " | ";
+        names += name;
+    }
+    fail(path, "must be one of " + names + ", got " + describe(n));
+}
+
+// An IPv6 address in text form (wire::parse_ipv6).
+inline std::array<std::uint8_t, 16> read_ipv6(const YAML::Node& n, const std::string& path) {
+    const std::string s = read_string(n, path);
+    const std::optional<std::array<std::uint8_t, 16>> a = wire::parse_ipv6(s);
+    if (!a)
+        fail(path, "'" + s + "' is not an IPv6 address");
+    return *a;
 }
 
 }  // namespace cats::yaml

@@ -40,20 +40,6 @@ std::uint16_t read_desc(const YAML::Node& n, const std::string& path) {
     return static_cast<std::uint16_t>(v);
 }
 
-template <class E>
-E read_enum(const YAML::Node& n, const std::string& path,
-            std::initializer_list<std::pair<std::string_view, E>> values) {
-    std::string names;
-    for (const auto& [name, value] : values) {
-        if (n.IsScalar() && n.Scalar() == name)
-            return value;
-        if (!names.empty())
-            names += " | ";
-        names += name;
-    }
-    fail(path, "must be one of " + names + ", got " + describe(n));
-}
-
 std::string format_prefix(const Ipv6Prefix& p) {
     return format_ipv6(p.addr) + "/" + std::to_string(p.len);
 }

@@ -278,7 +278,7 @@ InstanceConfig parse_instance(const YAML::Node& n, const std::string& path) {
     const std::size_t count = list_size(sids, sp);
     if (count < 1 || count > advert::kMaxSids)
         fail(sp, "must have 1.." + std::to_string(advert::kMaxSids) + " SIDs, got " + std::to_string(count));
-    for_each_item(sids, sp, [&](const YAML::Node& v, const std::string& p) { in.sids.push_back(parse_sid(read_string(v, p), p)); });
+    for_each_item(sids, sp, [&](const YAML::Node& v, const std::string& p) { in.sids.push_back(read_ipv6(v, p)); });
     m.with("metrics", [&](const YAML::Node& v, const std::string& p) { in.metrics = parse_metrics(v, p); });
     return in;
 }

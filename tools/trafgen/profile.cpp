@@ -77,14 +77,6 @@ bool read_bool(const YAML::Node& n, const std::string& path) {
     fail(path, "expected true or false, got " + describe(n));
 }
 
-Ipv6Addr read_ipv6(const YAML::Node& n, const std::string& path) {
-    const std::string s = read_string(n, path);
-    const std::optional<Ipv6Addr> a = parse_ipv6_addr(s);
-    if (!a)
-        fail(path, "'" + s + "' is not an IPv6 address");
-    return *a;
-}
-
 Ipv6Prefix read_prefix(const YAML::Node& n, const std::string& path) {
     const std::string s = read_string(n, path);
     const std::optional<Ipv6Prefix> p = parse_ipv6_prefix(s);
