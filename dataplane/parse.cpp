@@ -187,8 +187,7 @@ DropReason parse_ipv6_fields(std::span<const std::uint8_t> pkt, const ParseConfi
                 out.spi = load_be32(&ip[off]);
                 out.has_spi = true;
             } else {
-                out.sport = load_be16(&ip[off]);
-                out.dport = load_be16(&ip[off + 2]);
+                set_ports(out, &ip[off]);
                 out.has_ports = true;
             }
         }

@@ -8,6 +8,7 @@
 // called from any thread.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -88,6 +89,27 @@ struct PacketInfo {
 
     friend bool operator==(const PacketInfo&, const PacketInfo&) = default;
 };
+
+// sport and dport as one 32-bit word, sport in its low half: their memory
+// order on a little-endian host, which is how the flow key holds them. Both
+// parsers store them with set_ports() and make_key() loads them with
+// ports_word(), one store and one load of the same 4 bytes: a load that
+// spans two narrower stores cannot take its data from the store buffer and
+// waits for both to reach the cache (a store-forwarding stall, on every
+// packet).
+inline void set_ports(PacketInfo& out, const std::uint8_t* l4) noexcept {
+    static_assert(std::endian::native == std::endian::little);
+    static_assert(offsetof(PacketInfo, dport) == offsetof(PacketInfo, sport) + 2);
+    const std::uint32_t be = wire::load_be32(l4);  // sport << 16 | dport
+    const std::uint32_t word = (be >> 16) | (be << 16);
+    std::memcpy(reinterpret_cast<std::uint8_t*>(&out) + offsetof(PacketInfo, sport), &word, sizeof word);
+}
+
+inline std::uint32_t ports_word(const PacketInfo& pi) noexcept {
+    std::uint32_t word;
+    std::memcpy(&word, reinterpret_cast<const std::uint8_t*>(&pi) + offsetof(PacketInfo, sport), sizeof word);
+    return word;
+}
 
 // Parse `frame` (starting at the Ethernet header). Returns DropReason::None
 // and fills `out` on success; otherwise the reason the packet must be dropped.
@@ -242,8 +264,7 @@ inline bool parse_fast(std::span<const std::uint8_t> frame, const ParseConfig& c
     if ((nh != kProtoUdp && nh != kProtoTcp) || ip_len - off < l4_min_len(nh))
         return false;
     out.l4_proto = nh;
-    out.sport = wire::load_be16(ip + off);
-    out.dport = wire::load_be16(ip + off + 2);
+    set_ports(out, ip + off);
     out.has_ports = true;
     take_service_sid(cfg, out);
     return true;
