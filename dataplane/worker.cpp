@@ -482,13 +482,23 @@ void forward_burst(Worker& w, const Engine& e, const Snapshot& snap, std::uint16
 
     process_burst(w, e, snap, rx, n, now_ms, b.out);
 
+    // Sort by output port a run at a time (a burst mostly goes out of one
+    // port): a count updated in memory for every packet would make each
+    // packet wait for the previous one's store.
     unsigned n_drop = 0;
-    for (unsigned i = 0; i < n; ++i) {
+    for (unsigned i = 0; i < n;) {
         const std::uint16_t op = b.out[i];
-        if (op == kVerdictDrop)
-            b.drops[n_drop++] = rx[i];
-        else
-            b.tx[op][b.n_tx[op]++] = rx[i];
+        unsigned end = i + 1;
+        while (end < n && b.out[end] == op)
+            ++end;
+        if (op == kVerdictDrop) {
+            std::copy(rx + i, rx + end, b.drops + n_drop);
+            n_drop += end - i;
+        } else {
+            std::copy(rx + i, rx + end, b.tx[op] + b.n_tx[op]);
+            b.n_tx[op] = static_cast<std::uint16_t>(b.n_tx[op] + (end - i));
+        }
+        i = end;
     }
     if (n_drop != 0)
         rte_pktmbuf_free_bulk(b.drops, n_drop);
