@@ -30,7 +30,7 @@
 #include <vector>
 
 #include "config_error.hpp"
-#include "ipv6_text.hpp"
+#include "addr_text.hpp"
 
 namespace cats::yaml {
 

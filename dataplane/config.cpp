@@ -7,19 +7,14 @@
 // leave the default in place.
 #include "config.hpp"
 
-#include <arpa/inet.h>
 #include <yaml-cpp/yaml.h>
 
-#include <algorithm>
-#include <charconv>
 #include <initializer_list>
-#include <limits>
 #include <map>
-#include <string_view>
 #include <utility>
 
+#include "addr_text.hpp"
 #include "cats_wire.hpp"
-#include "ipv6_text.hpp"
 #include "service_schema.hpp"
 #include "yaml_schema.hpp"
 
@@ -238,74 +233,6 @@ Config load_config_file(const std::string& path) {
 
 Config load_config_string(const std::string& yaml) {
     return load_from_text(yaml, "<string>");
-}
-
-std::optional<Ipv6Addr> parse_ipv6_addr(const std::string& s) { return wire::parse_ipv6(s); }
-
-std::optional<Ipv6Prefix> parse_ipv6_prefix(const std::string& s) {
-    const std::size_t slash = s.find('/');
-    if (slash == std::string::npos)
-        return std::nullopt;
-    const std::string_view len_text = std::string_view(s).substr(slash + 1);
-    if (len_text.empty() || len_text.size() > 3 ||
-        !std::all_of(len_text.begin(), len_text.end(), [](char c) { return c >= '0' && c <= '9'; }))
-        return std::nullopt;
-    unsigned len = 0;
-    std::from_chars(len_text.data(), len_text.data() + len_text.size(), len);
-    if (len > 128)
-        return std::nullopt;
-    const std::optional<Ipv6Addr> addr = parse_ipv6_addr(s.substr(0, slash));
-    if (!addr)
-        return std::nullopt;
-    return Ipv6Prefix{*addr, static_cast<std::uint8_t>(len)};
-}
-
-std::optional<MacAddr> parse_mac(const std::string& s) {
-    // Exactly "hh:hh:hh:hh:hh:hh".
-    constexpr std::size_t kLen = 17;
-    if (s.size() != kLen)
-        return std::nullopt;
-    const auto nibble = [](char c) -> int {
-        if (c >= '0' && c <= '9')
-            return c - '0';
-        if (c >= 'a' && c <= 'f')
-            return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-            return c - 'A' + 10;
-        return -1;
-    };
-    MacAddr m{};
-    for (std::size_t i = 0; i < m.size(); ++i) {
-        const std::size_t off = i * 3;
-        if (i > 0 && s[off - 1] != ':')
-            return std::nullopt;
-        const int hi = nibble(s[off]);
-        const int lo = nibble(s[off + 1]);
-        if (hi < 0 || lo < 0)
-            return std::nullopt;
-        m[i] = static_cast<std::uint8_t>((hi << 4) | lo);
-    }
-    return m;
-}
-
-std::string format_ipv6(const Ipv6Addr& a) {
-    char buf[INET6_ADDRSTRLEN];
-    // Cannot fail: the family is right and the buffer is large enough.
-    inet_ntop(AF_INET6, a.data(), buf, sizeof(buf));
-    return buf;
-}
-
-std::string format_mac(const MacAddr& m) {
-    static constexpr char kHex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(17);
-    for (std::size_t i = 0; i < m.size(); ++i) {
-        if (i > 0)
-            out += ':';
-        out += kHex[m[i] >> 4];
-        out += kHex[m[i] & 0x0F];
-    }
-    return out;
 }
 
 }  // namespace cats::dp

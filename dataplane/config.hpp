@@ -12,21 +12,18 @@
 #include <string>
 #include <vector>
 
+#include "addr_text.hpp"
 #include "config_error.hpp"
 
 namespace cats::dp {
 
-using Ipv6Addr = std::array<std::uint8_t, 16>;
-using MacAddr = std::array<std::uint8_t, 6>;
+using Ipv6Addr = wire::Ipv6Addr;
+using MacAddr = wire::MacAddr;
+using Ipv6Prefix = wire::Ipv6Prefix;
 
 inline constexpr std::size_t kMaxSids = 5;
 inline constexpr std::size_t kMaxInstancesPerService = 1024;
 inline constexpr std::uint32_t kMaxWeight = 1000000;  // an instance's operator weight, as ctl::kMaxWeight
-
-struct Ipv6Prefix {
-    Ipv6Addr addr{};
-    std::uint8_t len = 0;
-};
 
 enum class EncapMode : std::uint8_t { Encaps, EncapsRed };
 enum class NonCatsPolicy : std::uint8_t { Forward, Drop };
@@ -104,11 +101,11 @@ using cats::ConfigError;  // configs/config_error.hpp
 Config load_config_file(const std::string& path);
 Config load_config_string(const std::string& yaml);
 
-// Text forms used by config, stats and tools.
-std::optional<Ipv6Addr> parse_ipv6_addr(const std::string& s);
-std::optional<Ipv6Prefix> parse_ipv6_prefix(const std::string& s);
-std::optional<MacAddr> parse_mac(const std::string& s);
-std::string format_ipv6(const Ipv6Addr& a);
-std::string format_mac(const MacAddr& m);
+// Text forms used by config, stats and tools (proto-defs/addr_text.hpp).
+inline std::optional<Ipv6Addr> parse_ipv6_addr(const std::string& s) { return wire::parse_ipv6(s); }
+using wire::format_ipv6;
+using wire::format_mac;
+using wire::parse_ipv6_prefix;
+using wire::parse_mac;
 
 }  // namespace cats::dp

@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "ctl_wire.hpp"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <initializer_list>
 
-#include "ipv6_text.hpp"
+#include "addr_text.hpp"
 
 namespace cats::ctl {
 
@@ -394,10 +392,6 @@ std::string compute_types_to_string(std::uint16_t bits) {
 
 std::optional<Sid> parse_sid(const std::string& text) { return wire::parse_ipv6(text); }
 
-std::string format_sid(const Sid& sid) {
-    char buf[INET6_ADDRSTRLEN];
-    inet_ntop(AF_INET6, sid.data(), buf, sizeof(buf));
-    return buf;
-}
+std::string format_sid(const Sid& sid) { return wire::format_ipv6(sid); }
 
 }  // namespace cats::ctl

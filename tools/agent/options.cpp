@@ -21,7 +21,7 @@
 #include <sstream>
 #include <string_view>
 
-#include "ipv6_text.hpp"
+#include "addr_text.hpp"
 #include "yaml_schema.hpp"
 
 namespace cats::agent {

@@ -12,15 +12,13 @@
 #include <span>
 #include <string>
 
+#include "addr_text.hpp"
+
 namespace cats::trafgen {
 
-using Ipv6Addr = std::array<std::uint8_t, 16>;
-using MacAddr = std::array<std::uint8_t, 6>;
-
-struct Ipv6Prefix {
-    Ipv6Addr addr{};
-    std::uint8_t len = 0;
-};
+using Ipv6Addr = wire::Ipv6Addr;
+using MacAddr = wire::MacAddr;
+using Ipv6Prefix = wire::Ipv6Prefix;
 
 inline constexpr std::size_t kEthHdrLen = 14;
 inline constexpr std::size_t kIpv6HdrLen = 40;
@@ -50,12 +48,13 @@ inline constexpr std::uint8_t kTcpSyn = 0x02;
 inline constexpr std::uint8_t kTcpPsh = 0x08;
 inline constexpr std::uint8_t kTcpAck = 0x10;
 
-std::optional<Ipv6Addr> parse_ipv6_addr(const std::string& s);
-// "addr/len"; host bits are not checked here (the profile loader does).
-std::optional<Ipv6Prefix> parse_ipv6_prefix(const std::string& s);
-std::optional<MacAddr> parse_mac(const std::string& s);
-std::string format_ipv6(const Ipv6Addr& a);
-std::string format_mac(const MacAddr& m);
+// Text forms (proto-defs/addr_text.hpp); prefixes' host bits are checked
+// by the profile loader.
+inline std::optional<Ipv6Addr> parse_ipv6_addr(const std::string& s) { return wire::parse_ipv6(s); }
+using wire::format_ipv6;
+using wire::format_mac;
+using wire::parse_ipv6_prefix;
+using wire::parse_mac;
 
 // The Internet checksum (RFC 1071) of an upper-layer packet over IPv6
 // (RFC 8200 8.1 pseudo-header: source, final destination, upper-layer
