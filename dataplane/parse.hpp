@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <type_traits>
 
 #include "cats_wire.hpp"
 #include "drop_reason.hpp"
@@ -97,6 +98,9 @@ struct PacketInfo {
 // spans two narrower stores cannot take its data from the store buffer and
 // waits for both to reach the cache (a store-forwarding stall, on every
 // packet).
+// What set_ports(), ports_word() and parse_fast()'s reset rely on.
+static_assert(std::is_trivially_copyable_v<PacketInfo> && std::is_standard_layout_v<PacketInfo>);
+
 inline void set_ports(PacketInfo& out, const std::uint8_t* l4) noexcept {
     static_assert(std::endian::native == std::endian::little);
     static_assert(offsetof(PacketInfo, dport) == offsetof(PacketInfo, sport) + 2);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// dataplane/config: the sample config loads with the values it states, every
-// validation error names its YAML path, and the text forms round-trip.
+// dataplane/config: the sample config loads with the values it states, and
+// every validation error names its YAML path. (The text forms of addresses:
+// tests/unit/proto/test_addr_text.cpp.)
 #include <catch2/catch.hpp>
 
 #include <cstdio>
