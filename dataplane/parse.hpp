@@ -91,6 +91,9 @@ struct PacketInfo {
     friend bool operator==(const PacketInfo&, const PacketInfo&) = default;
 };
 
+// What set_ports(), ports_word() and parse_fast()'s reset rely on.
+static_assert(std::is_trivially_copyable_v<PacketInfo> && std::is_standard_layout_v<PacketInfo>);
+
 // sport and dport as one 32-bit word, sport in its low half: their memory
 // order on a little-endian host, which is how the flow key holds them. Both
 // parsers store them with set_ports() and make_key() loads them with
@@ -98,9 +101,6 @@ struct PacketInfo {
 // spans two narrower stores cannot take its data from the store buffer and
 // waits for both to reach the cache (a store-forwarding stall, on every
 // packet).
-// What set_ports(), ports_word() and parse_fast()'s reset rely on.
-static_assert(std::is_trivially_copyable_v<PacketInfo> && std::is_standard_layout_v<PacketInfo>);
-
 inline void set_ports(PacketInfo& out, const std::uint8_t* l4) noexcept {
     static_assert(std::endian::native == std::endian::little);
     static_assert(offsetof(PacketInfo, dport) == offsetof(PacketInfo, sport) + 2);
