@@ -13,7 +13,6 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -29,8 +28,8 @@
 #include <utility>
 #include <vector>
 
-#include "config_error.hpp"
 #include "addr_text.hpp"
+#include "config_error.hpp"
 
 namespace cats::yaml {
 
@@ -289,9 +288,9 @@ E read_enum(const YAML::Node& n, const std::string& path,
 }
 
 // An IPv6 address in text form (wire::parse_ipv6).
-inline std::array<std::uint8_t, 16> read_ipv6(const YAML::Node& n, const std::string& path) {
+inline wire::Ipv6Addr read_ipv6(const YAML::Node& n, const std::string& path) {
     const std::string s = read_string(n, path);
-    const std::optional<std::array<std::uint8_t, 16>> a = wire::parse_ipv6(s);
+    const std::optional<wire::Ipv6Addr> a = wire::parse_ipv6(s);
     if (!a)
         fail(path, "'" + s + "' is not an IPv6 address");
     return *a;
