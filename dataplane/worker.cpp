@@ -225,16 +225,18 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
     // 2. One bulk lookup for every flow of the burst.
     if (n_flow != 0)
         w.flows->lookup_bulk(b.key_ptrs, b.sigs, n_flow, b.pos);
-    for (unsigned f = 0; f < n_flow; ++f)
+    // Prefetch each hit's entry and resolve each flow's service, which does
+    // not need the entry: the entries' lines arrive meanwhile.
+    for (unsigned f = 0; f < n_flow; ++f) {
         if (b.pos[f] >= 0)
             prefetch_write(w.flows->entry_addr(b.pos[f]));
-    // Resolve each flow's service, and prefetch the lines of the instance
-    // its pin names: with many services they are not in cache, and each
-    // packet would otherwise wait for its own.
-    for (unsigned f = 0; f < n_flow; ++f) {
         const PacketInfo& pi = b.info[b.flow_idx[f]];
-        const Service* svc = pi.meta_source != MetaSource::None ? snap.find(pi.meta.cs_id) : nullptr;
-        b.svcs[f] = svc;
+        b.svcs[f] = pi.meta_source != MetaSource::None ? snap.find(pi.meta.cs_id) : nullptr;
+    }
+    // Prefetch the lines of the instance each pin names: with many services
+    // they are not in cache, and each packet would otherwise wait for its own.
+    for (unsigned f = 0; f < n_flow; ++f) {
+        const Service* svc = b.svcs[f];
         if (svc == nullptr)
             continue;
         if (b.pos[f] < 0) {
