@@ -60,11 +60,14 @@ std::int32_t FlowTable::add(const FlowKey& k, std::uint32_t sig) noexcept {
 }
 
 void FlowTable::remove(std::int32_t pos) noexcept {
-    void* key = nullptr;
     store_entry(pos, FlowEntry{});
-    if (rte_hash_get_key_with_position(h_, pos, &key) != 0)
+    FlowKey k;
+    if (!key_at(pos, k))
         return;
-    const std::int32_t r = rte_hash_del_key(h_, key);
+    // The signature the key was added with (hash() is rte_hash_crc()'s
+    // value): rte_hash_del_key() would compute it again, choosing its CRC
+    // implementation at run time for each 8 bytes.
+    const std::int32_t r = rte_hash_del_key_with_hash(h_, &k, hash(k));
     // With RW_CONCURRENCY_LF the slot is freed by us, not by the delete; the
     // owning worker is the only reader that looks keys up, and read_flow()
     // tells a reused slot by the entry rewritten above.
