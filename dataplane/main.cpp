@@ -33,6 +33,7 @@
 #include "port.hpp"
 #include "report.hpp"
 #include "service_table.hpp"
+#include "thp_heap.hpp"
 #include "worker.hpp"
 
 namespace {
@@ -141,6 +142,7 @@ struct App {
     rte_rcu_qsbr* qsbr = nullptr;
     std::unique_ptr<ServiceTable> table;
     Engine engine;
+    std::unique_ptr<ThpHeap> flow_heap;  // outlives the workers' flow tables
     std::vector<std::unique_ptr<Worker>> workers;
     std::unique_ptr<MgmtServer> mgmt;
     std::uint64_t start_tsc = 0;
@@ -278,6 +280,14 @@ int run(App& app) {
     e.qsbr = app.qsbr;
     e.tsc_per_ms = std::max<std::uint64_t>(1, rte_get_tsc_hz() / 1000);
 
+    // Without hugepages the flow tables go on transparent huge pages (see
+    // thp_heap.hpp); with them, on each worker's NUMA node.
+    app.flow_heap = std::make_unique<ThpHeap>("cats_flows",
+                                              ThpHeap::flow_tables_bytes(n_workers, cfg.gateway.flow_table_size),
+                                              socket);
+    if (app.flow_heap->active())
+        std::fprintf(stderr, "cats-dataplane: no hugepages: flow tables in a %zu MB heap of transparent huge pages\n",
+                     app.flow_heap->bytes() >> 20);
     unsigned idx = 0;
     unsigned lcore;
     RTE_LCORE_FOREACH(lcore) {
@@ -286,8 +296,10 @@ int run(App& app) {
         w->lcore_id = lcore;
         w->queue = static_cast<std::uint16_t>(idx);
         w->engine = &e;
+        const int flow_socket =
+            app.flow_heap->active() ? app.flow_heap->socket() : static_cast<int>(rte_lcore_to_socket_id(lcore));
         w->flows = std::make_unique<FlowTable>("cats_flows_" + std::to_string(idx), cfg.gateway.flow_table_size,
-                                               static_cast<int>(rte_lcore_to_socket_id(lcore)));
+                                               flow_socket);
         w->ctr = std::make_unique<WorkerCounters>(cfg.gateway.max_services, cfg.gateway.max_instances);
         w->icmp = Icmp6Limiter(cfg.gateway.icmp_rate);
         app.workers.push_back(std::move(w));
@@ -373,6 +385,7 @@ int main(int argc, char** argv) {
         }
         app.mgmt.reset();
         app.workers.clear();
+        app.flow_heap.reset();
         app.table.reset();
         app.fib.reset();
         rte_free(app.qsbr);
