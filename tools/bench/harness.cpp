@@ -38,10 +38,16 @@ std::uint64_t rss_bytes() {
     return kb * 1024;
 }
 
-std::uint64_t heap_bytes() {
+std::uint64_t heap_bytes(int socket) {
     rte_malloc_socket_stats st{};
-    rte_malloc_get_socket_stats(static_cast<int>(rte_socket_id()), &st);
+    rte_malloc_get_socket_stats(socket, &st);
     return st.heap_allocsz_bytes;
+}
+
+std::size_t mbuf_pool_bytes(unsigned n) {
+    // An object: its mempool header, the rte_mbuf and the data room, to a line.
+    const std::size_t obj = RTE_ALIGN_CEIL(64 + sizeof(rte_mbuf) + kDataRoom, RTE_CACHE_LINE_SIZE);
+    return std::size_t{n} * obj + (std::size_t{16} << 20);
 }
 
 std::uint32_t pow2_at_least(std::uint32_t n) {

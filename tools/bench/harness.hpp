@@ -30,6 +30,7 @@
 #include "fib.hpp"
 #include "port.hpp"
 #include "service_table.hpp"
+#include "thp_heap.hpp"
 #include "worker.hpp"
 #include "workload.hpp"
 
@@ -46,8 +47,11 @@ const char* mode_name(Mode m, bool memory);
 // plus the largest encapsulation fit, and 1M of them fit in memory.
 constexpr std::uint16_t kDataRoom = RTE_PKTMBUF_HEADROOM + 384;
 std::uint64_t rss_bytes();        // resident: VmRSS plus hugetlbfs pages
-std::uint64_t heap_bytes();       // allocated from the DPDK heap of this socket
+std::uint64_t heap_bytes(int socket);  // allocated from the DPDK heap of this socket
 std::uint32_t pow2_at_least(std::uint32_t n);
+// Heap for a pool of `n` mbufs of kDataRoom: the objects and 16 MB for the
+// pool's own structures (its per-lcore caches).
+std::size_t mbuf_pool_bytes(unsigned n);
 std::uint64_t sum_drops(const WorkerCounters& c);
 
 // Threads started from the main lcore inherit its CPU: move the calling
@@ -60,6 +64,9 @@ void leave_lcore_cpus();
 // builds it.
 struct Harness {
     Config cfg;
+    // Where the flow tables go: EAL's memory with hugepages, transparent
+    // huge pages without, as cats-dataplane does. Outlives the tables.
+    ThpHeap table_heap;
     std::unique_ptr<Fib> fib;
     rte_rcu_qsbr* qsbr = nullptr;
     std::unique_ptr<ServiceTable> table;
@@ -70,7 +77,10 @@ struct Harness {
     Harness(const WorkloadSpec& spec, unsigned sids, unsigned n_workers, std::uint16_t port_id,
             const MacAddr& port_mac, std::uint32_t table_size, const std::vector<unsigned>& lcore_ids,
             unsigned extra_readers = 0)
-        : cfg(gateway_config(spec, sids, "bench", table_size)), lcores(lcore_ids) {
+        : cfg(gateway_config(spec, sids, "bench", table_size)),
+          table_heap("bench_flows", ThpHeap::flow_tables_bytes(n_workers, table_size),
+                     static_cast<int>(rte_socket_id())),
+          lcores(lcore_ids) {
         std::vector<Neighbor> nbrs{{cfg.neighbors[0].address, cfg.neighbors[0].mac, port_id}};
         fib = std::make_unique<Fib>("bench_fib", static_cast<int>(rte_socket_id()), cfg.routes, nbrs);
         // RCU readers: the workers, then any other thread that reads the table.
@@ -117,18 +127,25 @@ struct Harness {
     Harness(const Harness&) = delete;
     Harness& operator=(const Harness&) = delete;
 
+    // What the heaps a flow table takes from hold: its own, and EAL's,
+    // where rte_hash puts one array whatever the socket asked for
+    // (the lock-free mode's list of buckets to free, 4 bytes per entry).
+    std::uint64_t table_bytes() const {
+        const int eal = static_cast<int>(rte_socket_id());
+        return heap_bytes(eal) + (table_heap.socket() != eal ? heap_bytes(table_heap.socket()) : 0);
+    }
+
     // Fresh flow tables and counters for the next run. Returns the bytes
     // the first worker's table took from the DPDK heap.
     std::uint64_t reset_workers() {
         std::uint64_t first = 0;
         for (auto& w : workers) {
             w->flows.reset();
-            const std::uint64_t before = heap_bytes();
+            const std::uint64_t before = table_bytes();
             w->flows = std::make_unique<FlowTable>("bench_flows_" + std::to_string(w->index),
-                                                   cfg.gateway.flow_table_size,
-                                                   static_cast<int>(rte_socket_id()));
+                                                   cfg.gateway.flow_table_size, table_heap.socket());
             if (w->index == 0)
-                first = heap_bytes() - before;
+                first = table_bytes() - before;
             w->ctr = std::make_unique<WorkerCounters>(cfg.gateway.max_services, cfg.gateway.max_instances);
         }
         engine.quit.store(false);
@@ -155,6 +172,10 @@ int bench_loop(void* arg);
 // A net_pcap port replaying one pcap file per worker from memory
 // (infinite_rx), transmitting into nothing (tx_drop): I/O at its cheapest.
 struct PcapPort {
+    // Without hugepages the stored packets (one mbuf each, of 64K or 1M
+    // flows) go on transparent huge pages: a NIC's receive has no such
+    // store, and 4 KB pages would make each copy a page walk.
+    ThpHeap heap;
     std::string name;
     std::uint16_t port_id = 0;
     MacAddr mac{};
@@ -162,7 +183,9 @@ struct PcapPort {
     rte_device* device = nullptr;
     std::vector<std::string> files;
 
-    PcapPort(const WorkloadSpec& spec, unsigned n_workers, const std::string& tmpdir, unsigned serial) {
+    PcapPort(const WorkloadSpec& spec, unsigned n_workers, const std::string& tmpdir, unsigned serial)
+        : heap("bench_pcap" + std::to_string(serial), mbuf_pool_bytes(pool_size(spec, n_workers)),
+               static_cast<int>(rte_socket_id())) {
         name = "net_pcap_bench" + std::to_string(serial);
         std::string args;
         for (unsigned q = 0; q < n_workers; ++q) {
@@ -172,9 +195,9 @@ struct PcapPort {
             args += "rx_pcap=" + files.back() + ",";
         }
         args += "infinite_rx=1";
-        const unsigned n = spec.flows + n_workers * 4096 + 8192;
+        const unsigned n = pool_size(spec, n_workers);
         pool = rte_pktmbuf_pool_create(("bench_pool" + std::to_string(serial)).c_str(), n, 256, 0, kDataRoom,
-                                       static_cast<int>(rte_socket_id()));
+                                       heap.socket());
         if (pool == nullptr)
             throw std::runtime_error("mbuf pool of " + std::to_string(n) + ": " + rte_strerror(rte_errno) +
                                      " (give EAL more memory with -m)");
@@ -205,21 +228,27 @@ struct PcapPort {
         for (const std::string& f : files)
             std::remove(f.c_str());
     }
+    static unsigned pool_size(const WorkloadSpec& spec, unsigned n_workers) {
+        return spec.flows + n_workers * 4096 + 8192;
+    }
     PcapPort(const PcapPort&) = delete;
     PcapPort& operator=(const PcapPort&) = delete;
 };
 
 // Memory mode: every worker's packets in mbufs, ready to be "received".
 struct MemoryInput {
+    ThpHeap heap;  // as PcapPort's
     rte_mempool* pool = nullptr;
     std::vector<std::vector<rte_mbuf*>> per_worker;
     std::uint16_t len = 0;
     std::uint8_t eth[14] = {};
 
-    MemoryInput(const WorkloadSpec& spec, unsigned n_workers, unsigned serial) {
+    MemoryInput(const WorkloadSpec& spec, unsigned n_workers, unsigned serial)
+        : heap("bench_mem" + std::to_string(serial), mbuf_pool_bytes(spec.flows + 1024),
+               static_cast<int>(rte_socket_id())) {
         const unsigned n = spec.flows + 1024;
         pool = rte_pktmbuf_pool_create(("bench_mem" + std::to_string(serial)).c_str(), n, 0, 0, kDataRoom,
-                                       static_cast<int>(rte_socket_id()));
+                                       heap.socket());
         if (pool == nullptr)
             throw std::runtime_error("mbuf pool of " + std::to_string(n) + ": " + rte_strerror(rte_errno) +
                                      " (give EAL more memory with -m)");
