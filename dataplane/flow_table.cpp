@@ -65,8 +65,9 @@ void FlowTable::remove(std::int32_t pos) noexcept {
     if (!key_at(pos, k))
         return;
     // The signature the key was added with (hash() is rte_hash_crc()'s
-    // value): rte_hash_del_key() would compute it again, choosing its CRC
-    // implementation at run time for each 8 bytes.
+    // value): rte_hash_del_key() would compute it once more, choosing its
+    // CRC implementation at run time for each 8 bytes. (key_at() has
+    // rte_hash hash it once already, to check the position.)
     const std::int32_t r = rte_hash_del_key_with_hash(h_, &k, hash(k));
     // With RW_CONCURRENCY_LF the slot is freed by us, not by the delete; the
     // owning worker is the only reader that looks keys up, and read_flow()

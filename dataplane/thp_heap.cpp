@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "thp_heap.hpp"
 
+#include <rte_common.h>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <rte_malloc.h>
 
 #include <sys/mman.h>
 
+#include <bit>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <stdexcept>
 
@@ -18,33 +21,40 @@ namespace {
 
 constexpr std::size_t kHugePage = std::size_t{2} << 20;
 
-constexpr std::size_t round_up(std::size_t n, std::size_t to) noexcept { return (n + to - 1) / to * to; }
-
 }  // namespace
 
 std::size_t ThpHeap::flow_tables_bytes(unsigned n_tables, std::size_t capacity) noexcept {
-    // Per slot: 48 bytes of key store (8 + 40, 16-aligned), 8 of buckets and
-    // 8 of extendable buckets (64-byte buckets of 8), up to 8 of free-slot
-    // ring (4-byte elements, a power of two above capacity), up to 1 of the
-    // extendable buckets' ring, 16 of FlowEntry: 89. 128 leaves room for
-    // capacities just past a power of two; 8 MB per table for headers,
-    // alignment and the fixed parts.
-    return n_tables * (capacity * 128 + (std::size_t{8} << 20));
+    // What rte_hash_create() takes for FlowTable's parameters (DPDK 22.11:
+    // 40-byte keys, RW_CONCURRENCY_LF | EXT_TABLE), and the entries:
+    //   key store           capacity + 1 slots of 48 bytes (8 + 40, to 16)
+    //   buckets             bit_ceil(capacity) / 8 of 64 bytes, and as many
+    //                       extendable ones
+    //   free-slot ring      bit_ceil(capacity + 1) of 4 bytes
+    //   extendable buckets' ring  bit_ceil(buckets + 1) of 4 bytes
+    //   FlowEntry           capacity of 16 bytes
+    // 89 bytes per entry at a power of two, 106 just past one. (The list
+    // of extendable buckets to free, 4 bytes per entry, rte_hash takes
+    // from EAL's heap whatever the socket.) 1 MB more per table for
+    // rte_malloc's headers and alignment and the fixed parts. The tests
+    // hold real tables to it.
+    const std::size_t buckets = std::bit_ceil(capacity) / 8;
+    const std::size_t table = (capacity + 1) * 48 + 2 * buckets * 64 + std::bit_ceil(capacity + 1) * 4 +
+                              std::bit_ceil(buckets + 1) * 4 + capacity * 16;
+    return n_tables * (table + (std::size_t{1} << 20));
 }
 
 ThpHeap::ThpHeap(const std::string& name, std::size_t bytes, int eal_socket) : name_(name), socket_(eal_socket) {
     if (rte_eal_has_hugepages())
         return;
-    const std::size_t len = round_up(bytes, kHugePage);
+    const std::size_t len = RTE_ALIGN_CEIL(bytes, kHugePage);
     // Mapped with one huge page to spare, to start the heap on a 2 MB
     // boundary: THP backs only aligned 2 MB ranges.
-    void* raw = mmap(nullptr, len + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                     -1, 0);
+    void* raw = mmap(nullptr, len + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED)
-        throw std::runtime_error("flow table memory: mmap of " + std::to_string(len) + " bytes: " +
+        throw std::runtime_error("heap " + name_ + ": mmap of " + std::to_string(len) + " bytes: " +
                                  std::strerror(errno));
     auto* start = static_cast<std::uint8_t*>(raw);
-    auto* aligned = reinterpret_cast<std::uint8_t*>(round_up(reinterpret_cast<std::uintptr_t>(start), kHugePage));
+    auto* aligned = static_cast<std::uint8_t*>(RTE_PTR_ALIGN_CEIL(start, kHugePage));
     if (aligned != start)
         munmap(start, static_cast<std::size_t>(aligned - start));
     if (const std::size_t tail = static_cast<std::size_t>(start + len + kHugePage - (aligned + len)); tail != 0)
@@ -54,7 +64,7 @@ ThpHeap::ThpHeap(const std::string& name, std::size_t bytes, int eal_socket) : n
     madvise(aligned, len, MADV_HUGEPAGE);
 
     const auto fail = [&](const char* what) {
-        const std::string msg = "flow table memory: " + std::string(what) + ": " + rte_strerror(rte_errno);
+        const std::string msg = "heap " + name_ + ": " + what + ": " + rte_strerror(rte_errno);
         munmap(aligned, len);
         return std::runtime_error(msg);
     };
@@ -77,8 +87,10 @@ ThpHeap::~ThpHeap() {
         return;
     // Fails (EBUSY) while anything is still allocated from the heap: then
     // the memory stays mapped rather than be pulled from under its user.
-    if (rte_malloc_heap_memory_remove(name_.c_str(), base_, len_) != 0)
+    if (rte_malloc_heap_memory_remove(name_.c_str(), base_, len_) != 0) {
+        std::fprintf(stderr, "heap %s: still in use (%s), left mapped\n", name_.c_str(), rte_strerror(rte_errno));
         return;
+    }
     rte_malloc_heap_destroy(name_.c_str());
     munmap(base_, len_);
 }

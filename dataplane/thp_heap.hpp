@@ -23,9 +23,10 @@ namespace cats::dp {
 class ThpHeap {
 public:
     // Without hugepages: creates heap `name` of `bytes` (rounded up to 2 MB)
-    // and socket() is its socket id. With hugepages: nothing is created and
-    // socket() is `eal_socket`. Throws std::runtime_error when the memory
-    // or the heap cannot be had.
+    // and socket() is its socket id. All of it is resident from the start:
+    // rte_malloc_heap_memory_add() zeroes what it is given. With
+    // hugepages: nothing is created and socket() is `eal_socket`. Throws
+    // std::runtime_error when the memory or the heap cannot be had.
     ThpHeap(const std::string& name, std::size_t bytes, int eal_socket);
     // Every allocation from the heap must be freed before this.
     ~ThpHeap();
@@ -40,8 +41,8 @@ public:
 
     // The size of heap that `n_tables` flow tables of `capacity` flows
     // each take: rte_hash's key store, buckets, extendable buckets and
-    // free-slot rings, and the entries beside them, with room for rte_malloc's
-    // element headers and alignment.
+    // rings, and the entries beside them (89 to 106 bytes per flow), with
+    // room for rte_malloc's element headers and alignment.
     static std::size_t flow_tables_bytes(unsigned n_tables, std::size_t capacity) noexcept;
 
 private:
