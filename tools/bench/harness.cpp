@@ -4,7 +4,9 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_malloc.h>
+#include <rte_mempool.h>
 
+#include <bit>
 #include <fstream>
 
 #include <pthread.h>
@@ -45,9 +47,21 @@ std::uint64_t heap_bytes(int socket) {
 }
 
 std::size_t mbuf_pool_bytes(unsigned n) {
-    // An object: its mempool header, the rte_mbuf and the data room, to a line.
-    const std::size_t obj = RTE_ALIGN_CEIL(64 + sizeof(rte_mbuf) + kDataRoom, RTE_CACHE_LINE_SIZE);
-    return std::size_t{n} * obj + (std::size_t{16} << 20);
+    constexpr std::size_t kPage = std::size_t{2} << 20;  // ThpHeap's pages, which no object crosses
+    rte_mempool_objsz sz{};
+    const std::size_t obj = rte_mempool_calc_obj_size(sizeof(rte_mbuf) + kDataRoom, 0, &sz);
+    const std::size_t per_page = kPage / obj;
+    return (n + per_page - 1) / per_page * kPage                // the mbufs
+           + std::bit_ceil(std::size_t{n} + 1) * sizeof(void*)  // the ring of free ones
+           + RTE_MAX_LCORE * sizeof(rte_mempool_cache)          // the per-lcore caches
+           + (std::size_t{4} << 20);                            // the pool's header, alignment
+}
+
+std::runtime_error pool_error(unsigned n, const ThpHeap& heap) {
+    return std::runtime_error("mbuf pool of " + std::to_string(n) + ": " + rte_strerror(rte_errno) +
+                              (heap.active() ? " (its heap of " + std::to_string(heap.bytes() >> 20) +
+                                                   " MB is too small: mbuf_pool_bytes())"
+                                             : std::string(" (give EAL more memory with -m)")));
 }
 
 std::uint32_t pow2_at_least(std::uint32_t n) {

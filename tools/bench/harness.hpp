@@ -49,9 +49,11 @@ constexpr std::uint16_t kDataRoom = RTE_PKTMBUF_HEADROOM + 384;
 std::uint64_t rss_bytes();        // resident: VmRSS plus hugetlbfs pages
 std::uint64_t heap_bytes(int socket);  // allocated from the DPDK heap of this socket
 std::uint32_t pow2_at_least(std::uint32_t n);
-// Heap for a pool of `n` mbufs of kDataRoom: the objects and 16 MB for the
-// pool's own structures (its per-lcore caches).
+// Heap for a pool of `n` mbufs of kDataRoom (cache 256): the objects, the
+// ring, the per-lcore caches and the pool's header.
 std::size_t mbuf_pool_bytes(unsigned n);
+// Why a pool of `n` mbufs could not be made on `heap`.
+std::runtime_error pool_error(unsigned n, const ThpHeap& heap);
 std::uint64_t sum_drops(const WorkerCounters& c);
 
 // Threads started from the main lcore inherit its CPU: move the calling
@@ -199,8 +201,7 @@ struct PcapPort {
         pool = rte_pktmbuf_pool_create(("bench_pool" + std::to_string(serial)).c_str(), n, 256, 0, kDataRoom,
                                        heap.socket());
         if (pool == nullptr)
-            throw std::runtime_error("mbuf pool of " + std::to_string(n) + ": " + rte_strerror(rte_errno) +
-                                     " (give EAL more memory with -m)");
+            throw pool_error(n, heap);
         if (rte_dev_probe((name + "," + args).c_str()) != 0) {
             rte_mempool_free(pool);
             throw std::runtime_error("cannot create " + name + "," + args);
@@ -244,14 +245,13 @@ struct MemoryInput {
     std::uint8_t eth[14] = {};
 
     MemoryInput(const WorkloadSpec& spec, unsigned n_workers, unsigned serial)
-        : heap("bench_mem" + std::to_string(serial), mbuf_pool_bytes(spec.flows + 1024),
+        : heap("bench_mem" + std::to_string(serial), mbuf_pool_bytes(pool_size(spec)),
                static_cast<int>(rte_socket_id())) {
-        const unsigned n = spec.flows + 1024;
+        const unsigned n = pool_size(spec);
         pool = rte_pktmbuf_pool_create(("bench_mem" + std::to_string(serial)).c_str(), n, 0, 0, kDataRoom,
                                        heap.socket());
         if (pool == nullptr)
-            throw std::runtime_error("mbuf pool of " + std::to_string(n) + ": " + rte_strerror(rte_errno) +
-                                     " (give EAL more memory with -m)");
+            throw pool_error(n, heap);
         per_worker.resize(n_workers);
         for (std::uint32_t f = 0; f < spec.flows; ++f) {
             const std::vector<std::uint8_t> p = build_packet(spec, f);
@@ -274,6 +274,7 @@ struct MemoryInput {
                 rte_pktmbuf_free(m);
         rte_mempool_free(pool);
     }
+    static unsigned pool_size(const WorkloadSpec& spec) { return spec.flows + 1024; }
     MemoryInput(const MemoryInput&) = delete;
     MemoryInput& operator=(const MemoryInput&) = delete;
 };
