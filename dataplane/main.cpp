@@ -285,9 +285,12 @@ int run(App& app) {
     app.flow_heap = std::make_unique<ThpHeap>("cats_flows",
                                               ThpHeap::flow_tables_bytes(n_workers, cfg.gateway.flow_table_size),
                                               socket);
-    if (app.flow_heap->active())
-        std::fprintf(stderr, "cats-dataplane: no hugepages: flow tables in a %zu MB heap of transparent huge pages\n",
-                     app.flow_heap->bytes() >> 20);
+    if (app.flow_heap->active()) {
+        const std::string thp = ThpHeap::kernel_setting();
+        std::fprintf(stderr, "cats-dataplane: no hugepages: flow tables in a %zu MB heap advised for transparent "
+                             "huge pages (kernel THP setting: %s)\n",
+                     app.flow_heap->bytes() >> 20, thp.empty() ? "none" : thp.c_str());
+    }
     unsigned idx = 0;
     unsigned lcore;
     RTE_LCORE_FOREACH(lcore) {

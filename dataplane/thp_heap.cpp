@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <stdexcept>
 
 namespace cats::dp {
@@ -41,6 +42,18 @@ std::size_t ThpHeap::flow_tables_bytes(unsigned n_tables, std::size_t capacity) 
     const std::size_t table = (capacity + 1) * 48 + 2 * buckets * 64 + std::bit_ceil(capacity + 1) * 4 +
                               std::bit_ceil(buckets + 1) * 4 + capacity * 16;
     return n_tables * (table + (std::size_t{1} << 20));
+}
+
+std::string ThpHeap::kernel_setting() {
+    // One line, the setting in force in brackets: "always [madvise] never".
+    std::ifstream f("/sys/kernel/mm/transparent_hugepage/enabled");
+    std::string line;
+    std::getline(f, line);
+    const std::size_t open = line.find('[');
+    const std::size_t close = line.find(']', open);
+    if (open == std::string::npos || close == std::string::npos)
+        return {};
+    return line.substr(open + 1, close - open - 1);
 }
 
 ThpHeap::ThpHeap(const std::string& name, std::size_t bytes, int eal_socket) : name_(name), socket_(eal_socket) {

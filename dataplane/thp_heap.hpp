@@ -45,6 +45,11 @@ public:
     // room for rte_malloc's element headers and alignment.
     static std::size_t flow_tables_bytes(unsigned n_tables, std::size_t capacity) noexcept;
 
+    // The kernel's THP setting for anonymous memory: "always", "madvise"
+    // or "never" (the heap gets huge pages with the first two), empty when
+    // the kernel has no THP.
+    static std::string kernel_setting();
+
 private:
     std::string name_;
     void* base_ = nullptr;

@@ -20,6 +20,7 @@
 #include "control_bench.hpp"
 #include "eal_exit.hpp"
 #include "engine_bench.hpp"
+#include "thp_heap.hpp"
 
 namespace {
 
@@ -262,13 +263,29 @@ int main(int argc, char** argv) {
         for (std::string line; cpu.empty() && std::getline(ci, line);)
             if (line.rfind("model name", 0) == 0)
                 cpu = line.substr(line.find(':') + 2);
+        const bool huge = rte_eal_has_hugepages() != 0;
+        const std::string thp = cats::dp::ThpHeap::kernel_setting();
         j["machine"] = {{"cpu", cpu},
                         {"cpus_online", std::thread::hardware_concurrency()},
                         {"lcores", rte_lcore_count()},
-                        {"tsc_hz", rte_get_tsc_hz()}};
+                        {"tsc_hz", rte_get_tsc_hz()},
+                        {"hugepages", huge},
+                        {"thp", thp}};
         std::fprintf(stderr, "cats-bench: %s, %u CPUs, %u lcores, TSC %.3f GHz\n", cpu.c_str(),
                      std::thread::hardware_concurrency(), rte_lcore_count(),
                      static_cast<double>(rte_get_tsc_hz()) / 1e9);
+        // Without hugepages the tables and the input mbufs go on heaps
+        // advised for THP (see BENCHMARKS.md); say whether the kernel will
+        // give it, since the 64K and 1M figures depend on it.
+        if (huge)
+            std::fprintf(stderr, "cats-bench: memory: EAL's hugepages\n");
+        else if (thp == "always" || thp == "madvise")
+            std::fprintf(stderr, "cats-bench: memory: no hugepages; flow tables and input mbufs on transparent huge "
+                                 "pages (THP %s)\n", thp.c_str());
+        else
+            std::fprintf(stderr, "cats-bench: memory: no hugepages and no transparent huge pages (THP %s): 4 KB "
+                                 "pages, and TLB misses in the 64K and 1M flow figures\n",
+                         thp.empty() ? "not in this kernel" : thp.c_str());
         if (o.run_engine) {
             const EngineResults r = run_engine_bench(o.engine);
             std::cout << render_engine(r) << std::flush;

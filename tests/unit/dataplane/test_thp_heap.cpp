@@ -119,3 +119,18 @@ TEST_CASE("ThpHeap: flow_tables_bytes() holds the tables it is sized for", "[thp
         }
     }
 }
+
+TEST_CASE("ThpHeap: kernel_setting() is the THP setting in force", "[thp]") {
+    const std::string s = ThpHeap::kernel_setting();
+    const char* path = "/sys/kernel/mm/transparent_hugepage/enabled";
+    if (!std::filesystem::exists(path)) {
+        CHECK(s.empty());
+        return;
+    }
+    INFO("setting '" << s << "'");
+    CHECK((s == "always" || s == "madvise" || s == "never"));
+    std::ifstream f(path);
+    std::string line;
+    REQUIRE(std::getline(f, line));
+    CHECK(line.find("[" + s + "]") != std::string::npos);
+}
