@@ -18,12 +18,6 @@
 
 namespace cats::dp {
 
-namespace {
-
-constexpr std::size_t kHugePage = std::size_t{2} << 20;
-
-}  // namespace
-
 std::size_t ThpHeap::flow_tables_bytes(unsigned n_tables, std::size_t capacity) noexcept {
     // What rte_hash_create() takes for FlowTable's parameters (DPDK 22.11:
     // 40-byte keys, RW_CONCURRENCY_LF | EXT_TABLE), and the entries:
@@ -59,18 +53,18 @@ std::string ThpHeap::kernel_setting() {
 ThpHeap::ThpHeap(const std::string& name, std::size_t bytes, int eal_socket) : name_(name), socket_(eal_socket) {
     if (rte_eal_has_hugepages())
         return;
-    const std::size_t len = RTE_ALIGN_CEIL(bytes, kHugePage);
+    const std::size_t len = RTE_ALIGN_CEIL(bytes, kPageSize);
     // Mapped with one huge page to spare, to start the heap on a 2 MB
     // boundary: THP backs only aligned 2 MB ranges.
-    void* raw = mmap(nullptr, len + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void* raw = mmap(nullptr, len + kPageSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (raw == MAP_FAILED)
         throw std::runtime_error("heap " + name_ + ": mmap of " + std::to_string(len) + " bytes: " +
                                  std::strerror(errno));
     auto* start = static_cast<std::uint8_t*>(raw);
-    auto* aligned = static_cast<std::uint8_t*>(RTE_PTR_ALIGN_CEIL(start, kHugePage));
+    auto* aligned = static_cast<std::uint8_t*>(RTE_PTR_ALIGN_CEIL(start, kPageSize));
     if (aligned != start)
         munmap(start, static_cast<std::size_t>(aligned - start));
-    if (const std::size_t tail = static_cast<std::size_t>(start + len + kHugePage - (aligned + len)); tail != 0)
+    if (const std::size_t tail = static_cast<std::size_t>(start + len + kPageSize - (aligned + len)); tail != 0)
         munmap(aligned + len, tail);
     // A kernel without THP (or with it "never") refuses: the heap still
     // works, in 4 KB pages, as EAL's own memory would.
@@ -84,8 +78,8 @@ ThpHeap::ThpHeap(const std::string& name, std::size_t bytes, int eal_socket) : n
     if (rte_malloc_heap_create(name_.c_str()) != 0)
         throw fail("rte_malloc_heap_create");
     // No IOVA: nothing is ever DMA'd from these tables.
-    if (rte_malloc_heap_memory_add(name_.c_str(), aligned, len, nullptr, static_cast<unsigned>(len / kHugePage),
-                                   kHugePage) != 0) {
+    if (rte_malloc_heap_memory_add(name_.c_str(), aligned, len, nullptr, static_cast<unsigned>(len / kPageSize),
+                                   kPageSize) != 0) {
         const auto ex = fail("rte_malloc_heap_memory_add");
         rte_malloc_heap_destroy(name_.c_str());
         throw ex;

@@ -22,6 +22,10 @@ namespace cats::dp {
 
 class ThpHeap {
 public:
+    // The heap's page: the unit it is sized, aligned and described to DPDK
+    // in (so no mempool object crosses one), and a transparent huge page.
+    static constexpr std::size_t kPageSize = std::size_t{2} << 20;
+
     // Without hugepages: creates heap `name` of `bytes` (rounded up to 2 MB)
     // and socket() is its socket id. All of it is resident from the start:
     // rte_malloc_heap_memory_add() zeroes what it is given. With

@@ -47,7 +47,7 @@ std::uint64_t heap_bytes(int socket) {
 }
 
 std::size_t mbuf_pool_bytes(unsigned n) {
-    constexpr std::size_t kPage = std::size_t{2} << 20;  // ThpHeap's pages, which no object crosses
+    constexpr std::size_t kPage = cats::dp::ThpHeap::kPageSize;  // no object crosses one
     rte_mempool_objsz sz{};
     const std::size_t obj = rte_mempool_calc_obj_size(sizeof(rte_mbuf) + kDataRoom, 0, &sz);
     const std::size_t per_page = kPage / obj;

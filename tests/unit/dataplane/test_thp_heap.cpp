@@ -64,7 +64,7 @@ TEST_CASE("ThpHeap: without hugepages, flow tables live on memory advised for hu
     {
         ThpHeap heap("ut_thp_a", ThpHeap::flow_tables_bytes(1, kCap), 0);
         REQUIRE(heap.active());
-        CHECK(heap.bytes() % (std::size_t{2} << 20) == 0);
+        CHECK(heap.bytes() % ThpHeap::kPageSize == 0);
         CHECK(heap.bytes() >= ThpHeap::flow_tables_bytes(1, kCap));
         CHECK(rte_malloc_heap_socket_is_external(heap.socket()) == 1);
         CHECK(rte_malloc_heap_get_socket("ut_thp_a") == heap.socket());
