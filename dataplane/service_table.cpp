@@ -128,6 +128,7 @@ std::shared_ptr<const Service> ServiceTable::build(const ServiceConfig& sc) {
             build_encap_template(in.encap, port_macs_.at(n.port_id), n.mac, encap_.source,
                                  std::span<const Ipv6Addr>(ic.sids), encap_.mode, encap_.hop_limit);
         }
+        svc->max_encap_len = std::max(svc->max_encap_len, in.encap.len);
         svc->instances.push_back(in);
     }
     set_floor(*svc);
@@ -152,6 +153,7 @@ std::uint64_t ServiceTable::publish(std::map<std::uint32_t, ServiceConfig> next,
         }
         if (!svc)
             svc = build(sc);
+        snap->max_encap_len = std::max(snap->max_encap_len, svc->max_encap_len);
         snap->cs_ids.push_back(cs_id);
         snap->services.push_back(svc.get());
         snap->owners.push_back(std::move(svc));

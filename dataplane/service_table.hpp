@@ -40,6 +40,10 @@ struct Snapshot {
     std::vector<std::uint32_t> cs_ids;                      // sorted
     std::vector<const Service*> services;                   // parallel to cs_ids
     std::vector<std::shared_ptr<const Service>> owners;     // keeps services alive
+    // The longest outer header of any instance (Service::max_encap_len):
+    // how far in front of a packet H.Encaps may write, which the workers
+    // prefetch before they know where each packet goes.
+    std::uint16_t max_encap_len = 0;
 
     // nullptr when the CS-ID is unknown. One probe of an open-addressing
     // index in the common case (the per-packet lookup).

@@ -62,6 +62,7 @@ struct Service {
     std::string name;
     std::vector<Instance> instances;
     FleetFloor floor;  // of `instances`: set_floor() after any change to them
+    std::uint16_t max_encap_len = 0;  // the longest of the instances' encap.len
 };
 
 // Computes svc.floor from svc.instances.

@@ -69,10 +69,21 @@ std::uint32_t make_key(const PacketInfo& pi, FlowKey& k) noexcept {
 // rte_prefetch0_write() without its experimental-API tag: the same builtin.
 inline void prefetch_write(const void* p) noexcept { __builtin_prefetch(p, 1, 3); }
 
-inline void prefetch_packet(rte_mbuf* m) noexcept {
+// H.Encaps writes its outer headers in front of the inner IPv6 header,
+// which follows at least an untagged Ethernet header: into one line of
+// headroom, or two for an outer header of more than 78 bytes (two SIDs or
+// more). In a NIC's receive path those lines are cold: the mbuf went round
+// the descriptor ring since its last use.
+inline bool encap_needs_two_lines(const Snapshot& snap) noexcept {
+    return snap.max_encap_len > kEthHdrLen + RTE_CACHE_LINE_SIZE;
+}
+
+inline void prefetch_packet(rte_mbuf* m, bool two_lines) noexcept {
     auto* p = rte_pktmbuf_mtod(m, std::uint8_t*);
     rte_prefetch0(p);
     prefetch_write(p - RTE_CACHE_LINE_SIZE);
+    if (two_lines)
+        prefetch_write(p - 2 * RTE_CACHE_LINE_SIZE);
 }
 
 constexpr unsigned kChooseAhead = 2;
@@ -191,13 +202,14 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
     PacketCounters* const inst_ctr = c.instances.get();
 
     // 1. Parse every packet; sort into flow lookups and FIB lookups. The
-    //    packet's first line is prefetched for reading, the line before it
-    //    for writing: H.Encaps writes its outer headers there.
+    //    packet's first line is prefetched for reading, the headroom
+    //    H.Encaps may write its outer headers to for writing.
+    const bool two_lines = encap_needs_two_lines(snap);
     for (unsigned i = 0; i < kPrefetchAhead && i < n; ++i)
-        prefetch_packet(pkts[i]);
+        prefetch_packet(pkts[i], two_lines);
     for (unsigned i = 0; i < n; ++i) {
         if (i + kPrefetchAhead < n)
-            prefetch_packet(pkts[i + kPrefetchAhead]);
+            prefetch_packet(pkts[i + kPrefetchAhead], two_lines);
         rte_mbuf* m = pkts[i];
         PacketInfo& pi = b.info[i];
         out_port[i] = kVerdictDrop;

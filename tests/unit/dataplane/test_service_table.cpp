@@ -353,6 +353,33 @@ TEST_CASE("ServiceTable: the encapsulation follows the configured mode", "[table
     CHECK(std::memcmp(two.encap.bytes.data() + 14 + 40 + 8, kSidD.data(), 16) == 0);
 }
 
+TEST_CASE("ServiceTable: each snapshot knows its longest outer header", "[table]") {
+    // The workers prefetch that much headroom in front of every packet.
+    cats::test::ensure_eal();
+    TableEnv env;
+    CHECK(env.table.current()->max_encap_len == 0);
+    constexpr std::uint16_t kOneSid = 14 + 40 + 8 + 16;
+    constexpr std::uint16_t kThreeSids = 14 + 40 + 8 + 16 * 3;
+    // An unresolved instance has no encapsulation, however many SIDs it lists.
+    env.table.replace_all({svc(10, "ten", {inst(1, {kSidA}), inst(2, {kNoRoute1, kSidB, kSidC, kSidD})}),
+                           svc(20, "twenty", {inst(1, {kSidB})})});
+    CHECK(env.table.current()->max_encap_len == kOneSid);
+    // A longer one in one service; the other service is shared, not rebuilt.
+    const Service* twenty = env.table.current()->find(20);
+    env.table.upsert_instance(10, inst(3, {kSidB, kSidC, kSidD}));
+    CHECK(env.table.current()->find(20) == twenty);
+    CHECK(env.table.current()->max_encap_len == kThreeSids);
+    env.table.upsert_instance(20, inst(2, {kSidA, kSidC}));
+    CHECK(env.table.current()->max_encap_len == kThreeSids);
+    // It goes with the instance that had it.
+    env.table.remove_instance(10, 3);
+    CHECK(env.table.current()->max_encap_len == kOneSid + 16);
+    env.table.remove_service(20);
+    CHECK(env.table.current()->max_encap_len == kOneSid);
+    env.table.remove_service(10);
+    CHECK(env.table.current()->max_encap_len == 0);
+}
+
 TEST_CASE("ServiceTable: each update bumps the version and copies only the changed service", "[table]") {
     cats::test::ensure_eal();
     TableEnv env;
