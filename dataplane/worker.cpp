@@ -202,8 +202,8 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
     PacketCounters* const inst_ctr = c.instances.get();
 
     // 1. Parse every packet; sort into flow lookups and FIB lookups. The
-    //    packet's first line is prefetched for reading, the headroom
-    //    H.Encaps may write its outer headers to for writing.
+    //    packet's first line is prefetched for reading; the headroom in
+    //    front of it, where H.Encaps writes its outer headers, for writing.
     const bool two_lines = encap_needs_two_lines(snap);
     for (unsigned i = 0; i < kPrefetchAhead && i < n; ++i)
         prefetch_packet(pkts[i], two_lines);
