@@ -57,11 +57,14 @@ std::size_t mbuf_pool_bytes(unsigned n) {
            + (std::size_t{4} << 20);                            // the pool's header, alignment
 }
 
-std::runtime_error pool_error(unsigned n, const ThpHeap& heap) {
-    return std::runtime_error("mbuf pool of " + std::to_string(n) + ": " + rte_strerror(rte_errno) +
-                              (heap.active() ? " (its heap of " + std::to_string(heap.bytes() >> 20) +
-                                                   " MB is too small: mbuf_pool_bytes())"
-                                             : std::string(" (give EAL more memory with -m)")));
+rte_mempool* input_pool(const std::string& name, unsigned n, unsigned cache, const ThpHeap& heap) {
+    rte_mempool* pool = rte_pktmbuf_pool_create(name.c_str(), n, cache, 0, kDataRoom, heap.socket());
+    if (pool == nullptr)
+        throw std::runtime_error("mbuf pool of " + std::to_string(n) + ": " + rte_strerror(rte_errno) +
+                                 (heap.active() ? " (its heap of " + std::to_string(heap.bytes() >> 20) +
+                                                      " MB is too small: mbuf_pool_bytes())"
+                                                : std::string(" (give EAL more memory with -m)")));
+    return pool;
 }
 
 std::uint32_t pow2_at_least(std::uint32_t n) {

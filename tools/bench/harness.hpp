@@ -52,8 +52,9 @@ std::uint32_t pow2_at_least(std::uint32_t n);
 // Heap for a pool of `n` mbufs of kDataRoom (cache 256): the objects, the
 // ring, the per-lcore caches and the pool's header.
 std::size_t mbuf_pool_bytes(unsigned n);
-// Why a pool of `n` mbufs could not be made on `heap`.
-std::runtime_error pool_error(unsigned n, const ThpHeap& heap);
+// A pool of `n` mbufs of kDataRoom on `heap` (EAL's memory when it is not
+// active); throws std::runtime_error saying which memory was short.
+rte_mempool* input_pool(const std::string& name, unsigned n, unsigned cache, const ThpHeap& heap);
 std::uint64_t sum_drops(const WorkerCounters& c);
 
 // Threads started from the main lcore inherit its CPU: move the calling
@@ -197,11 +198,7 @@ struct PcapPort {
             args += "rx_pcap=" + files.back() + ",";
         }
         args += "infinite_rx=1";
-        const unsigned n = pool_size(spec, n_workers);
-        pool = rte_pktmbuf_pool_create(("bench_pool" + std::to_string(serial)).c_str(), n, 256, 0, kDataRoom,
-                                       heap.socket());
-        if (pool == nullptr)
-            throw pool_error(n, heap);
+        pool = input_pool("bench_pool" + std::to_string(serial), pool_size(spec, n_workers), 256, heap);
         if (rte_dev_probe((name + "," + args).c_str()) != 0) {
             rte_mempool_free(pool);
             throw std::runtime_error("cannot create " + name + "," + args);
@@ -247,11 +244,7 @@ struct MemoryInput {
     MemoryInput(const WorkloadSpec& spec, unsigned n_workers, unsigned serial)
         : heap("bench_mem" + std::to_string(serial), mbuf_pool_bytes(pool_size(spec)),
                static_cast<int>(rte_socket_id())) {
-        const unsigned n = pool_size(spec);
-        pool = rte_pktmbuf_pool_create(("bench_mem" + std::to_string(serial)).c_str(), n, 0, 0, kDataRoom,
-                                       heap.socket());
-        if (pool == nullptr)
-            throw pool_error(n, heap);
+        pool = input_pool("bench_mem" + std::to_string(serial), pool_size(spec), 0, heap);
         per_worker.resize(n_workers);
         for (std::uint32_t f = 0; f < spec.flows; ++f) {
             const std::vector<std::uint8_t> p = build_packet(spec, f);
