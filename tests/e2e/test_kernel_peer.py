@@ -5,10 +5,21 @@
   client ns             gateway ns (cats-dataplane)      compute node ns x2    app ns x2
   cl0 ---veth--- gwc [net_af_packet0]
                      [net_af_packet1] gwn1 ---veth--- cn1: End.DX6 ---veth--- UDP socket
-                     [net_af_packet2] gwn2 ---veth--- cn2: End.DX6 ---veth--- UDP socket
+                                                       x1 | End a1::1
+                                                       x2 | End a2::1
+                     [net_af_packet2] gwn2 ---veth--- cn2: End.DX6 ---veth--- UDP sockets
 
-(The kernel's seg6local lookups never deliver locally, so End.DX6 hands the
-inner packet to a next hop: the application's namespace behind each node.)
+(End.DX6 hands the inner packet to a next hop: the application's namespace
+behind each node.) The compute nodes' kernels terminate SRv6 in whichever
+way this kernel supports (tools/lab/kernel_srv6.py, printed at the start):
+seg6local End.DX6 routes, or, on kernels without CONFIG_IPV6_SEG6_LWTUNNEL,
+the SID as a local address and the core SRH processing, with nftables
+counters per SID.
+
+CS-ID 101 has one instance with three SIDs, 2001:db8:a2::1 (End on cn2),
+2001:db8:a1::1 (End on cn1, reached over the x1-x2 link) and
+2001:db8:a2::300 (End.DX6 on cn2): every such packet crosses two kernels
+that perform End before the one that decapsulates it.
 
 The client sends real UDP: from a kernel socket to the service SID
 (2001:db8:5::64 asks for CS-ID 100), and with scapy carrying the CATS
@@ -36,13 +47,21 @@ import sys
 import tempfile
 import time
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                                "tools", "lab"))
+import kernel_srv6  # noqa: E402
+
 BUILD = sys.argv[1]
 DP = os.path.join(BUILD, "dataplane", "cats-dataplane")
 TAG = "ce%d" % (os.getpid() % 100000)
 NS = {k: "%s-%s" % (TAG, k) for k in ("cl", "gw", "cn1", "cn2", "app1", "app2")}
 APP = "2001:db8:5::64"          # service SID of CS-ID 100, also the app address
+APP_MULTI = "2001:db8:5::65"    # service SID of CS-ID 101 (the 3-SID instance), app address behind cn2
 PORT = 5000
-N_SOCKET_FLOWS, N_OPT_FLOWS, N_SRH_FLOWS, PKTS = 24, 8, 8, 5
+N_SOCKET_FLOWS, N_OPT_FLOWS, N_SRH_FLOWS, N_MULTI_FLOWS, PKTS = 24, 8, 8, 6, 5
+SID = {1: "2001:db8:a1::100", 2: "2001:db8:a2::100"}
+MULTI_SIDS = ["2001:db8:a2::1", "2001:db8:a1::1", "2001:db8:a2::300"]
 
 failures = []
 
@@ -65,7 +84,7 @@ def mac_of(ns, dev):
     return json.loads(sh("ip", "-j", "link", "show", dev, ns=ns))[0]["address"]
 
 
-def setup():
+def setup(mode):
     for n in NS.values():
         sh("ip", "netns", "add", n)
     sh("ip", "link", "add", "cl0", "netns", NS["cl"], "type", "veth", "peer", "name", "gwc", "netns", NS["gw"])
@@ -89,29 +108,38 @@ def setup():
     sh("ip", "-6", "neigh", "add", "fe80::1", "lladdr", gwc_mac, "dev", "cl0", "nud", "permanent", ns=NS["cl"])
     sh("ip", "-6", "route", "add", "2001:db8:5::/96", "via", "fe80::1", "dev", "cl0", ns=NS["cl"])
     sh("ip", "-6", "route", "add", "2001:db8:a1::/48", "via", "fe80::1", "dev", "cl0", ns=NS["cl"])
-    # Compute nodes: End.DX6 for their SID towards the app behind them.
+    # Compute nodes: End.DX6 for their SID towards the app behind them; a
+    # link between them for the 3-SID instance's path.
+    nodes = {i: kernel_srv6.Node(NS["cn%d" % i], mode, sh) for i in (1, 2)}
+    sh("ip", "link", "add", "x1", "netns", NS["cn1"], "type", "veth", "peer", "name", "x2", "netns", NS["cn2"])
     for i in (1, 2):
         n, dev, app = NS["cn%d" % i], "cn%d" % i, NS["app%d" % i]
+        sh("sysctl", "-qw", "net.ipv6.conf.x%d.disable_ipv6=0" % i, ns=n, check_rc=False)
+        sh("ip", "link", "set", "x%d" % i, "up", ns=n)
+        sh("ip", "-6", "addr", "add", "2001:db8:12::%d/64" % i, "dev", "x%d" % i, "nodad", ns=n)
+        sh("ip", "-6", "route", "add", "2001:db8:a%d::/48" % (3 - i), "via", "2001:db8:12::%d" % (3 - i), ns=n)
         sh("ip", "link", "add", "up%d" % i, "netns", n, "type", "veth", "peer", "name", "ap0", "netns", app)
         for ns_, d in ((n, "up%d" % i), (app, "ap0"), (app, "lo")):
             sh("ip", "link", "set", d, "up", ns=ns_)
         sh("ip", "-6", "addr", "add", "2001:db8:e%d::1/64" % i, "dev", "up%d" % i, "nodad", ns=n)
         sh("ip", "-6", "addr", "add", "2001:db8:e%d::2/64" % i, "dev", "ap0", "nodad", ns=app)
         sh("ip", "-6", "addr", "add", APP + "/128", "dev", "lo", ns=app)
+        if i == 2:
+            sh("ip", "-6", "addr", "add", APP_MULTI + "/128", "dev", "lo", ns=app)
         sh("ip", "-6", "route", "add", "default", "via", "2001:db8:e%d::1" % i, ns=app)
         # The app host accepts the inner SRH (Segments Left 0) of SRH-TLV flows.
         sh("sysctl", "-qw", "net.ipv6.conf.all.seg6_enabled=1", ns=app)
         sh("sysctl", "-qw", "net.ipv6.conf.ap0.seg6_enabled=1", ns=app)
-        sh("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1", ns=n)
-        sh("sysctl", "-qw", "net.ipv6.conf.all.seg6_enabled=1", ns=n)
-        sh("sysctl", "-qw", "net.ipv6.conf.%s.seg6_enabled=1" % dev, ns=n)
+        nodes[i].enable(dev, "x%d" % i)
         sh("ip", "-6", "addr", "add", "2001:db8:ff::a%d/64" % i, "dev", dev, "nodad", ns=n)
-        sh("ip", "-6", "route", "add", "2001:db8:a%d::100/128" % i, "encap", "seg6local",
-           "action", "End.DX6", "nh6", "2001:db8:e%d::2" % i, "dev", "up%d" % i, ns=n)
+        nodes[i].dx6(SID[i], "2001:db8:e%d::2" % i, "up%d" % i)
         # Replies go back to the client through the gateway's FIB.
         sh("ip", "-6", "route", "add", "2001:db8:c::/64", "via", "2001:db8:ff::1", "dev", dev, ns=n,
            check_rc=False)
-    return gwc_mac
+    nodes[2].end(MULTI_SIDS[0], "cn2")
+    nodes[1].end(MULTI_SIDS[1], "cn1")
+    nodes[2].dx6(MULTI_SIDS[2], "2001:db8:e2::2", "up2")
+    return gwc_mac, nodes
 
 
 def teardown():
@@ -150,7 +178,12 @@ services:
     instances:
       - {id: 1, sids: ["2001:db8:a1::100"], metrics: {weight: 100}}
       - {id: 2, sids: ["2001:db8:a2::100"], metrics: {weight: 100}}
-""" % (cn[1], cn[2])
+  - cs_id: 101
+    name: e2e-multi
+    affinity_timeout_s: 60
+    instances:
+      - {id: 3, sids: ["%s"], metrics: {weight: 100}}
+""" % (cn[1], cn[2], '", "'.join(MULTI_SIDS))
     path = os.path.join(tmp, "e2e.yaml")
     with open(path, "w") as fh:
         fh.write(text)
@@ -160,7 +193,7 @@ services:
 LISTENER = r"""
 import socket, sys, time
 s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
-s.bind(("%s", %d))
+s.bind((sys.argv[3], %d))
 s.settimeout(0.5)
 out = open(sys.argv[1], "w")
 end = time.time() + float(sys.argv[2])
@@ -171,7 +204,7 @@ while time.time() < end:
         continue
     out.write("%%s %%d %%s\n" %% (addr[0], addr[1], data.hex()))
     out.flush()
-""" % (APP, PORT)
+""" % PORT
 
 SENDER = r"""
 import socket, struct, sys
@@ -179,7 +212,8 @@ sys.path.insert(0, "/usr/lib/python3/dist-packages")
 from scapy.all import Ether, IPv6, UDP, Raw, sendp, raw
 from scapy.layers.inet6 import IPv6ExtHdrDestOpt, HBHOptUnknown
 gw_mac, n_sock, n_opt, n_srh, pkts = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
-APP, PORT = "%s", %d
+n_multi = int(sys.argv[6])
+APP, APP_MULTI, PORT = "%s", "%s", %d
 body = bytes([0, 0, 0, 0]) + struct.pack("!I", 100)
 frames = []
 socks = []
@@ -187,9 +221,16 @@ for f in range(n_sock):
     s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
     s.bind(("2001:db8:c::1", 20000 + f))
     socks.append(s)
+msocks = []
+for f in range(n_multi):
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.bind(("2001:db8:c::1", 25000 + f))
+    msocks.append(s)
 for seq in range(pkts):
     for f, s in enumerate(socks):
         s.sendto(b"sock-%%d-%%d" %% (f, seq), (APP, PORT))
+    for f, s in enumerate(msocks):
+        s.sendto(b"multi-%%d-%%d" %% (f, seq), (APP_MULTI, PORT))
     for f in range(n_opt):
         frames.append(Ether(dst=gw_mac) / IPv6(src="2001:db8:c::1", dst=APP) /
                       IPv6ExtHdrDestOpt(options=[HBHOptUnknown(otype=0x1E, optlen=len(body), optdata=body)]) /
@@ -201,7 +242,7 @@ for seq in range(pkts):
         srh = bytes([17, (16 + len(tlv)) // 8, 4, 0, 0, 0, 0, 0]) + socket.inet_pton(socket.AF_INET6, APP) + tlv
         frames.append(Ether(dst=gw_mac) / IPv6(src="2001:db8:c::1", dst=APP, nh=43) / Raw(srh + u))
 sendp(frames, iface="cl0", verbose=False)
-""" % (APP, PORT)
+""" % (APP, APP_MULTI, PORT)
 
 
 # Path MTU discovery from a connected socket that may not fragment: the
@@ -272,14 +313,20 @@ print(out)
 
 def main():
     if os.geteuid() != 0:
-        print("SKIP: needs root for network namespaces")
-        print("0 passed, 0 failed, 1 skipped")
-        return 0
+        print("SKIP: needs root (network namespaces, AF_PACKET)")
+        return 77
+    try:
+        mode = kernel_srv6.detect()
+    except kernel_srv6.Unsupported as e:
+        print("SKIP: %s" % e)
+        return 77
+    print("SRv6 termination on the compute nodes: %s" % mode, flush=True)
     teardown()
     dp = None
+    nodes = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            gwc_mac = setup()
+            gwc_mac, nodes = setup(mode)
             cfg = config(tmp)
             stats_path = os.path.join(tmp, "stats.json")
             dp = subprocess.Popen(
@@ -290,14 +337,15 @@ def main():
                  "--", "--config", cfg, "--stats-file", stats_path],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             listeners = {}
-            for i in (1, 2):
-                out = os.path.join(tmp, "rx%d.txt" % i)
+            for i, app, addr in ((1, "app1", APP), (2, "app2", APP), ("m", "app2", APP_MULTI)):
+                out = os.path.join(tmp, "rx%s.txt" % i)
                 listeners[i] = (out, subprocess.Popen(
-                    ["ip", "netns", "exec", NS["app%d" % i], "/usr/bin/python3", "-c", LISTENER, out, "20"]))
+                    ["ip", "netns", "exec", NS[app], "/usr/bin/python3", "-c", LISTENER, out, "20", addr]))
             time.sleep(3)   # EAL up, ports started, listeners bound
             check(dp.poll() is None, "cats-dataplane exited early: %s" % (dp.stderr.read() if dp.poll() is not None else ""))
             snd = subprocess.run(["ip", "netns", "exec", NS["cl"], "/usr/bin/python3", "-c", SENDER, gwc_mac,
-                                  str(N_SOCKET_FLOWS), str(N_OPT_FLOWS), str(N_SRH_FLOWS), str(PKTS)],
+                                  str(N_SOCKET_FLOWS), str(N_OPT_FLOWS), str(N_SRH_FLOWS), str(PKTS),
+                                  str(N_MULTI_FLOWS)],
                                  capture_output=True, text=True, timeout=120)
             check(snd.returncode == 0, "sender failed: " + snd.stderr[-1000:])
             pm = subprocess.run(["ip", "netns", "exec", NS["cl"], "/usr/bin/python3", "-c", PMTU],
@@ -314,6 +362,7 @@ def main():
                   "hop limit 1 through the gateway: %s %s" % (tr.stdout.strip(), tr.stderr[-500:]))
             for out, p in listeners.values():
                 p.wait(timeout=30)
+            kernel = {i: nodes[i].counters() for i in (1, 2)}
             dp.send_signal(signal.SIGTERM)
             dp_out, dp_err = dp.communicate(timeout=30)
             check(dp.returncode == 0, "cats-dataplane exit %s: %s" % (dp.returncode, dp_err[-1000:]))
@@ -334,15 +383,17 @@ def main():
                     kind, f, _seq = payload.split("-")
                     flows.setdefault((kind, f), set()).add(i)
                     check(src == "2001:db8:c::1", "inner source changed: %s" % src)
-            total = (N_SOCKET_FLOWS + N_OPT_FLOWS + N_SRH_FLOWS) * PKTS
+            total = (N_SOCKET_FLOWS + N_OPT_FLOWS + N_SRH_FLOWS + N_MULTI_FLOWS) * PKTS
             check(len(seen) == total, "delivered %d of %d datagrams" % (len(seen), total))
-            for fl, nodes in flows.items():
-                check(len(nodes) == 1, "flow %s reached nodes %s" % (fl, sorted(nodes)))
-            per_node = {i: sum(1 for v in seen.values() if v == i) for i in (1, 2)}
+            for fl, where in flows.items():
+                check(len(where) == 1, "flow %s reached nodes %s" % (fl, sorted(where, key=str)))
+                check((fl[0] == "multi") == (where == {"m"}), "flow %s reached %s" % (fl, where))
+            per_node = {i: sum(1 for v in seen.values() if v == i) for i in (1, 2, "m")}
             check(all(per_node.values()), "a compute node got nothing: %s" % per_node)
             enc = st["encodings"]
             # The socket flows and the path MTU probe's datagram that fitted.
-            check(enc["service_sid"] == N_SOCKET_FLOWS * PKTS + len(pmtu_rx), "service_sid count %s" % enc)
+            check(enc["service_sid"] == (N_SOCKET_FLOWS + N_MULTI_FLOWS) * PKTS + len(pmtu_rx),
+                  "service_sid count %s" % enc)
             check(enc["option"] == N_OPT_FLOWS * PKTS and enc["srh_tlv"] == N_SRH_FLOWS * PKTS,
                   "encodings %s" % enc)
             # Of the probe, only the datagram that fits the new MTU arrives.
@@ -354,16 +405,27 @@ def main():
                   "icmp %s, too_big drops %d" % (st["icmp"], st["drops"]["too_big"]))
             check(st["icmp"]["time_exceeded_sent"] == 1 and st["drops"]["hop_limit_exceeded"] == 1,
                   "icmp %s, hop_limit_exceeded drops %d" % (st["icmp"], st["drops"]["hop_limit_exceeded"]))
-            inst = {i["id"]: i["packets"] for i in st["services"][0]["instances"]}
-            check(inst.get(1) == per_node[1] and inst.get(2) == per_node[2],
+            svc = {s["cs_id"]: s for s in st["services"]}
+            inst = {i["id"]: i["packets"] for cs in (100, 101) for i in svc[cs]["instances"]}
+            check(inst.get(1) == per_node[1] and inst.get(2) == per_node[2] and inst.get(3) == per_node["m"],
                   "engine says %s, kernels received %s" % (inst, per_node))
+            # What each node's kernel terminated (End.DX6) is what the engine
+            # sent to that instance; the 3-SID instance's packets were
+            # processed by End on cn2, then on cn1, before cn2 decapsulated.
+            want = {(1, SID[1]): inst.get(1), (2, SID[2]): inst.get(2),
+                    (2, MULTI_SIDS[0]): inst.get(3), (1, MULTI_SIDS[1]): inst.get(3),
+                    (2, MULTI_SIDS[2]): inst.get(3)}
+            got = {(i, s): kernel[i].get(s) for i, s in want}
+            check(got == want and inst.get(3) == N_MULTI_FLOWS * PKTS,
+                  "kernel SID counters (%s) %s, engine %s" % (mode, got, want))
             # The largest inner packet the stats report is the path MTU the
             # client's kernel learned from the Packet Too Big.
-            inner = [i["max_inner_len"] for i in st["services"][0]["instances"]]
+            inner = [i["max_inner_len"] for i in svc[100]["instances"]]
             check(inner == [PMTU_EXPECTED, PMTU_EXPECTED], "max_inner_len %s, want %d (the path MTU the "
                   "client's kernel must learn)" % (inner, PMTU_EXPECTED))
-            print("delivered %d datagrams: node1 %d, node2 %d; flows %d; drops %s" % (
-                len(seen), per_node[1], per_node[2], len(flows),
+            print("delivered %d datagrams: node1 %d, node2 %d, 3-SID instance %d; kernel (%s) %s; flows %d; "
+                  "drops %s" % (len(seen), per_node[1], per_node[2], per_node["m"], mode,
+                                {"%s@cn%d" % (s, i): v for (i, s), v in got.items()}, len(flows),
                 {k: v for k, v in st["drops"].items() if v}))
     finally:
         if failures:   # what the kernels saw, for the log
