@@ -28,6 +28,10 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True   # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import kernel_srv6  # noqa: E402
+
 SRC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUN_BASE = "/run/cats-lab"
 DEFAULT_NAME = "catslab"
@@ -171,21 +175,48 @@ class Lab:
         existing = set(sh("ip", "netns", "list").split())
         return os.path.exists(self.state_path) or any(n in existing for n in self.namespaces())
 
-    def up(self, lcore=0, log=print):
+    def preflight(self):
+        """What `up` needs, checked before it creates anything: root, the
+        built binaries, the tools, and a kernel that can terminate SRv6
+        (kernel_srv6). Returns the SRv6 termination mode; raises LabError
+        with one sentence saying what is missing and how to get it."""
         if os.geteuid() != 0:
-            raise LabError("needs root (network namespaces, AF_PACKET)")
+            raise LabError("needs root (network namespaces, AF_PACKET): run it with sudo")
         for b in (self.dataplane_bin, self.control_bin, self.agent_bin, self.catsctl_bin, self.trafgen_bin):
             if not os.access(b, os.X_OK):
-                raise LabError("%s: not built (give --build DIR of a meson build, then ninja -C DIR)" % b)
-        for tool in ("ip", "dumpcap", "tshark"):
+                raise LabError("%s is not built: run `meson setup %s && ninja -C %s`, or give --build DIR" % (
+                    b, self.build, self.build))
+        for tool in ("ip", "sysctl", "dumpcap", "tshark", "nft"):
             if shutil.which(tool) is None:
-                raise LabError("%s: not installed (tools/install-deps.sh installs it)" % tool)
+                raise LabError("%s is not installed: tools/install-deps.sh installs it" % tool)
+        for knob in ("net/ipv6/conf/all/seg6_enabled", "net/ipv6/conf/all/forwarding"):
+            if not os.path.exists("/proc/sys/" + knob):
+                raise LabError("the sysctl %s is missing: the kernel needs CONFIG_IPV6" % knob.replace("/", "."))
+        try:
+            return kernel_srv6.detect()
+        except kernel_srv6.Unsupported as e:
+            raise LabError("%s; use a kernel built with it" % e)
+        except ValueError as e:
+            raise LabError(str(e))
+
+    def up(self, lcore=0, log=print):
+        mode = self.preflight()
         if self.is_up():
             raise LabError("lab '%s' is already up, or left over: run `lab.py down --name %s` first" % (
                 self.name, self.name))
-        os.makedirs(self.dir, mode=0o700)
-        self.state = {"name": self.name, "build": self.build, "pids": {}, "started": time.time()}
-        self._save()
+        try:
+            os.makedirs(self.dir, mode=0o700)
+            self.state = {"name": self.name, "build": self.build, "pids": {}, "started": time.time(),
+                          "srv6_termination": mode}
+            self._save()
+        except OSError as e:
+            self._remove_run_dirs()
+            raise LabError("cannot create the lab's state directory %s: %s" % (self.dir, e))
+        log("lab %s: the compute nodes' kernels terminate SRv6 with %s" % (
+            self.name, "seg6local End.DX6" if mode == kernel_srv6.SEG6LOCAL else
+            "the core SRH processing (local SIDs, nftables counters): no seg6local in this kernel"
+            if mode == kernel_srv6.CORE and "CATS_SRV6_TERMINATION" not in os.environ else
+            "the core SRH processing (local SIDs, nftables counters)"))
         t0 = time.time()
         try:
             self._topology()
@@ -250,9 +281,7 @@ class Lab:
 
         for n in NODES:
             node = self.ns("n%d" % n)
-            for k in ("all", "default", "up0"):
-                sh("sysctl", "-qw", "net.ipv6.conf.%s.seg6_enabled=1" % k, ns=node)
-            sh("sysctl", "-qw", "net.ipv6.conf.all.forwarding=1", ns=node)
+            self.srv6_node(n).enable("up0")
             for d in ["up0", "mg0", "lo"] + [SERVICES[cs][0] for cs in SERVICES]:
                 sh("ip", "link", "set", d, "up", ns=node)
             sh("ip", "-6", "addr", "add", "2001:db8:ff:%d::2/64" % n, "dev", "up0", "nodad", ns=node)
@@ -266,9 +295,8 @@ class Lab:
                    "nud", "permanent", ns=node)
                 # The node's kernel terminates the tunnel: End.DX6 towards
                 # the app (seg6local never delivers locally without a VRF),
-                # with the kernel's own per-SID counters.
-                sh("ip", "-6", "route", "add", sid(n, cs) + "/128", "encap", "seg6local", "action",
-                   "End.DX6", "nh6", link + "2", "count", "dev", dev, ns=node)
+                # counted per SID (kernel_srv6).
+                self.srv6_node(n).dx6(sid(n, cs), link + "2", dev)
 
     def _configs(self):
         neighbors = "\n".join(
@@ -387,12 +415,19 @@ services:
         for n in ours:
             sh("ip", "netns", "del", n, check=False)
         shutil.rmtree(os.path.join("/var/run/dpdk", self.name), ignore_errors=True)
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self._remove_run_dirs()
         self.state = {}
         left = [n for n in self.namespaces() if n in set(sh("ip", "netns", "list", check=False).split())]
         if left:
             raise LabError("namespaces left behind: %s" % " ".join(left))
         log("lab %s: down" % self.name)
+
+    def _remove_run_dirs(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+        try:
+            os.rmdir(RUN_BASE)       # only if no other lab uses it
+        except OSError:
+            pass
 
     def _ours(self, pid):
         """The pid still runs one of our binaries (not a recycled pid)."""
@@ -518,15 +553,26 @@ services:
             raise LabError("catsctl stats: no dataplane counters")
         return st
 
+    def srv6_node(self, n):
+        """Node n's kernel as SRv6 endpoint, in the mode `up` chose."""
+        if not hasattr(self, "_srv6_nodes"):
+            self._srv6_nodes = {}
+        if n not in self._srv6_nodes:
+            mode = self.state.get("srv6_termination", kernel_srv6.SEG6LOCAL)
+            node = kernel_srv6.Node(self.ns("n%d" % n), mode, sh)
+            for cs in SERVICES:      # what _topology installs
+                node.sids[sid(n, cs)] = "dx6"
+            self._srv6_nodes[n] = node
+        return self._srv6_nodes[n]
+
     def seg6_counters(self):
-        """(node, cs_id) -> packets the node's End.DX6 route for that SID
-        processed: the kernel's own counter."""
+        """(node, cs_id) -> packets node n's kernel terminated (End.DX6) for
+        the SID of that service: seg6local's `count` or the nftables
+        counter, whichever the lab runs on."""
         out = {}
         for n in NODES:
-            for r in json.loads(sh("ip", "-s", "-j", "-6", "route", "show", ns=self.ns("n%d" % n))):
-                if r.get("encap") == "seg6local":
-                    cs = int(r["dst"].split("::")[1])
-                    out[(n, cs)] = r["stats64"]["packets"]
+            for s, packets in self.srv6_node(n).counters().items():
+                out[(n, int(s.split("::")[1]))] = packets
         return out
 
     def link_counters(self, n, dev):
@@ -652,7 +698,7 @@ def cmd_status(lab):
         rc = 1
     try:
         c = lab.seg6_counters()
-        print("kernel End.DX6 packets: " + "  ".join("n%d/%d %d" % (n, cs, v) for (n, cs), v in sorted(c.items())))
+        print("kernel End.DX6 packets (%s): " % lab.state.get("srv6_termination") + "  ".join("n%d/%d %d" % (n, cs, v) for (n, cs), v in sorted(c.items())))
     except LabError as e:
         print("kernel counters: %s" % e)
         rc = 1
