@@ -12,7 +12,11 @@ echo "== build ($work/build)"
 meson setup "$work/build" "$root" >/dev/null
 ninja -C "$work/build"
 echo "== tests"
-meson test -C "$work/build" --print-errorlogs
+rc=0
+meson test -C "$work/build" --print-errorlogs || rc=$?
+# One line that counts the skipped tests, and each skip's one-line reason.
+/usr/bin/python3 "$root/tools/test-summary.py" "$work/build/meson-logs/testlog.json"
+[ "$rc" -eq 0 ] || exit "$rc"
 echo "== unit tests under ASan/UBSan"
 meson setup "$work/build-asan" "$root" -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 ninja -C "$work/build-asan" tests/unit/cats-unit-tests tools/trafgen/cats-trafgen-tests
