@@ -14,9 +14,9 @@ ninja -C "$work/build"
 echo "== tests"
 rc=0
 meson test -C "$work/build" --print-errorlogs || rc=$?
-# One line that counts the skipped tests, and each skip's one-line reason.
-/usr/bin/python3 "$root/tools/test-summary.py" "$work/build/meson-logs/testlog.json"
-[ "$rc" -eq 0 ] || exit "$rc"
+# The last lines: one that counts the skipped tests, and each skip's reason.
+summary() { /usr/bin/python3 "$root/tools/test-summary.py" "$work/build/meson-logs/testlog.json"; }
+if [ "$rc" -ne 0 ]; then summary; exit "$rc"; fi
 echo "== unit tests under ASan/UBSan"
 meson setup "$work/build-asan" "$root" -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
 ninja -C "$work/build-asan" tests/unit/cats-unit-tests tools/trafgen/cats-trafgen-tests
@@ -25,3 +25,4 @@ for t in tests/unit/cats-unit-tests tools/trafgen/cats-trafgen-tests; do
         "$work/build-asan/$t"
 done
 echo "== all tests passed"
+summary
