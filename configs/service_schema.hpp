@@ -6,7 +6,7 @@
 //
 //   services:
 //     - cs_id: 100                 # unique in the list
-//       name: video                # non-empty (at most max_name_len bytes)
+//       name: video                # non-empty UTF-8, at most wire::kMaxNameLen bytes
 //       affinity_timeout_s: 30     # 1..86400
 //       instances:                 # at most max_instances_per_service
 //         - id: 1                  # unique in the service
@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "cats_wire.hpp"
+#include "name_text.hpp"
 #include "yaml_schema.hpp"
 
 namespace cats::yaml {
@@ -38,7 +39,6 @@ struct ServiceSchema {
     std::size_t max_sids = 0;                   // per instance
     std::size_t max_instances_per_service = 0;
     std::uint32_t max_weight = 0;
-    std::size_t max_name_len = 0;               // 0: no limit beyond non-empty
     // What the list's size limits are checked against ("gateway", "policy"),
     // for the message.
     std::string_view limits_owner;
@@ -118,9 +118,10 @@ Service read_service(const YAML::Node& n, const std::string& path, const Service
     Service svc;
     svc.cs_id = read_int<std::uint32_t>(m.require("cs_id"), m.path("cs_id"), 0);
     svc.name = read_string(m.require("name"), m.path("name"));
-    if (s.max_name_len != 0 && svc.name.size() > s.max_name_len)
-        fail(m.path("name"), "at most " + std::to_string(s.max_name_len) + " bytes, got " +
-                                 std::to_string(svc.name.size()));
+    // Both processes print names in JSON and carry them over the
+    // management channel: one rule for either config (name_text.hpp).
+    if (std::string e = wire::check_name(svc.name); !e.empty())
+        fail(m.path("name"), e);
     m.with("affinity_timeout_s", [&](const YAML::Node& v, const std::string& p) {
         svc.affinity_timeout_s = read_int<std::uint32_t>(v, p, 1, 86400);
     });

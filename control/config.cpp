@@ -31,9 +31,9 @@ using namespace cats::yaml;
 
 std::string read_name(const YAML::Node& n, const std::string& path) {
     std::string s = read_string(n, path);
-    // The management channel carries at most mgmt::kMaxNameLen bytes.
-    if (s.size() > mgmt::kMaxNameLen)
-        fail(path, "at most " + std::to_string(mgmt::kMaxNameLen) + " bytes, got " + std::to_string(s.size()));
+    // Printed in JSON (catsctl peer list) and logs: the names' one rule.
+    if (std::string e = wire::check_name(s); !e.empty())
+        fail(path, e);
     return s;
 }
 
@@ -181,7 +181,6 @@ Config parse_config(const YAML::Node& root, const std::string& base_dir) {
                                                   {.max_sids = mgmt::kMaxSids,
                                                    .max_instances_per_service = kMaxInstancesPerService,
                                                    .max_weight = kMaxWeight,
-                                                   .max_name_len = mgmt::kMaxNameLen,
                                                    .limits_owner = "policy",
                                                    .max_services = c.policy.max_services,
                                                    .max_instances = c.policy.max_instances});

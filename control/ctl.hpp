@@ -8,6 +8,16 @@
 // it) is an error. At most kMaxSessions clients at once; a client idle for
 // kIdleTimeout is disconnected.
 //
+// Work per session is bounded: each request's handler time (on the one
+// io_context thread) is charged to its session, which may spend
+// kBudgetBurst at once and then kBudgetSharePct % of the thread's time; a
+// session over its budget has its next request read only once the debt is
+// paid back. Parsed requests wait in a queue and run one per turn of the
+// io_context (adverts, timers and the dataplane link run in between), the
+// session with the most budget left first, so that a session that asks
+// without pause cannot keep a new one waiting behind it. service.list is
+// paged (ctl_wire.hpp) so that one request's cost is bounded too.
+//
 // Thread safety: none; everything on the io_context's thread.
 #pragma once
 
@@ -27,6 +37,14 @@ class CtlServer {
 public:
     static constexpr std::size_t kMaxSessions = 64;
     static constexpr std::chrono::seconds kIdleTimeout{60};
+    static constexpr std::chrono::milliseconds kBudgetBurst{500};
+    static constexpr int kBudgetSharePct = 50;
+
+    struct Counters {
+        std::uint64_t requests = 0;
+        std::uint64_t throttled = 0;       // requests delayed by the budget
+        std::uint64_t handler_errors = 0;  // handlers that threw (answered)
+    };
 
     // Call once with the response line (ctl::encode_ok / encode_error);
     // may be called later, from another handler on the same thread.
@@ -42,8 +60,10 @@ public:
     // Stop accepting, close every session, remove the socket file.
     void stop();
     const std::string& path() const noexcept { return path_; }
+    const Counters& counters() const noexcept { return *counters_; }
 
     struct Session;
+    struct Scheduler;
 
 private:
     void accept();
@@ -55,6 +75,8 @@ private:
     boost::asio::steady_timer retry_;  // after a failed accept (EMFILE...)
     std::shared_ptr<std::size_t> live_sessions_ = std::make_shared<std::size_t>(0);
     std::shared_ptr<bool> stopped_ = std::make_shared<bool>(false);
+    std::shared_ptr<Counters> counters_ = std::make_shared<Counters>();
+    std::shared_ptr<Scheduler> sched_;
     std::vector<std::weak_ptr<Session>> sessions_;
 };
 

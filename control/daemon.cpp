@@ -68,6 +68,11 @@ void Daemon::stop() {
     link_.stop();
 }
 
+void Daemon::note_loop_error(const std::string& what) {
+    ++loop_errors_;
+    log_error("internal error (the daemon goes on): " + what);
+}
+
 std::vector<std::uint16_t> Daemon::advert_ports() const {
     return listener_ ? listener_->local_ports() : std::vector<std::uint16_t>{};
 }
@@ -125,10 +130,14 @@ void Daemon::handle(const ctl::Request& req, CtlServer::Respond respond) {
         mgmt::encode_flows_query(q, payload);
         return dataplane_query(mgmt::MsgType::FlowsReq, std::move(payload), nullptr, std::move(respond), true);
     }
+    if (cmd == ctl::kServiceList) {
+        ctl::ServiceListArgs a;
+        if (const std::string e = ctl::parse_service_list_args(req.args, a); !e.empty())
+            return respond(ctl::encode_error(e));
+        return respond(ctl::encode_ok(rib_.to_json(now, a)));
+    }
     if (const std::string e = ctl::parse_no_args(req.args); !e.empty())
         return respond(ctl::encode_error(e));
-    if (cmd == ctl::kServiceList)
-        return respond(ctl::encode_ok(rib_.to_json(now)));
     if (cmd == ctl::kPeerList)
         return respond(ctl::encode_ok(rx_.peers_json(now)));
     if (cmd == ctl::kStats) {
@@ -136,6 +145,11 @@ void Daemon::handle(const ctl::Request& req, CtlServer::Respond respond) {
                       {{"advert", rx_.counters_json()},
                        {"advert_socket_drops", listener_ ? listener_->socket_drops() : 0},
                        {"rib", rib_.counters_json()},
+                       {"ctl",
+                        {{"requests", ctl_ ? ctl_->counters().requests : 0},
+                         {"throttled", ctl_ ? ctl_->counters().throttled : 0},
+                         {"handler_errors", ctl_ ? ctl_->counters().handler_errors : 0},
+                         {"loop_errors", loop_errors_}}},
                        {"dataplane_link", link_.counters_json()}}}};
         return dataplane_query(mgmt::MsgType::StatsReq, {}, std::move(base), std::move(respond), false);
     }

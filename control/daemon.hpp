@@ -35,6 +35,11 @@ public:
     // runs out of work.
     void stop();
 
+    // An exception escaped a handler of the io_context (main.cpp catches
+    // it and runs the loop again): log and count it (stats:
+    // control.ctl.loop_errors).
+    void note_loop_error(const std::string& what);
+
     std::vector<std::uint16_t> advert_ports() const;
     DataplaneLink& link() noexcept { return link_; }
     const Rib& rib() const noexcept { return rib_; }
@@ -58,6 +63,7 @@ private:
     std::unique_ptr<AdvertListener> listener_;
     std::unique_ptr<CtlServer> ctl_;
     bool stopped_ = false;
+    std::uint64_t loop_errors_ = 0;
 };
 
 }  // namespace cats::control

@@ -95,7 +95,18 @@ int main(int argc, char** argv) {
         });
         daemon.start();
         log_info("cats-control running (config " + config_path + ")");
-        io.run();
+        // A handler that throws must not end the daemon: io_context::run()
+        // may be called again after an exception left it.
+        for (;;) {
+            try {
+                io.run();
+                break;
+            } catch (const std::exception& e) {
+                daemon.note_loop_error(e.what());
+            } catch (...) {
+                daemon.note_loop_error("unknown exception");
+            }
+        }
     } catch (const std::exception& e) {
         log_error(e.what());
         return 1;

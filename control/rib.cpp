@@ -455,8 +455,24 @@ std::string Rib::cli_del(std::uint32_t cs_id, std::uint32_t id, Time /*now*/, st
 }
 
 Json Rib::to_json(Time now) const {
+    ctl::ServiceListArgs all;
+    all.limit = UINT32_MAX;
+    return to_json(now, all);
+}
+
+Json Rib::to_json(Time now, const ctl::ServiceListArgs& page) const {
     Json services = Json::array();
-    for (const auto& [cs_id, svc] : services_) {
+    std::size_t n_insts = 0;
+    Json next = nullptr;
+    auto it = page.after ? services_.upper_bound(*page.after) : services_.begin();
+    for (; it != services_.end(); ++it) {
+        const auto& [cs_id, svc] = *it;
+        // Whole services only; one bigger than the page comes alone.
+        if (!services.empty() && n_insts + svc.instances.size() > page.limit) {
+            next = services.back()["cs_id"];
+            break;
+        }
+        n_insts += svc.instances.size();
         Json insts = Json::array();
         for (const auto& [id, in] : svc.instances) {
             Json sids = Json::array();
@@ -487,7 +503,10 @@ Json Rib::to_json(Time now) const {
                             {"origin", svc.configured ? "static" : "dynamic"},
                             {"instances", std::move(insts)}});
     }
-    return Json{{"services", std::move(services)}};
+    return Json{{"services", std::move(services)},
+                {"next", std::move(next)},
+                {"total_services", services_.size()},
+                {"total_instances", n_instances_}};
 }
 
 Json Rib::counters_json() const {

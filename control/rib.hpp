@@ -137,7 +137,10 @@ public:
     std::string cli_set(const ctl::InstanceArgs& a, Time now, std::vector<mgmt::Op>& ops);
     std::string cli_del(std::uint32_t cs_id, std::uint32_t id, Time now, std::vector<mgmt::Op>& ops);
 
-    // `catsctl service list`.
+    // `catsctl service list`: one page (ctl::ServiceListArgs), with "next"
+    // and the table's totals; the work is bounded by the page, not by the
+    // table. Without arguments: the whole table in one page.
+    nlohmann::json to_json(Time now, const ctl::ServiceListArgs& page) const;
     nlohmann::json to_json(Time now) const;
     nlohmann::json counters_json() const;
     const RibCounters& counters() const noexcept { return counters_; }

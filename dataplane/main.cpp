@@ -5,6 +5,7 @@
 // a DPDK control thread does the management work: stats on demand, the idle
 // exit of test mode, and (later) table updates from cats-control.
 #include <getopt.h>
+#include <grp.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
@@ -29,6 +30,7 @@
 #include "eal_exit.hpp"
 #include "fib.hpp"
 #include "icmp6.hpp"
+#include "json_text.hpp"
 #include "mgmt.hpp"
 #include "port.hpp"
 #include "report.hpp"
@@ -57,6 +59,7 @@ struct Options {
     std::uint64_t idle_exit_ms = 0;
     std::uint64_t stats_interval_s = 0;
     std::string mgmt_socket;
+    cats::dp::MgmtAccess mgmt_access;
 };
 
 void usage(const char* prog) {
@@ -66,11 +69,35 @@ void usage(const char* prog) {
                  "  --stats json|text      format of the stats printed on exit and on SIGUSR1 (json)\n"
                  "  --stats-file PATH      also write the final stats as JSON to PATH\n"
                  "  --stats-interval SEC   print stats every SEC seconds\n"
-                 "  --mgmt-socket PATH     listen for cats-control on this Unix socket\n"
+                 "  --mgmt-socket PATH     listen for cats-control on this Unix socket (created 0660;\n"
+                 "                         its directory 0750 if missing); root and this process's\n"
+                 "                         user may use it\n"
+                 "  --mgmt-group GROUP     members of GROUP (name or gid) may use the socket too;\n"
+                 "                         the socket (and a directory it creates) get that group\n"
                  "  --idle-exit MS         exit once no packet has arrived for MS milliseconds\n"
                  "                         (test mode, e.g. for pcap input)\n"
                  "  --help\n",
                  prog);
+}
+
+// --mgmt-group: a group name, or a number.
+bool group_id(const char* v, cats::dp::MgmtAccess& out) {
+    std::vector<char> buf(16384);
+    group gr{};
+    group* found = nullptr;
+    if (::getgrnam_r(v, &gr, buf.data(), buf.size(), &found) == 0 && found != nullptr) {
+        out.group = found->gr_gid;
+        return true;
+    }
+    char* end = nullptr;
+    errno = 0;
+    const unsigned long x = std::strtoul(v, &end, 10);
+    if (errno == 0 && end != v && *end == '\0' && v[0] != '-' && x < static_cast<unsigned long>(UINT32_MAX)) {
+        out.group = static_cast<gid_t>(x);
+        return true;
+    }
+    std::fprintf(stderr, "cats-dataplane: --mgmt-group: no group '%s'\n", v);
+    return false;
 }
 
 bool parse_options(int argc, char** argv, Options& o) {
@@ -81,6 +108,7 @@ bool parse_options(int argc, char** argv, Options& o) {
         {"stats-interval", required_argument, nullptr, 'i'},
         {"idle-exit", required_argument, nullptr, 'x'},
         {"mgmt-socket", required_argument, nullptr, 'm'},
+        {"mgmt-group", required_argument, nullptr, 'g'},
         {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
     };
@@ -109,6 +137,10 @@ bool parse_options(int argc, char** argv, Options& o) {
             break;
         case 'f': o.stats_file = optarg; break;
         case 'm': o.mgmt_socket = optarg; break;
+        case 'g':
+            if (!group_id(optarg, o.mgmt_access))
+                return false;
+            break;
         case 'i':
             if (!number("stats-interval", optarg, o.stats_interval_s))
                 return false;
@@ -146,6 +178,7 @@ struct App {
     std::vector<std::unique_ptr<Worker>> workers;
     std::unique_ptr<MgmtServer> mgmt;
     std::uint64_t start_tsc = 0;
+    std::atomic<std::uint64_t> mgmt_thread_errors{0};
 
     double uptime() const {
         return static_cast<double>(rte_rdtsc() - start_tsc) / static_cast<double>(rte_get_tsc_hz());
@@ -170,10 +203,15 @@ struct App {
                 {"updates_applied", mgmt ? mgmt->updates_applied() : 0},
                 {"updates_rejected", mgmt ? mgmt->updates_rejected() : 0},
                 {"messages_malformed", mgmt ? mgmt->messages_malformed() : 0},
+                {"requests_failed", mgmt ? mgmt->requests_failed() : 0},
+                {"mgmt_clients", mgmt ? mgmt->clients() : 0},
+                {"mgmt_clients_refused", mgmt ? mgmt->clients_refused() : 0},
+                {"mgmt_clients_dropped", mgmt ? mgmt->clients_dropped() : 0},
+                {"mgmt_thread_errors", mgmt_thread_errors.load()},
                 {"last_update_unix", mgmt ? mgmt->last_update_unix() : 0.0}};
     }
     void print(const nlohmann::json& r) const {
-        const std::string s = opt.stats_format == "text" ? render_text(r) : r.dump(2) + "\n";
+        const std::string s = opt.stats_format == "text" ? render_text(r) : json_text(r, 2) + "\n";
         std::fwrite(s.data(), 1, s.size(), stdout);
         std::fflush(stdout);
     }
@@ -184,9 +222,23 @@ void* mgmt_main(void* arg) {
     App& app = *static_cast<App*>(arg);
     const std::uint64_t hz = rte_get_tsc_hz();
     std::uint64_t next_print = app.start_tsc + app.opt.stats_interval_s * hz;
+    // Nothing thrown here may end the thread: the workers would go on
+    // forwarding on a gateway nobody can manage, or (uncaught) the process
+    // would abort. Log it, count it (status: mgmt_thread_errors), go on.
+    auto guarded = [&app](const char* what, auto&& f) {
+        try {
+            f();
+        } catch (const std::exception& ex) {
+            app.mgmt_thread_errors.fetch_add(1);
+            std::fprintf(stderr, "cats-dataplane: %s failed: %s\n", what, ex.what());
+        } catch (...) {
+            app.mgmt_thread_errors.fetch_add(1);
+            std::fprintf(stderr, "cats-dataplane: %s failed\n", what);
+        }
+    };
     while (!app.engine.quit.load()) {
         if (app.mgmt)
-            app.mgmt->poll(10);
+            guarded("management socket", [&] { app.mgmt->poll(10); });
         else
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         const std::uint64_t now = rte_rdtsc();
@@ -194,11 +246,11 @@ void* mgmt_main(void* arg) {
             app.engine.quit.store(true);
         if (g_dump) {
             g_dump = 0;
-            app.print(app.report());
+            guarded("stats", [&] { app.print(app.report()); });
         }
         if (app.opt.stats_interval_s != 0 && now >= next_print) {
             next_print = now + app.opt.stats_interval_s * hz;
-            app.print(app.report());
+            guarded("stats", [&] { app.print(app.report()); });
         }
         if (app.opt.idle_exit_ms != 0) {
             std::uint64_t last = app.start_tsc;
@@ -324,7 +376,8 @@ int run(App& app) {
         hooks.flows = [&app](const cats::mgmt::FlowsQuery& q) {
             return list_flows(app.workers, app.now_ms(), q.cs_id, q.instance_id, q.limit);
         };
-        app.mgmt = std::make_unique<MgmtServer>(app.opt.mgmt_socket, *app.table, std::move(hooks));
+        app.mgmt = std::make_unique<MgmtServer>(app.opt.mgmt_socket, *app.table, std::move(hooks),
+                                                app.opt.mgmt_access);
     }
 
     app.start_tsc = rte_rdtsc();
@@ -347,7 +400,7 @@ int run(App& app) {
     app.print(r);
     if (!app.opt.stats_file.empty()) {
         std::ofstream f(app.opt.stats_file);
-        f << r.dump(2) << "\n";
+        f << json_text(r, 2) << "\n";
         if (!f)
             std::fprintf(stderr, "cats-dataplane: cannot write %s\n", app.opt.stats_file.c_str());
     }

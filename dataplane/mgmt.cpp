@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -14,12 +15,58 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "json_text.hpp"
+
 namespace cats::dp {
 
 namespace {
 
-constexpr std::size_t kMaxClients = 8;
-constexpr int kWriteTimeoutMs = 2000;
+std::int64_t now_ms() {
+    using namespace std::chrono;
+    return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
+
+std::string errno_text() {
+    return std::strerror(errno);
+}
+
+// Is another process answering on `addr`? Connecting is the only way to
+// know: a socket file may outlive the process that bound it.
+bool socket_is_live(const sockaddr_un& addr) {
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    const bool live = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return live;
+}
+
+PeerCred peer_cred(int fd) {
+    PeerCred p;
+    ucred uc{};
+    socklen_t len = sizeof uc;
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) != 0) {
+        // Unknown peer: nothing matches "nobody".
+        p.uid = static_cast<uid_t>(-1);
+        p.gid = static_cast<gid_t>(-1);
+        return p;
+    }
+    p.uid = uc.uid;
+    p.gid = uc.gid;
+#ifdef SO_PEERGROUPS
+    std::vector<gid_t> g(64);
+    socklen_t glen = static_cast<socklen_t>(g.size() * sizeof(gid_t));
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g.data(), &glen) != 0 && errno == ERANGE) {
+        g.resize(glen / sizeof(gid_t));
+        glen = static_cast<socklen_t>(g.size() * sizeof(gid_t));
+        if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g.data(), &glen) != 0)
+            glen = 0;
+    }
+    g.resize(glen / sizeof(gid_t));
+    p.groups = std::move(g);
+#endif
+    return p;
+}
 
 InstanceConfig to_config(const mgmt::InstanceRec& r) {
     InstanceConfig ic;
@@ -107,22 +154,76 @@ std::string apply_batch(const mgmt::Batch& b, std::map<std::uint32_t, ServiceCon
     return {};
 }
 
-MgmtServer::MgmtServer(std::string path, ServiceTable& table, MgmtHooks hooks)
-    : path_(std::move(path)), table_(table), hooks_(std::move(hooks)) {
+PeerClass classify_peer(const PeerCred& peer, uid_t self_uid, const MgmtAccess& access) noexcept {
+    if (peer.uid == 0 || peer.uid == self_uid)
+        return PeerClass::Manager;
+    if (access.group &&
+        (peer.gid == *access.group || std::find(peer.groups.begin(), peer.groups.end(), *access.group) !=
+                                          peer.groups.end()))
+        return PeerClass::Member;
+    return PeerClass::Refused;
+}
+
+MgmtServer::MgmtServer(std::string path, ServiceTable& table, MgmtHooks hooks, MgmtAccess access)
+    : path_(std::move(path)), table_(table), hooks_(std::move(hooks)), access_(access) {
+    const std::string where = "--mgmt-socket " + path_ + ": ";
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
-    if (path_.size() >= sizeof addr.sun_path)
-        throw std::runtime_error("--mgmt-socket " + path_ + ": path too long");
+    if (path_.empty() || path_.size() >= sizeof addr.sun_path)
+        throw std::runtime_error(where + "path empty or too long");
     std::memcpy(addr.sun_path, path_.c_str(), path_.size() + 1);
+    const gid_t gid = access_.group.value_or(static_cast<gid_t>(-1));  // -1: chown leaves the group
+
+    // The directory: made 0750 when missing, so that only its group may
+    // even reach the socket. An existing one is the administrator's.
+    const std::string dir = path_.find('/') == std::string::npos ? "." : path_.substr(0, path_.rfind('/'));
+    if (!dir.empty() && ::access(dir.c_str(), F_OK) != 0) {
+        if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST)
+            throw std::runtime_error(where + "cannot create " + dir + ": " + errno_text());
+        // mkdir applies the umask; the mode must not depend on it.
+        if (::chmod(dir.c_str(), 0750) != 0 || ::chown(dir.c_str(), static_cast<uid_t>(-1), gid) != 0)
+            throw std::runtime_error(where + "cannot set the mode or group of " + dir + ": " + errno_text());
+    }
+
+    // A live socket belongs to another gateway: refuse rather than take its
+    // path (it would be left unmanageable). A stale one is replaced.
+    struct stat st {};
+    if (::lstat(path_.c_str(), &st) == 0) {
+        if (!S_ISSOCK(st.st_mode))
+            throw std::runtime_error(where + "exists and is not a socket");
+        if (socket_is_live(addr))
+            throw std::runtime_error(where + "another process answers on it (is another cats-dataplane running?)");
+        if (::unlink(path_.c_str()) != 0 && errno != ENOENT)
+            throw std::runtime_error(where + "cannot remove the stale socket: " + errno_text());
+    }
+
     listen_fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (listen_fd_ < 0)
-        throw std::runtime_error("--mgmt-socket " + path_ + ": socket: " + std::strerror(errno));
-    ::unlink(path_.c_str());  // a stale socket from a previous run
-    if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(listen_fd_, 4) != 0) {
-        const std::string err = std::strerror(errno);
+        throw std::runtime_error(where + "socket: " + errno_text());
+    // Created 0660 whatever the process umask is: no window in which anyone
+    // else may connect (connect(2) needs write permission on the file).
+    const mode_t old_umask = ::umask(0117);
+    const int bound = ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    const int bind_errno = errno;
+    ::umask(old_umask);
+    std::string err;
+    if (bound != 0)
+        err = std::strerror(bind_errno);
+    else if (::lstat(path_.c_str(), &st) != 0)
+        err = "stat: " + errno_text();
+    else if (::chown(path_.c_str(), static_cast<uid_t>(-1), gid) != 0 || ::chmod(path_.c_str(), 0660) != 0)
+        err = "cannot set the socket's mode or group: " + errno_text();
+    if (err.empty()) {
+        dev_ = st.st_dev;
+        ino_ = st.st_ino;
+        if (::listen(listen_fd_, 16) != 0)
+            err = "listen: " + errno_text();
+    }
+    if (!err.empty()) {
+        if (bound == 0 && dev_ != 0)
+            ::unlink(path_.c_str());
         ::close(listen_fd_);
-        throw std::runtime_error("--mgmt-socket " + path_ + ": " + err);
+        throw std::runtime_error(where + err);
     }
 }
 
@@ -130,97 +231,256 @@ MgmtServer::~MgmtServer() {
     for (Client& c : clients_)
         ::close(c.fd);
     ::close(listen_fd_);
-    ::unlink(path_.c_str());
+    // Only the socket this server made: another process may have replaced
+    // the path since (an administrator, a newer gateway).
+    struct stat st {};
+    if (::lstat(path_.c_str(), &st) == 0 && S_ISSOCK(st.st_mode) && st.st_dev == dev_ && st.st_ino == ino_)
+        ::unlink(path_.c_str());
 }
 
-void MgmtServer::accept_clients() {
+void MgmtServer::log_limited(const std::string& line) {
+    // Clients can cause these at will: at most one line per second.
+    const std::int64_t now = now_ms();
+    if (now - last_log_ms_ < 1000) {
+        ++logs_held_;
+        return;
+    }
+    last_log_ms_ = now;
+    if (logs_held_ != 0)
+        std::fprintf(stderr, "cats-dataplane: mgmt: %s (%lu more held back)\n", line.c_str(),
+                     static_cast<unsigned long>(logs_held_));
+    else
+        std::fprintf(stderr, "cats-dataplane: mgmt: %s\n", line.c_str());
+    logs_held_ = 0;
+}
+
+void MgmtServer::refuse(int fd, const std::string& why, std::uint64_t& counter) {
+    ++counter;
+    log_limited("refusing a client: " + why);
+    // One try, without blocking, to say why; then close.
+    std::vector<std::uint8_t> p;
+    mgmt::encode_ack({mgmt::Status::Rejected, table_.current()->version, why}, p);
+    const std::vector<std::uint8_t> msg = mgmt::make_message(mgmt::MsgType::Error, 0, p);
+    [[maybe_unused]] const ssize_t n = ::send(fd, msg.data(), msg.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    ::close(fd);
+}
+
+void MgmtServer::accept_clients(std::int64_t now) {
     for (;;) {
         const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0)
             return;
-        if (clients_.size() >= kMaxClients) {
-            std::fprintf(stderr, "cats-dataplane: mgmt: refusing a client: %zu connected\n", clients_.size());
-            ::close(fd);
+        const PeerCred cred = peer_cred(fd);
+        const PeerClass cls = classify_peer(cred, ::geteuid(), access_);
+        if (cls == PeerClass::Refused) {
+            refuse(fd, "permission denied (uid " + std::to_string(cred.uid) + ", gid " + std::to_string(cred.gid) +
+                           ")", refused_);
             continue;
         }
-        clients_.push_back(Client{fd, {}});
+        const bool manager = cls == PeerClass::Manager;
+        const std::size_t members =
+            static_cast<std::size_t>(std::count_if(clients_.begin(), clients_.end(), [](const Client& c) {
+                return !c.manager;
+            }));
+        if (!manager && members >= kMaxClients - kReservedForManagers) {
+            refuse(fd, "busy: " + std::to_string(members) + " group clients connected", refused_);
+            continue;
+        }
+        if (clients_.size() >= kMaxClients) {
+            // A manager (cats-control) gets in by evicting the client that
+            // has been stalled longest: mid-message or not reading.
+            auto stalled_since = [](const Client& c) {
+                std::int64_t t = INT64_MAX;
+                if (!c.in.empty())
+                    t = c.read_since_ms;
+                if (!c.out.empty())
+                    t = std::min(t, c.write_since_ms);
+                return t;
+            };
+            auto victim = clients_.end();
+            if (manager)
+                for (auto it = clients_.begin(); it != clients_.end(); ++it)
+                    if (stalled_since(*it) != INT64_MAX &&
+                        (victim == clients_.end() || stalled_since(*it) < stalled_since(*victim)))
+                        victim = it;
+            if (victim == clients_.end()) {
+                refuse(fd, "busy: " + std::to_string(clients_.size()) + " clients connected", refused_);
+                continue;
+            }
+            log_limited("evicting a stalled client for a new manager connection");
+            ++dropped_;
+            ::close(victim->fd);
+            clients_.erase(victim);
+        }
+        Client c;
+        c.fd = fd;
+        c.manager = manager;
+        c.last_active_ms = now;
+        clients_.push_back(std::move(c));
     }
 }
 
+std::string MgmtServer::expired(const Client& c, std::int64_t now) const {
+    if (!c.in.empty() && now - c.read_since_ms >= kReadDeadlineMs)
+        return "a message not complete after " + std::to_string(kReadDeadlineMs) + " ms";
+    if (!c.out.empty() && now - c.write_since_ms >= kWriteDeadlineMs)
+        return "a reply not read after " + std::to_string(kWriteDeadlineMs) + " ms";
+    if (!c.manager && c.in.empty() && c.out.empty() && now - c.last_active_ms >= kMemberIdleMs)
+        return "idle for " + std::to_string(kMemberIdleMs) + " ms";
+    return {};
+}
+
 void MgmtServer::poll(int timeout_ms) {
+    std::int64_t now = now_ms();
+    // Wake up for the earliest deadline too.
+    for (const Client& c : clients_) {
+        std::int64_t due = INT64_MAX;
+        if (!c.in.empty())
+            due = c.read_since_ms + kReadDeadlineMs;
+        if (!c.out.empty())
+            due = std::min(due, c.write_since_ms + kWriteDeadlineMs);
+        if (!c.manager)
+            due = std::min(due, c.last_active_ms + kMemberIdleMs);
+        timeout_ms = static_cast<int>(std::clamp<std::int64_t>(due - now, 0, timeout_ms));
+    }
     std::vector<pollfd> fds;
     fds.push_back({listen_fd_, POLLIN, 0});
-    for (const Client& c : clients_)
-        fds.push_back({c.fd, POLLIN, 0});
-    if (::poll(fds.data(), fds.size(), timeout_ms) <= 0)
-        return;
+    for (const Client& c : clients_) {
+        // A client with a reply pending is not read: that bounds what it can
+        // make this thread hold to one message in and one reply out.
+        const short ev = c.out.empty() ? POLLIN : POLLOUT;
+        fds.push_back({c.fd, ev, 0});
+    }
+    const int ready = ::poll(fds.data(), fds.size(), timeout_ms);
+    now = now_ms();
     std::vector<int> dead;
-    for (std::size_t i = 1; i < fds.size(); ++i)
-        if (fds[i].revents != 0 && !serve(clients_[i - 1]))
-            dead.push_back(clients_[i - 1].fd);
+    for (std::size_t i = 1; i < fds.size(); ++i) {
+        Client& c = clients_[i - 1];
+        bool keep = true;
+        if (ready > 0 && fds[i].revents != 0) {
+            if (!c.out.empty())
+                keep = flush(c, now);
+            // Served after a flush too: a drained reply lets the next
+            // request, already buffered, be answered now.
+            if (keep && c.out.empty() && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0)
+                keep = serve(c, now);
+        }
+        if (keep) {
+            if (const std::string why = expired(c, now); !why.empty()) {
+                ++dropped_;
+                log_limited("dropping a client: " + why);
+                keep = false;
+            }
+        }
+        if (!keep)
+            dead.push_back(c.fd);
+    }
     for (const int fd : dead) {
         ::close(fd);
         std::erase_if(clients_, [fd](const Client& c) { return c.fd == fd; });
     }
-    if (fds[0].revents & POLLIN)
-        accept_clients();
+    if (ready > 0 && (fds[0].revents & POLLIN))
+        accept_clients(now);
 }
 
-bool MgmtServer::serve(Client& c) {
-    std::uint8_t buf[65536];
-    for (;;) {
-        const ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
-        if (n == 0)
-            return false;
-        if (n < 0)
-            break;
-        c.in.insert(c.in.end(), buf, buf + n);
-    }
-    if (errno != EAGAIN && errno != EWOULDBLOCK)
-        return false;
-    // Dispatch every complete message in the buffer.
-    std::size_t off = 0;
-    while (c.in.size() - off >= mgmt::kHeaderLen) {
+bool MgmtServer::serve(Client& c, std::int64_t now) {
+    // Read one message at a time, no more than it needs, and answer it; the
+    // rest stays in the kernel's buffer until the reply has gone out.
+    while (c.out.empty() && !c.close_after_write) {
+        std::size_t need = mgmt::kHeaderLen;
         mgmt::Header h;
-        const auto err = mgmt::decode_header(std::span<const std::uint8_t, mgmt::kHeaderLen>(&c.in[off],
-                                                                                          mgmt::kHeaderLen), h);
-        if (err != mgmt::HeaderError::Ok) {
-            // The stream cannot be resynchronised: say why and close.
-            ++malformed_;
-            std::fprintf(stderr, "cats-dataplane: mgmt: bad header (%d), closing the connection\n",
-                         static_cast<int>(err));
-            std::vector<std::uint8_t> p;
-            mgmt::encode_ack({mgmt::Status::Malformed, table_.current()->version, "bad message header"}, p);
-            send(c, mgmt::MsgType::Error, h.seq, p);
-            return false;
+        if (c.in.size() >= mgmt::kHeaderLen) {
+            const auto err =
+                mgmt::decode_header(std::span<const std::uint8_t, mgmt::kHeaderLen>(c.in.data(), mgmt::kHeaderLen), h);
+            if (err != mgmt::HeaderError::Ok) {
+                // The stream cannot be resynchronised: say why and close.
+                ++malformed_;
+                log_limited("bad header (" + std::to_string(static_cast<int>(err)) + "), closing the connection");
+                queue_ack(c, h.seq, mgmt::Status::Malformed, "bad message header");
+                c.close_after_write = true;
+                return flush(c, now) && !c.out.empty();
+            }
+            need += h.length;
         }
-        if (c.in.size() - off - mgmt::kHeaderLen < h.length)
-            break;
-        if (!handle(c, h, std::span<const std::uint8_t>(&c.in[off + mgmt::kHeaderLen], h.length)))
+        if (c.in.size() < need) {
+            std::uint8_t buf[65536];
+            const std::size_t want = std::min(sizeof buf, need - c.in.size());
+            const ssize_t n = ::recv(c.fd, buf, want, 0);
+            if (n == 0)
+                return false;
+            if (n < 0)
+                return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR;
+            if (c.in.empty())
+                c.read_since_ms = now;
+            c.last_active_ms = now;
+            c.in.insert(c.in.end(), buf, buf + n);
+            continue;
+        }
+        dispatch(c, h, std::span<const std::uint8_t>(c.in.data() + mgmt::kHeaderLen, h.length));
+        c.in.clear();
+        c.in.shrink_to_fit();
+        if (!flush(c, now))
             return false;
-        off += mgmt::kHeaderLen + h.length;
     }
-    c.in.erase(c.in.begin(), c.in.begin() + static_cast<std::ptrdiff_t>(off));
     return true;
 }
 
-bool MgmtServer::handle(Client& c, const mgmt::Header& h, std::span<const std::uint8_t> payload) {
+bool MgmtServer::flush(Client& c, std::int64_t now) {
+    while (c.out_off < c.out.size()) {
+        const ssize_t n = ::send(c.fd, c.out.data() + c.out_off, c.out.size() - c.out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0) {
+            c.out_off += static_cast<std::size_t>(n);
+            c.last_active_ms = now;
+            continue;
+        }
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+            return true;  // the rest when poll says the socket can take it
+        return false;     // peer gone
+    }
+    c.out.clear();
+    c.out.shrink_to_fit();
+    c.out_off = 0;
+    return !c.close_after_write;
+}
+
+void MgmtServer::dispatch(Client& c, const mgmt::Header& h, std::span<const std::uint8_t> payload) {
+    // One request must not end the thread (and with it the gateway's
+    // management): answer it with the error, count it, go on.
+    try {
+        handle(c, h, payload);
+        return;
+    } catch (const std::exception& ex) {
+        ++failed_;
+        std::fprintf(stderr, "cats-dataplane: mgmt: request type %d failed: %s\n", static_cast<int>(h.type),
+                     ex.what());
+    } catch (...) {
+        ++failed_;
+        std::fprintf(stderr, "cats-dataplane: mgmt: request type %d failed\n", static_cast<int>(h.type));
+    }
+    c.out.clear();
+    c.out_off = 0;
+    try {
+        queue_ack(c, h.seq, mgmt::Status::Rejected, "internal error");
+    } catch (...) {
+        c.close_after_write = true;  // out of memory: nothing more to say
+    }
+}
+
+void MgmtServer::handle(Client& c, const mgmt::Header& h, std::span<const std::uint8_t> payload) {
     auto reply_json = [&](mgmt::MsgType t, const nlohmann::json& j) {
-        const std::string s = j.dump();
-        return send(c, t, h.seq, {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()});
-    };
-    auto reply_ack = [&](mgmt::Status st, const std::string& err) {
-        std::vector<std::uint8_t> p;
-        mgmt::encode_ack({st, table_.current()->version, err}, p);
-        return send(c, st == mgmt::Status::Ok ? mgmt::MsgType::UpdateAck : mgmt::MsgType::Error, h.seq, p);
+        const std::string s = json_text(j);
+        if (s.size() > mgmt::kMaxPayload)
+            return queue_ack(c, h.seq, mgmt::Status::Rejected,
+                             "reply of " + std::to_string(s.size()) + " bytes exceeds the channel's limit");
+        queue(c, t, h.seq, {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()});
     };
     switch (h.type) {
     case mgmt::MsgType::Update: {
         mgmt::Batch b;
         if (std::string e = mgmt::decode_batch(payload, b); !e.empty()) {
             ++malformed_;
-            std::fprintf(stderr, "cats-dataplane: mgmt: malformed update: %s\n", e.c_str());
-            return reply_ack(mgmt::Status::Malformed, e);
+            log_limited("malformed update: " + e);
+            return queue_ack(c, h.seq, mgmt::Status::Malformed, e);
         }
         auto next = table_.configs();
         std::set<std::uint32_t> changed;
@@ -234,12 +494,12 @@ bool MgmtServer::handle(Client& c, const mgmt::Header& h, std::span<const std::u
         }
         if (!e.empty()) {
             ++rejected_;
-            std::fprintf(stderr, "cats-dataplane: mgmt: update rejected: %s\n", e.c_str());
-            return reply_ack(mgmt::Status::Rejected, e);
+            log_limited("update rejected: " + e);
+            return queue_ack(c, h.seq, mgmt::Status::Rejected, e);
         }
         ++applied_;
         last_update_unix_ = unix_now();
-        return reply_ack(mgmt::Status::Ok, "");
+        return queue_ack(c, h.seq, mgmt::Status::Ok, "");
     }
     case mgmt::MsgType::StatusReq: return reply_json(mgmt::MsgType::Status, hooks_.status());
     case mgmt::MsgType::StatsReq: return reply_json(mgmt::MsgType::Stats, hooks_.stats());
@@ -247,34 +507,27 @@ bool MgmtServer::handle(Client& c, const mgmt::Header& h, std::span<const std::u
         mgmt::FlowsQuery q;
         if (std::string e = mgmt::decode_flows_query(payload, q); !e.empty()) {
             ++malformed_;
-            return reply_ack(mgmt::Status::Malformed, e);
+            return queue_ack(c, h.seq, mgmt::Status::Malformed, e);
         }
         return reply_json(mgmt::MsgType::Flows, hooks_.flows(q));
     }
     default:
         ++malformed_;
-        return reply_ack(mgmt::Status::Unsupported,
+        return queue_ack(c, h.seq, mgmt::Status::Unsupported,
                          "message type " + std::to_string(static_cast<int>(h.type)) + " is not a request");
     }
 }
 
-bool MgmtServer::send(Client& c, mgmt::MsgType type, std::uint32_t seq, std::span<const std::uint8_t> payload) {
-    const std::vector<std::uint8_t> msg = mgmt::make_message(type, seq, payload);
-    std::size_t off = 0;
-    while (off < msg.size()) {
-        const ssize_t n = ::send(c.fd, msg.data() + off, msg.size() - off, MSG_NOSIGNAL);
-        if (n > 0) {
-            off += static_cast<std::size_t>(n);
-            continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            pollfd p{c.fd, POLLOUT, 0};
-            if (::poll(&p, 1, kWriteTimeoutMs) > 0)
-                continue;
-        }
-        return false;  // peer gone or stuck: drop it
-    }
-    return true;
+void MgmtServer::queue_ack(Client& c, std::uint32_t seq, mgmt::Status st, const std::string& err) {
+    std::vector<std::uint8_t> p;
+    mgmt::encode_ack({st, table_.current()->version, err}, p);
+    queue(c, st == mgmt::Status::Ok ? mgmt::MsgType::UpdateAck : mgmt::MsgType::Error, seq, p);
+}
+
+void MgmtServer::queue(Client& c, mgmt::MsgType type, std::uint32_t seq, std::span<const std::uint8_t> payload) {
+    c.out = mgmt::make_message(type, seq, payload);
+    c.out_off = 0;
+    c.write_since_ms = now_ms();
 }
 
 }  // namespace cats::dp

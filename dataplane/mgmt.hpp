@@ -5,14 +5,39 @@
 // version (or none: an invalid batch changes nothing and is answered with
 // the error), published to the workers under RCU without stopping them.
 //
+// Who may connect (see dataplane/README.md, "Management socket"):
+//   - the socket file is created 0660 (whatever the umask) and, when its
+//     directory is missing, that directory 0750; with --mgmt-group both
+//     belong to that group;
+//   - each client's credentials (SO_PEERCRED, SO_PEERGROUPS) are checked
+//     when it connects: a *manager* is root or the dataplane's own user
+//     (cats-control runs as one); a *member* has the --mgmt-group as its
+//     primary or a supplementary group; anyone else is refused;
+//   - at most kMaxClients at once, of which members take at most
+//     kMaxClients - kReservedForManagers: a slot is always kept for
+//     cats-control. A manager that finds every slot taken evicts the client
+//     that has been stalled longest (mid-message, or not reading its reply);
+//   - a message that has started must be complete within kReadDeadlineMs,
+//     a reply must be taken by the client within kWriteDeadlineMs, and a
+//     member idle for kMemberIdleMs is disconnected. Replies are written
+//     without blocking: a client's reply waits in its own buffer (at most
+//     one reply: its next request is not read before), so a client that
+//     does not read never holds up the others;
+//   - the server refuses to start when another process answers on the
+//     path, replaces only a stale socket file, and on exit unlinks the path
+//     only if it is still the socket it created.
+//
 // Thread safety: everything here runs on the management thread, the one
 // writer of the service table.
 #pragma once
+
+#include <sys/types.h>
 
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -27,47 +52,94 @@ struct MgmtHooks {
     std::function<nlohmann::json(const mgmt::FlowsQuery&)> flows;
 };
 
+// Who may use the socket besides root and the dataplane's own user.
+struct MgmtAccess {
+    std::optional<gid_t> group;  // --mgmt-group
+};
+
 // Turn a batch into the next table: `next` starts as the current configs,
 // `changed` collects the CS-IDs touched. Returns "" or the error, naming the
 // op index (nothing is applied on error).
 std::string apply_batch(const mgmt::Batch& b, std::map<std::uint32_t, ServiceConfig>& next,
                         std::set<std::uint32_t>& changed);
 
+enum class PeerClass : std::uint8_t { Refused, Member, Manager };
+
+struct PeerCred {
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::vector<gid_t> groups;  // supplementary (SO_PEERGROUPS)
+};
+
+// The access rule above, pure: `self_uid` is the dataplane's effective uid.
+PeerClass classify_peer(const PeerCred& peer, uid_t self_uid, const MgmtAccess& access) noexcept;
+
 class MgmtServer {
 public:
-    // Binds and listens on `path` (a stale socket file is replaced).
-    // Throws std::runtime_error naming the path.
-    MgmtServer(std::string path, ServiceTable& table, MgmtHooks hooks);
+    static constexpr std::size_t kMaxClients = 8;
+    static constexpr std::size_t kReservedForManagers = 1;
+    static constexpr int kReadDeadlineMs = 5000;
+    static constexpr int kWriteDeadlineMs = 5000;
+    static constexpr int kMemberIdleMs = 60000;
+
+    // Creates the socket as described above, listening on `path`. Throws
+    // std::runtime_error naming the path (live socket, not a socket, bind
+    // or directory errors).
+    MgmtServer(std::string path, ServiceTable& table, MgmtHooks hooks, MgmtAccess access = {});
     ~MgmtServer();
     MgmtServer(const MgmtServer&) = delete;
     MgmtServer& operator=(const MgmtServer&) = delete;
 
-    // Wait up to timeout_ms for activity, then accept, read and answer.
+    // Wait up to timeout_ms for activity, then accept, read, answer, write
+    // pending replies and enforce the deadlines. Never blocks on a client.
+    // A request whose handling throws is answered with an error and
+    // counted (requests_failed); it never leaves this function.
     void poll(int timeout_ms);
 
     std::uint64_t updates_applied() const noexcept { return applied_; }
     std::uint64_t updates_rejected() const noexcept { return rejected_; }
     std::uint64_t messages_malformed() const noexcept { return malformed_; }
+    std::uint64_t requests_failed() const noexcept { return failed_; }
+    std::uint64_t clients_refused() const noexcept { return refused_; }
+    std::uint64_t clients_dropped() const noexcept { return dropped_; }
     std::size_t clients() const noexcept { return clients_.size(); }
     double last_update_unix() const noexcept { return last_update_unix_; }
 
 private:
     struct Client {
         int fd = -1;
-        std::vector<std::uint8_t> in;
+        bool manager = false;
+        std::vector<std::uint8_t> in;   // at most one message
+        std::vector<std::uint8_t> out;  // at most one reply, from out_off
+        std::size_t out_off = 0;
+        std::int64_t read_since_ms = 0;   // in is not empty since
+        std::int64_t write_since_ms = 0;  // out is not drained since
+        std::int64_t last_active_ms = 0;
+        bool close_after_write = false;
     };
-    void accept_clients();
-    bool serve(Client& c);  // false: close the client
-    bool handle(Client& c, const mgmt::Header& h, std::span<const std::uint8_t> payload);
-    bool send(Client& c, mgmt::MsgType type, std::uint32_t seq, std::span<const std::uint8_t> payload);
+    void accept_clients(std::int64_t now);
+    void refuse(int fd, const std::string& why, std::uint64_t& counter);
+    bool serve(Client& c, std::int64_t now);  // false: close the client
+    bool flush(Client& c, std::int64_t now);  // false: close the client
+    std::string expired(const Client& c, std::int64_t now) const;  // "" or why
+    void dispatch(Client& c, const mgmt::Header& h, std::span<const std::uint8_t> payload);
+    void handle(Client& c, const mgmt::Header& h, std::span<const std::uint8_t> payload);
+    void queue(Client& c, mgmt::MsgType type, std::uint32_t seq, std::span<const std::uint8_t> payload);
+    void queue_ack(Client& c, std::uint32_t seq, mgmt::Status st, const std::string& err);
+    void log_limited(const std::string& line);
 
     std::string path_;
     int listen_fd_ = -1;
+    dev_t dev_ = 0;  // the socket file this server created
+    ino_t ino_ = 0;
     ServiceTable& table_;
     MgmtHooks hooks_;
+    MgmtAccess access_;
     std::vector<Client> clients_;
-    std::uint64_t applied_ = 0, rejected_ = 0, malformed_ = 0;
+    std::uint64_t applied_ = 0, rejected_ = 0, malformed_ = 0, failed_ = 0, refused_ = 0, dropped_ = 0;
     double last_update_unix_ = 0;
+    std::int64_t last_log_ms_ = 0;
+    std::uint64_t logs_held_ = 0;
 };
 
 }  // namespace cats::dp

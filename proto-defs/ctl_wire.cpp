@@ -48,14 +48,16 @@ std::string check_keys(const Json& obj, const std::string& path, std::initialize
 template <class T>
 std::string read_uint(const Json& j, const std::string& path, T& out, std::uint64_t lo, std::uint64_t hi) {
     const std::string range = std::to_string(lo) + ".." + std::to_string(hi);
-    if (j.is_number_unsigned()) {
+    // A parsed text gives non-negative integers as unsigned; a Json built in
+    // code may hold them signed.
+    if (j.is_number_unsigned() || (j.is_number_integer() && j.get<std::int64_t>() >= 0)) {
         const auto v = j.get<std::uint64_t>();
         if (v < lo || v > hi)
             return path + ": must be " + range + ", got " + std::to_string(v);
         out = static_cast<T>(v);
         return {};
     }
-    if (j.is_number_integer())  // signed: negative here
+    if (j.is_number_integer())  // negative
         return path + ": must be " + range + ", got " + std::to_string(j.get<std::int64_t>());
     return path + ": expected an integer in " + range + ", got " + describe(j);
 }
@@ -301,9 +303,10 @@ std::string parse_instance_args(const Json& args, InstanceCmd cmd, InstanceArgs&
         if (!n->is_string())
             return path + ".name: expected a string, got " + describe(*n);
         const std::string name = n->get<std::string>();
-        if (name.empty() || name.size() > kMaxNameLen)
-            return path + ".name: must be 1.." + std::to_string(kMaxNameLen) + " bytes, got " +
-                   std::to_string(name.size());
+        if (name.empty())
+            return path + ".name: must be 1.." + std::to_string(kMaxNameLen) + " bytes, got 0";
+        if (std::string e = wire::check_name(name); !e.empty())
+            return path + ".name: " + e;
         out.name = name;
     }
     if (const auto m = args.find("metrics"); m != args.end())
@@ -342,6 +345,21 @@ std::string parse_flow_args(const Json& args, FlowArgs& out) {
     if (e.empty()) {
         std::optional<std::uint32_t> limit;
         e = read_opt(args, "limit", path, limit, 1, kMaxFlowLimit);
+        if (limit)
+            out.limit = *limit;
+    }
+    return e;
+}
+
+std::string parse_service_list_args(const Json& args, ServiceListArgs& out) {
+    const std::string path = "args";
+    if (std::string e = check_keys(args, path, {"after", "limit"}); !e.empty())
+        return e;
+    out = ServiceListArgs{};
+    std::string e = read_opt(args, "after", path, out.after, 0, kU32);
+    if (e.empty()) {
+        std::optional<std::uint32_t> limit;
+        e = read_opt(args, "limit", path, limit, 1, kMaxServicePage);
         if (limit)
             out.limit = *limit;
     }

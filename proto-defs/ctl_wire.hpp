@@ -26,6 +26,8 @@
 #include <string_view>
 #include <vector>
 
+#include "name_text.hpp"
+
 namespace cats::ctl {
 
 inline constexpr int kVersion = 0;
@@ -36,10 +38,16 @@ inline constexpr std::size_t kMaxLine = 1u << 20;  // 1 MiB, newline included
 inline constexpr std::size_t kMaxDepth = 32;
 inline constexpr const char* kDefaultSocket = "/run/cats/control.sock";
 inline constexpr std::size_t kMaxSids = 5;          // as mgmt::kMaxSids
-inline constexpr std::size_t kMaxNameLen = 64;      // as mgmt::kMaxNameLen
+using wire::kMaxNameLen;                            // name_text.hpp
 inline constexpr std::uint32_t kMaxWeight = 1000000;
 inline constexpr std::uint32_t kDefaultFlowLimit = 1000;
 inline constexpr std::uint32_t kMaxFlowLimit = 1000000;
+// service.list answers a page at a time, so that one request costs a
+// bounded amount of work and of memory (the whole table at 65,536 instances
+// is some 34 MB of JSON): a page holds whole services, in CS-ID order, up to
+// `limit` instances (a service bigger than the limit comes alone).
+inline constexpr std::uint32_t kDefaultServicePage = 256;  // instances
+inline constexpr std::uint32_t kMaxServicePage = 4096;
 
 // Command names ("cmd").
 inline constexpr std::string_view kServiceList = "service.list";
@@ -126,7 +134,16 @@ struct FlowArgs {
 };
 std::string parse_flow_args(const Json& args, FlowArgs& out);
 
-// service.list, peer.list, stats, dataplane.status take no arguments.
+// service.list: {"after"? (a CS-ID: start after it), "limit"? (instances,
+// 1..kMaxServicePage, default kDefaultServicePage)}. The result carries
+// "next": the "after" of the next page, or null on the last one.
+struct ServiceListArgs {
+    std::optional<std::uint32_t> after;
+    std::uint32_t limit = kDefaultServicePage;
+};
+std::string parse_service_list_args(const Json& args, ServiceListArgs& out);
+
+// peer.list, stats, dataplane.status take no arguments.
 std::string parse_no_args(const Json& args);
 
 // Compute types: bit set <-> names ("cpu,gpu" on the command line,

@@ -77,6 +77,8 @@ std::string get_service(Reader& r, ServiceRec& s) {
     s.name.resize(nl);
     if (!r.bytes(s.name.data(), nl))
         return where + "truncated name";
+    if (std::string e = wire::check_name(s.name); !e.empty())
+        return where + "name: " + e;
     std::uint16_t n = 0;
     if (!r.u16(n))
         return where + "truncated instance count";

@@ -25,6 +25,8 @@
 #include <string>
 #include <vector>
 
+#include "name_text.hpp"
+
 namespace cats::mgmt {
 
 inline constexpr std::uint32_t kMagic = 0x4341544D;  // "CATM"
@@ -32,7 +34,7 @@ inline constexpr std::uint16_t kVersion = 0;
 inline constexpr std::size_t kHeaderLen = 16;
 inline constexpr std::uint32_t kMaxPayload = 64u << 20;  // 64 MiB
 inline constexpr std::size_t kMaxSids = 5;
-inline constexpr std::size_t kMaxNameLen = 64;
+using wire::kMaxNameLen;  // name_text.hpp: names are checked by wire::check_name
 
 enum class MsgType : std::uint16_t {
     Update = 1,      // control -> dataplane: Batch
@@ -81,7 +83,7 @@ struct InstanceRec {
 struct ServiceRec {
     std::uint32_t cs_id = 0;
     std::uint32_t affinity_timeout_s = 30;
-    std::string name;  // <= kMaxNameLen bytes
+    std::string name;  // <= kMaxNameLen bytes of UTF-8 (wire::check_name)
     std::vector<InstanceRec> instances;
     friend bool operator==(const ServiceRec&, const ServiceRec&) = default;
 };

@@ -118,6 +118,31 @@ ctl::Response call(const std::string& socket_path, const ctl::Request& req) {
     return resp;
 }
 
+// service.list a page at a time (ctl_wire.hpp), merged into one result.
+ctl::Response list_services(const std::string& socket_path) {
+    ctl::Request req;
+    req.cmd = ctl::kServiceList;
+    ctl::Response all;
+    all.ok = true;
+    all.result = {{"services", Json::array()}};
+    for (;;) {
+        ctl::Response page = call(socket_path, req);
+        if (!page.ok)
+            return page;
+        Json& services = page.result["services"];
+        if (services.is_array())
+            for (Json& s : services)
+                all.result["services"].push_back(std::move(s));
+        const Json& next = page.result["next"];
+        // A daemon that does not page sends everything at once.
+        if (!next.is_number_unsigned())
+            return all;
+        if (req.args.contains("after") && next.get<std::uint64_t>() <= req.args["after"].get<std::uint64_t>())
+            throw Failure{"cats-control at " + socket_path + ": service list pages do not advance"};
+        req.args["after"] = next;
+    }
+}
+
 // A u32 from the command line: digits only, in range.
 CLI::Validator u32_range(std::uint64_t lo, std::uint64_t hi) {
     return CLI::Validator(
@@ -294,7 +319,7 @@ int main(int argc, char** argv) {
     }
 
     try {
-        const ctl::Response resp = call(socket_path, req);
+        const ctl::Response resp = req.cmd == ctl::kServiceList ? list_services(socket_path) : call(socket_path, req);
         if (!resp.ok) {
             std::fprintf(stderr, "catsctl: %s\n", resp.error.c_str());
             return kExitFail;

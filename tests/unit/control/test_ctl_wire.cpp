@@ -192,3 +192,29 @@ TEST_CASE("ctl wire: compute types and SIDs as text", "[ctl]") {
     CHECK_FALSE(parse_sid(std::string("::1\0x", 5)));
     CHECK(format_sid(*parse_sid("2001:DB8:0::1")) == "2001:db8::1");
 }
+
+TEST_CASE("ctl wire: a service name that is not UTF-8 or too long is refused", "[ctl][name]") {
+    // Built as a Json value: a JSON text with such bytes fails to parse
+    // earlier; the argument decoder must hold on its own.
+    Json args = {{"cs_id", 1}, {"id", 1}, {"sids", {"::1"}}, {"name", std::string("bad\xff\xfe")}};
+    InstanceArgs a;
+    CHECK(parse_instance_args(args, InstanceCmd::Add, a) == "args.name: not valid UTF-8 (byte 3 is 0xff)");
+    args["name"] = std::string(65, 'n');
+    CHECK(parse_instance_args(args, InstanceCmd::Add, a) == "args.name: at most 64 bytes, got 65");
+    args["name"] = "caf\xc3\xa9";
+    CHECK(parse_instance_args(args, InstanceCmd::Add, a) == "");
+}
+
+TEST_CASE("ctl wire: service.list page arguments", "[ctl]") {
+    ServiceListArgs a;
+    REQUIRE(parse_service_list_args(Json::object(), a) == "");
+    CHECK_FALSE(a.after);
+    CHECK(a.limit == kDefaultServicePage);
+    REQUIRE(parse_service_list_args(Json::parse(R"({"after":100,"limit":5})"), a) == "");
+    CHECK(a.after == 100u);
+    CHECK(a.limit == 5u);
+    CHECK(parse_service_list_args(Json::parse(R"({"limit":0})"), a) == "args.limit: must be 1..4096, got 0");
+    CHECK(parse_service_list_args(Json::parse(R"({"limit":4097})"), a) == "args.limit: must be 1..4096, got 4097");
+    CHECK(parse_service_list_args(Json::parse(R"({"offset":1})"), a) ==
+          "args.offset: unknown key (expected one of: after, limit)");
+}

@@ -547,3 +547,32 @@ TEST_CASE("rib: limits", "[rib]") {
     res = full.ingest(advertise(7, 3, {record(9, 6000)}), 0s, t0());
     CHECK(rejected(full, RecordError::BadRecord) == 2);
 }
+
+TEST_CASE("rib: service list pages hold whole services, up to the limit", "[rib][ctl]") {
+    Rib rib(policy());
+    rib.load_static({static_service(10, "a", {1, 2, 3}), static_service(20, "b", {1, 2}),
+                     static_service(30, "c", {1, 2, 3, 4, 5}), static_service(40, "d", {})});
+    ctl::ServiceListArgs page;
+    page.limit = 5;
+    nlohmann::json j = rib.to_json(t0(), page);
+    // 3 + 2 fit; the next service would pass 5.
+    REQUIRE(j["services"].size() == 2);
+    CHECK(j["services"][1]["cs_id"] == 20);
+    CHECK(j["next"] == 20);
+    CHECK(j["total_services"] == 4);
+    CHECK(j["total_instances"] == 10);
+    page.after = 20;
+    page.limit = 2;
+    j = rib.to_json(t0(), page);
+    // A service bigger than the page comes alone.
+    REQUIRE(j["services"].size() == 1);
+    CHECK(j["services"][0]["cs_id"] == 30);
+    CHECK(j["next"] == 30);
+    page.after = 30;
+    j = rib.to_json(t0(), page);
+    REQUIRE(j["services"].size() == 1);
+    CHECK(j["services"][0]["cs_id"] == 40);
+    CHECK(j["next"].is_null());
+    // Without arguments, the whole table.
+    CHECK(rib.to_json(t0())["services"].size() == 4);
+}

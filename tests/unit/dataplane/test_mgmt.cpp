@@ -279,3 +279,29 @@ TEST_CASE("mgmt: status, stats and flows requests; a message split across writes
     REQUIRE(mg::decode_ack(p, a) == "");
     CHECK(a.status == mg::Status::Unsupported);
 }
+
+TEST_CASE("mgmt: who may use the socket", "[mgmt-server]") {
+    MgmtAccess none;
+    MgmtAccess cats_group;
+    cats_group.group = 990;
+    const uid_t self = 1000;
+    CHECK(classify_peer({0, 0, {}}, self, none) == PeerClass::Manager);            // root
+    CHECK(classify_peer({1000, 1000, {}}, self, none) == PeerClass::Manager);      // our own user
+    CHECK(classify_peer({65534, 65534, {}}, self, none) == PeerClass::Refused);
+    CHECK(classify_peer({65534, 990, {}}, self, none) == PeerClass::Refused);      // no group configured
+    CHECK(classify_peer({65534, 990, {}}, self, cats_group) == PeerClass::Member);  // primary group
+    CHECK(classify_peer({65534, 100, {4, 990}}, self, cats_group) == PeerClass::Member);  // supplementary
+    CHECK(classify_peer({65534, 100, {4, 24}}, self, cats_group) == PeerClass::Refused);
+}
+
+TEST_CASE("mgmt: a live socket path is refused, a stale one replaced", "[mgmt-server]") {
+    Rig rig;
+    // The rig's server answers on rig.path: a second server must not take it.
+    MgmtHooks hooks;
+    CHECK_THROWS_WITH(MgmtServer(rig.path, *rig.table, hooks),
+                      Catch::Contains("another process answers on it"));
+    // The first one still owns the path, and still answers.
+    mg::Batch b;
+    b.ops = {upsert_service(10, {inst(1, "fc00::1")})};
+    CHECK(rig.update(b, 1).status == mg::Status::Ok);
+}
