@@ -78,7 +78,8 @@ MacAddr read_mac(const YAML::Node& n, const std::string& path) {
 GatewayConfig parse_gateway(const YAML::Node& n, const std::string& path) {
     const MapReader m(n, path,
                       {"encap_source", "service_sid_prefix", "encap_mode", "hop_limit", "flow_table_size",
-                       "max_services", "max_instances", "non_cats", "rss", "burst", "icmp_rate"});
+                       "max_services", "max_instances", "non_cats", "rss", "burst", "icmp_rate",
+                       "exception_rate"});
     GatewayConfig g;
     g.encap_source = read_ipv6(m.require("encap_source"), m.path("encap_source"));
     // The outer source of every packet we encapsulate (RFC 8986 H.Encaps):
@@ -119,11 +120,43 @@ GatewayConfig parse_gateway(const YAML::Node& n, const std::string& path) {
     m.with("icmp_rate", [&](const YAML::Node& v, const std::string& p) {
         g.icmp_rate = read_int<std::uint32_t>(v, p, 0, 1000000);
     });
+    m.with("exception_rate", [&](const YAML::Node& v, const std::string& p) {
+        g.exception_rate = read_int<std::uint32_t>(v, p, 0, 10000000);
+    });
     return g;
 }
 
+// An interface address: addr/len with host bits (the address itself), a
+// unicast address that is not link-local (the kernel makes those).
+InterfaceAddress read_interface_address(const YAML::Node& n, const std::string& path) {
+    const std::string s = read_string(n, path);
+    const std::optional<Ipv6Prefix> p = parse_ipv6_prefix(s);
+    if (!p || s.find('/') == std::string::npos)
+        fail(path, "'" + s + "' is not an interface address (expected addr/len, e.g. 2001:db8:1::1/64)");
+    if (p->len == 0)
+        fail(path, s + ": the prefix length must be 1..128");
+    if (p->addr == Ipv6Addr{} || p->addr[0] == 0xFF)
+        fail(path, s + " is not a unicast address");
+    if (p->addr[0] == 0xFE && (p->addr[1] & 0xC0) == 0x80)
+        fail(path, s + " is link-local: the kernel interface makes its own (fe80::/64 from the MAC)");
+    if (network_of(*p) == p->addr && p->len < 127)
+        fail(path, s + " is the prefix itself, not an address in it");
+    return *p;
+}
+
+std::string read_ifname(const YAML::Node& n, const std::string& path) {
+    const std::string s = read_string(n, path);
+    if (s.empty() || s.size() > kIfNameMax)
+        fail(path, "'" + s + "': an interface name is 1.." + std::to_string(kIfNameMax) + " characters");
+    for (const char ch : s)
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
+              ch == '_' || ch == '.'))
+            fail(path, "'" + s + "': an interface name has only letters, digits, '-', '_' and '.'");
+    return s;
+}
+
 PortConfig parse_port(const YAML::Node& n, const std::string& path) {
-    const MapReader m(n, path, {"name", "mtu", "rx_desc", "tx_desc", "mac"});
+    const MapReader m(n, path, {"name", "mtu", "rx_desc", "tx_desc", "mac", "addresses", "kernel_interface"});
     PortConfig port;
     port.name = read_string(m.require("name"), m.path("name"));
     m.with("mtu", [&](const YAML::Node& v, const std::string& p) {
@@ -133,6 +166,16 @@ PortConfig parse_port(const YAML::Node& n, const std::string& path) {
     m.with("rx_desc", [&](const YAML::Node& v, const std::string& p) { port.rx_desc = read_desc(v, p); });
     m.with("tx_desc", [&](const YAML::Node& v, const std::string& p) { port.tx_desc = read_desc(v, p); });
     m.with("mac", [&](const YAML::Node& v, const std::string& p) { port.mac = read_mac(v, p); });
+    m.with("addresses", [&](const YAML::Node& list, const std::string& lp) {
+        if (list_size(list, lp) > kMaxPortAddresses)
+            fail(lp, "at most " + std::to_string(kMaxPortAddresses) + " addresses per port");
+        for_each_item(list, lp, [&](const YAML::Node& v, const std::string& p) {
+            port.addresses.push_back(read_interface_address(v, p));
+        });
+    });
+    m.with("kernel_interface", [&](const YAML::Node& v, const std::string& p) {
+        port.kernel_interface = read_ifname(v, p);
+    });
     return port;
 }
 
@@ -169,6 +212,26 @@ Config parse_config(const YAML::Node& root) {
             fail(child_path(p, "name"), "duplicate port name '" + port.name + "' (first at " + it->second + ")");
         c.ports.push_back(std::move(port));
     });
+    std::map<Ipv6Addr, std::string> own_addrs;        // address -> path of first use
+    std::map<std::string, std::string> kernel_names;  // kernel interface -> path
+    for (std::size_t i = 0; i < c.ports.size(); ++i) {
+        PortConfig& port = c.ports[i];
+        const std::string pp = "ports[" + std::to_string(i) + "]";
+        for (std::size_t k = 0; k < port.addresses.size(); ++k) {
+            const std::string ap = pp + ".addresses[" + std::to_string(k) + "]";
+            const auto [it, fresh] = own_addrs.emplace(port.addresses[k].addr, ap);
+            if (!fresh)
+                fail(ap, "duplicate address " + format_ipv6(port.addresses[k].addr) + " (first at " + it->second + ")");
+        }
+        if (port.kernel_interface.empty() && !port.addresses.empty())
+            port.kernel_interface = "cats" + std::to_string(i);
+        if (!port.kernel_interface.empty()) {
+            const auto [it, fresh] = kernel_names.emplace(port.kernel_interface, pp + ".kernel_interface");
+            if (!fresh)
+                fail(pp + ".kernel_interface",
+                     "duplicate kernel interface '" + port.kernel_interface + "' (first at " + it->second + ")");
+        }
+    }
 
     std::map<Ipv6Addr, std::string> neighbor_addrs;  // address -> path of first use
     m.with("neighbors", [&](const YAML::Node& list, const std::string& lp) {
@@ -194,8 +257,12 @@ Config parse_config(const YAML::Node& root) {
             if (!fresh)
                 fail(child_path(p, "prefix"),
                      "duplicate route " + format_prefix(r.prefix) + " (first at " + it->second + ")");
-            if (neighbor_addrs.count(r.via) == 0)
-                fail(child_path(p, "via"), format_ipv6(r.via) + " is not a neighbor address");
+            if (own_addrs.count(r.via) != 0)
+                fail(child_path(p, "via"), format_ipv6(r.via) + " is the gateway's own address");
+            if (neighbor_addrs.count(r.via) == 0 && on_link_port(c.ports, r.via) < 0)
+                fail(child_path(p, "via"), format_ipv6(r.via) +
+                                               " is neither a static neighbor nor on-link on a port "
+                                               "(ports[].addresses)");
             c.routes.push_back(r);
         });
     });
@@ -226,6 +293,18 @@ Config load_from_text(const std::string& text, const std::string& source) {
 }
 
 }  // namespace
+
+int on_link_port(const std::vector<PortConfig>& ports, const Ipv6Addr& a) noexcept {
+    int best = -1;
+    int best_len = -1;
+    for (std::size_t i = 0; i < ports.size(); ++i)
+        for (const InterfaceAddress& ia : ports[i].addresses)
+            if (ia.len > best_len && network_of(ia) == network_of({a, ia.len}) && a != ia.addr) {
+                best = static_cast<int>(i);
+                best_len = ia.len;
+            }
+    return best;
+}
 
 Config load_config_file(const std::string& path) {
     return load_from_text(read_config_file(path), path);

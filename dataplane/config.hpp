@@ -41,7 +41,12 @@ struct GatewayConfig {
     RssMode rss = RssMode::L3;
     std::uint32_t burst = 32;                      // 1..64
     std::uint32_t icmp_rate = 100;                 // ICMPv6 errors per second per worker, 0: none
+    std::uint32_t exception_rate = 10000;          // packets/s each way per kernel interface, 0: no limit
 };
+
+// The gateway's own address on a port: the address, and the length of its
+// on-link prefix (next hops inside it are resolved on this port).
+using InterfaceAddress = Ipv6Prefix;
 
 struct PortConfig {
     std::string name;                 // DPDK device name: "net_pcap0", "0000:01:00.0"
@@ -49,7 +54,16 @@ struct PortConfig {
     std::uint16_t rx_desc = 1024;
     std::uint16_t tx_desc = 1024;
     std::optional<MacAddr> mac;       // override the port's own MAC
+    std::vector<InterfaceAddress> addresses;  // the gateway's own addresses on this port
+    // The kernel interface that carries this port's host traffic (NDP, ping,
+    // agents, BGP) when DPDK owns the port: a TAP of this name with the
+    // port's MAC and addresses. "cats<i>" by default when `addresses` is
+    // set; empty: no exception path.
+    std::string kernel_interface;
 };
+
+inline constexpr std::size_t kMaxPortAddresses = 16;
+inline constexpr std::size_t kIfNameMax = 15;  // IFNAMSIZ - 1
 
 struct NeighborConfig {
     Ipv6Addr address{};
@@ -59,8 +73,11 @@ struct NeighborConfig {
 
 struct RouteConfig {
     Ipv6Prefix prefix;
-    Ipv6Addr via{};                   // a neighbor's address
+    Ipv6Addr via{};                   // a static neighbor, or an address on-link on a port
 };
+
+// The port whose addresses make `a` on-link (the longest such prefix), or -1.
+int on_link_port(const std::vector<PortConfig>& ports, const Ipv6Addr& a) noexcept;
 
 struct InstanceMetrics {
     std::uint8_t score = 10;          // L2 score 0..10

@@ -44,6 +44,10 @@ enum class DropReason : std::uint8_t {
     NonContiguous,        // headers not in the first mbuf segment
     NonCats,              // non-CATS IPv6 while gateway.non_cats is drop
     TxFull,               // the TX queue did not take the packet
+    NeighborIncomplete,   // next hop not resolved yet and nowhere to hold the packet
+    NeighborFailed,       // next hop failed NDP (NUD FAILED): its instances are ineligible
+    PuntQueueFull,        // the queue to the kernel interface was full
+    HostNoKernel,         // for the gateway itself, on a port without a kernel interface
     Count
 };
 
@@ -84,6 +88,10 @@ inline constexpr std::array<std::string_view, kDropReasonCount> kDropReasonNames
     "non_contiguous",
     "non_cats",
     "tx_full",
+    "neighbor_incomplete",
+    "neighbor_failed",
+    "punt_queue_full",
+    "host_no_kernel_interface",
 };
 
 constexpr std::string_view drop_reason_name(DropReason r) noexcept {

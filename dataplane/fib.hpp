@@ -1,13 +1,24 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The IPv6 FIB: rte_fib6 (DIR-24-8-like trie) from configured routes to
-// configured neighbors (port + MAC). Each neighbor's own address is a /128.
+// neighbors (port + MAC). Each neighbor's own address is a /128. The
+// gateway's own addresses, link-local and multicast destinations go to the
+// host (kPunt) when the gateway has a kernel interface for its host traffic.
 //
-// Thread safety: built by the main thread at start and immutable afterwards;
-// lookups may run on any worker concurrently.
+// A static neighbor's MAC is fixed. A dynamic one (a route's next hop that
+// is on-link on a port) starts unresolved; the neighbor mirror (neigh.hpp)
+// sets its MAC, or marks it failed, as the kernel's NDP learns it. The MAC
+// and state live in one 64-bit word so a worker reads both at once.
+//
+// Thread safety: routes are built by the main thread at start and immutable
+// afterwards; lookups and mac_word() may run on any worker concurrently.
+// set_mac()/set_failed()/set_unresolved() are for the management thread
+// only (the one writer); want() for workers.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,18 +30,39 @@ namespace cats::dp {
 
 struct Neighbor {
     Ipv6Addr address{};
-    MacAddr mac{};
+    MacAddr mac{};             // the static MAC; unused when dynamic
     std::uint16_t port_id = 0;
+    bool dynamic = false;      // resolved by NDP (through the kernel), not configured
 };
+
+// The word a worker reads: MAC in the low 48 bits, then the state bits.
+inline constexpr std::uint64_t kMacValid = 1ull << 48;   // the MAC may be used
+inline constexpr std::uint64_t kMacFailed = 1ull << 49;  // resolution failed (NUD FAILED)
+inline constexpr std::uint64_t pack_mac(const MacAddr& m) noexcept {
+    std::uint64_t w = 0;
+    for (std::size_t i = 0; i < 6; ++i)
+        w |= static_cast<std::uint64_t>(m[i]) << (8 * i);
+    return w;
+}
+inline MacAddr unpack_mac(std::uint64_t w) noexcept {
+    MacAddr m{};
+    for (std::size_t i = 0; i < 6; ++i)
+        m[i] = static_cast<std::uint8_t>(w >> (8 * i));
+    return m;
+}
 
 class Fib {
 public:
-    // FIB next-hop values are neighbor index + 1; kNoRoute when nothing matches.
+    // FIB next-hop values are neighbor index + 1; kNoRoute when nothing
+    // matches; kPunt for the host (the gateway's own addresses).
     static constexpr std::uint64_t kNoRoute = 0;
+    static constexpr std::uint64_t kPunt = 1ull << 30;  // below rte_fib6 TRIE_4B's largest next hop
 
-    // Throws std::runtime_error naming the route that could not be added.
+    // `own`: the gateway's addresses (/128 to the host); `punt_host`: also
+    // link-local (fe80::/10) and multicast (ff00::/8) to the host. Throws
+    // std::runtime_error naming the route that could not be added.
     Fib(const std::string& name, int socket_id, const std::vector<RouteConfig>& routes,
-        std::vector<Neighbor> neighbors);
+        std::vector<Neighbor> neighbors, const std::vector<Ipv6Addr>& own = {}, bool punt_host = false);
     ~Fib();
     Fib(const Fib&) = delete;
     Fib& operator=(const Fib&) = delete;
@@ -43,9 +75,43 @@ public:
     const Neighbor& neighbor(std::size_t i) const noexcept { return neighbors_[i]; }
     std::size_t neighbor_count() const noexcept { return neighbors_.size(); }
 
+    // MAC and state of neighbor i (any thread).
+    std::uint64_t mac_word(std::size_t i) const noexcept { return words_[i].load(std::memory_order_acquire); }
+    // The MAC to use, if resolved.
+    std::optional<MacAddr> resolved_mac(std::size_t i) const noexcept {
+        const std::uint64_t w = mac_word(i);
+        return (w & kMacValid) ? std::optional<MacAddr>(unpack_mac(w)) : std::nullopt;
+    }
+    bool failed(std::size_t i) const noexcept { return (mac_word(i) & kMacFailed) != 0; }
+
+    // Workers: ask the management thread to resolve neighbor i. The flag is
+    // written only when not yet set, so a burst to an unresolved neighbor
+    // does not bounce its cache line between cores.
+    void want(std::size_t i) const noexcept {
+        if (wanted_[i].load(std::memory_order_relaxed) == 0)
+            wanted_[i].store(1, std::memory_order_relaxed);
+    }
+    // Management thread: take the request flag.
+    bool take_wanted(std::size_t i) noexcept { return wanted_[i].exchange(0, std::memory_order_relaxed) != 0; }
+
+    // Management thread: the neighbor mirror's results. Return true when
+    // the word changed. Static neighbors never change.
+    bool set_mac(std::size_t i, const MacAddr& m) noexcept { return store(i, pack_mac(m) | kMacValid); }
+    bool set_failed(std::size_t i) noexcept { return store(i, kMacFailed); }
+    bool set_unresolved(std::size_t i) noexcept { return store(i, 0); }
+
 private:
+    bool store(std::size_t i, std::uint64_t w) noexcept {
+        if (!neighbors_[i].dynamic || words_[i].load(std::memory_order_relaxed) == w)
+            return false;
+        words_[i].store(w, std::memory_order_release);
+        return true;
+    }
+
     rte_fib6* fib_ = nullptr;
     std::vector<Neighbor> neighbors_;
+    std::unique_ptr<std::atomic<std::uint64_t>[]> words_;
+    mutable std::unique_ptr<std::atomic<std::uint8_t>[]> wanted_;
 };
 
 }  // namespace cats::dp

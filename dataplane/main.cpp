@@ -5,6 +5,7 @@
 // a DPDK control thread does the management work: stats on demand, the idle
 // exit of test mode, and (later) table updates from cats-control.
 #include <getopt.h>
+#include <net/if.h>
 #include <grp.h>
 #include <rte_cycles.h>
 #include <rte_eal.h>
@@ -14,6 +15,7 @@
 #include <rte_mbuf.h>
 #include <rte_rcu_qsbr.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -28,10 +30,12 @@
 
 #include "config.hpp"
 #include "eal_exit.hpp"
+#include "exception.hpp"
 #include "fib.hpp"
 #include "icmp6.hpp"
 #include "json_text.hpp"
 #include "mgmt.hpp"
+#include "neigh.hpp"
 #include "port.hpp"
 #include "report.hpp"
 #include "service_table.hpp"
@@ -177,13 +181,64 @@ struct App {
     std::unique_ptr<ThpHeap> flow_heap;  // outlives the workers' flow tables
     std::vector<std::unique_ptr<Worker>> workers;
     std::unique_ptr<MgmtServer> mgmt;
+    std::unique_ptr<ExceptionPath> exc;     // kernel interfaces (TAPs), held packets
+    std::unique_ptr<NeighborMirror> neigh;  // the kernel's NDP, mirrored into the FIB
     std::uint64_t start_tsc = 0;
     std::atomic<std::uint64_t> mgmt_thread_errors{0};
 
     double uptime() const {
         return static_cast<double>(rte_rdtsc() - start_tsc) / static_cast<double>(rte_get_tsc_hz());
     }
-    nlohmann::json report() const { return build_report(workers, *table->current(), ports, uptime()); }
+    nlohmann::json report() const {
+        nlohmann::json r = build_report(workers, *table->current(), ports, uptime());
+        add_kernel_report(r);
+        return r;
+    }
+    // The exception path per port and the neighbors (catsctl port list,
+    // neighbor list).
+    void add_kernel_report(nlohmann::json& r) const {
+        nlohmann::json kif = nlohmann::json::array();
+        for (std::size_t i = 0; i < ports.size(); ++i) {
+            const PortState& p = ports[i];
+            nlohmann::json addrs = nlohmann::json::array();
+            for (const InterfaceAddress& a : cfg.ports[i].addresses)
+                addrs.push_back(format_ipv6(a.addr) + "/" + std::to_string(a.len));
+            nlohmann::json j = {{"port", p.name},
+                                {"port_id", p.port_id},
+                                {"mode", p.driver == "net_af_xdp" ? "af_xdp" : "dpdk"},
+                                {"driver", p.driver},
+                                {"mac", format_mac(p.mac)},
+                                {"mtu", p.mtu},
+                                {"addresses", addrs},
+                                {"kernel_interface", ""}};
+            const ExceptionPath::Link* l = exc ? exc->link(p.port_id) : nullptr;
+            if (l != nullptr) {
+                const KernelPortCounters& c = *l->ctr;
+                j["kernel_interface"] = l->ifname;
+                j["punted"] = c.punted.load(std::memory_order_relaxed);
+                j["injected"] = c.injected.load(std::memory_order_relaxed);
+                j["punt_rate_dropped"] = c.punt_rate_dropped.load(std::memory_order_relaxed);
+                j["inject_rate_dropped"] = c.inject_rate_dropped.load(std::memory_order_relaxed);
+                j["tap_tx_full"] = c.tap_tx_full.load(std::memory_order_relaxed);
+                j["port_tx_full"] = c.port_tx_full.load(std::memory_order_relaxed);
+                j["inject_oversize"] = c.inject_oversize.load(std::memory_order_relaxed);
+                j["punt_oversize"] = c.punt_oversize.load(std::memory_order_relaxed);
+                j["ndp_invalid"] = {{"hop_limit", c.ndp_hop_limit.load(std::memory_order_relaxed)},
+                                    {"code", c.ndp_code.load(std::memory_order_relaxed)},
+                                    {"truncated", c.ndp_truncated.load(std::memory_order_relaxed)},
+                                    {"bad_option", c.ndp_bad_option.load(std::memory_order_relaxed)}};
+            } else if (neigh) {
+                for (const KernelLink& kl : neigh->links())
+                    if (kl.port_id == p.port_id)
+                        j["kernel_interface"] = kl.ifname;
+            }
+            kif.push_back(std::move(j));
+        }
+        r["kernel_ports"] = std::move(kif);
+        r["neighbors"] = neigh ? neigh->list(now_ms()) : nlohmann::json::array();
+        if (exc)
+            r["held"] = {{"now", exc->held_now()}, {"sent", exc->held_sent()}, {"dropped", exc->held_dropped()}};
+    }
     std::uint32_t now_ms() const { return static_cast<std::uint32_t>(rte_rdtsc() / engine.tsc_per_ms); }
     nlohmann::json status() const {
         const Snapshot& s = *table->current();
@@ -217,6 +272,19 @@ struct App {
     }
 };
 
+// The exception thread: the kernel interfaces' packets and held packets
+// (exception.hpp). Polls; naps 50 us when there was nothing to move.
+void* exception_main(void* arg) {
+    App& app = *static_cast<App*>(arg);
+    const std::uint64_t hz = rte_get_tsc_hz();
+    while (!app.engine.quit.load()) {
+        const std::uint64_t now_us = rte_rdtsc() / (hz / 1000000 ? hz / 1000000 : 1);
+        if (app.exc->poll(now_us) == 0)
+            std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+    return nullptr;
+}
+
 // The management thread: not a worker, never on the per-packet path.
 void* mgmt_main(void* arg) {
     App& app = *static_cast<App*>(arg);
@@ -242,6 +310,16 @@ void* mgmt_main(void* arg) {
         else
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         const std::uint64_t now = rte_rdtsc();
+        if (app.neigh) {
+            // The kernel's NDP results; a MAC or state that changed is built
+            // into the encapsulation templates (one writer: this thread).
+            try {
+                if (app.neigh->poll(app.now_ms()))
+                    app.table->rebuild();
+            } catch (const std::exception& ex) {
+                std::fprintf(stderr, "cats-dataplane: neighbor mirror: %s\n", ex.what());
+            }
+        }
         if (g_stop)
             app.engine.quit.store(true);
         if (g_dump) {
@@ -269,6 +347,11 @@ int run(App& app) {
     const int socket = static_cast<int>(rte_socket_id());
 
     app.pool = create_mbuf_pool(cfg, n_workers, socket);
+    // A port the kernel owns (net_af_xdp) has its host traffic passed to the
+    // kernel by the XDP program; a DPDK-owned port with addresses gets a TAP.
+    bool kernel_links = false;
+    for (const PortConfig& pc : cfg.ports)
+        kernel_links |= !pc.addresses.empty() || !pc.kernel_interface.empty();
     app.ports = start_ports(cfg, n_workers, app.pool);
 
     std::vector<Neighbor> nbrs;
@@ -285,7 +368,48 @@ int run(App& app) {
             throw ConfigError("neighbors[" + std::to_string(i) + "].port: '" + nc.port + "' is not in ports");
         nbrs.push_back(n);
     }
-    app.fib = std::make_unique<Fib>("cats_fib", socket, cfg.routes, std::move(nbrs));
+    // Next hops that are no static neighbor: on-link on a port, resolved by
+    // NDP through that port's kernel interface (neigh.hpp).
+    for (const RouteConfig& r : cfg.routes) {
+        const bool known = std::any_of(nbrs.begin(), nbrs.end(), [&](const Neighbor& n) { return n.address == r.via; });
+        const int pi = on_link_port(cfg.ports, r.via);
+        if (!known && pi >= 0)
+            nbrs.push_back(Neighbor{r.via, MacAddr{}, app.ports[static_cast<std::size_t>(pi)].port_id, true});
+    }
+    std::vector<Ipv6Addr> own;
+    bool punt_host = false;
+    for (std::size_t i = 0; i < cfg.ports.size(); ++i) {
+        for (const InterfaceAddress& a : cfg.ports[i].addresses)
+            own.push_back(a.addr);
+        punt_host |= !cfg.ports[i].kernel_interface.empty() && app.ports[i].driver != "net_af_xdp";
+    }
+    app.fib = std::make_unique<Fib>("cats_fib", socket, cfg.routes, std::move(nbrs), own, punt_host);
+    if (kernel_links) {
+        app.exc = std::make_unique<ExceptionPath>(cfg, app.ports, app.pool, *app.fib, cfg.gateway.exception_rate);
+        std::vector<KernelLink> links;
+        for (std::size_t i = 0; i < cfg.ports.size(); ++i) {
+            const PortState& ps = app.ports[i];
+            KernelLink kl{ps.port_id, ps.name, "", 0, cfg.ports[i].addresses, true};
+            if (const ExceptionPath::Link* l = app.exc->link(ps.port_id)) {
+                kl.ifname = l->ifname;
+                kl.ifindex = l->ifindex;
+            } else if (ps.driver == "net_af_xdp" && ps.if_index != 0) {
+                char name[IF_NAMESIZE] = {};
+                kl.ifname = if_indextoname(ps.if_index, name) ? name : "";
+                kl.ifindex = ps.if_index;
+                kl.tap = false;
+            } else {
+                continue;
+            }
+            links.push_back(std::move(kl));
+        }
+        app.neigh = std::make_unique<NeighborMirror>(*app.fib, std::move(links));
+        app.neigh->start();
+        for (const KernelLink& l : app.neigh->links())
+            std::fprintf(stderr, "cats-dataplane: %s: kernel interface %s (ifindex %u, %s), %zu address(es)\n",
+                         l.port_name.c_str(), l.ifname.c_str(), l.ifindex, l.tap ? "TAP" : "af_xdp: the NIC itself",
+                         l.addresses.size());
+    }
 
     const std::size_t qsz = rte_rcu_qsbr_get_memsize(n_workers);
     app.qsbr = static_cast<rte_rcu_qsbr*>(rte_zmalloc("cats_qsbr", qsz, RTE_CACHE_LINE_SIZE));
@@ -307,6 +431,14 @@ int run(App& app) {
     e.non_cats = cfg.gateway.non_cats;
     e.burst = static_cast<std::uint16_t>(cfg.gateway.burst);
     e.icmp_source = cfg.gateway.encap_source;
+    if (app.exc) {
+        for (const PortState& p : app.ports) {
+            e.punt_ring[p.port_id] = app.exc->punt_ring(p.port_id);
+            e.inject_ring[p.port_id] = app.exc->inject_ring(p.port_id);
+            e.inject_tx_full[p.port_id] = app.exc->inject_tx_full(p.port_id);
+        }
+        e.held_ring = app.exc->held_ring();
+    }
     for (const PortState& p : app.ports) {
         e.port_ids.push_back(p.port_id);
         e.port_mtu[p.port_id] = p.mtu;
@@ -384,6 +516,12 @@ int run(App& app) {
     pthread_t mgmt;
     if (rte_ctrl_thread_create(&mgmt, "cats-mgmt", nullptr, mgmt_main, &app) != 0)
         throw std::runtime_error("cannot start the management thread");
+    pthread_t exc{};
+    if (app.exc && rte_ctrl_thread_create(&exc, "cats-exc", nullptr, exception_main, &app) != 0) {
+        app.engine.quit.store(true);
+        pthread_join(mgmt, nullptr);
+        throw std::runtime_error("cannot start the exception-path thread");
+    }
 
     Worker* main_worker = nullptr;
     for (auto& w : app.workers) {
@@ -395,6 +533,8 @@ int run(App& app) {
     worker_main(main_worker);
     rte_eal_mp_wait_lcore();
     pthread_join(mgmt, nullptr);
+    if (app.exc)
+        pthread_join(exc, nullptr);
 
     const nlohmann::json r = app.report();
     app.print(r);
@@ -405,6 +545,8 @@ int run(App& app) {
             std::fprintf(stderr, "cats-dataplane: cannot write %s\n", app.opt.stats_file.c_str());
     }
     app.mgmt.reset();
+    app.neigh.reset();
+    app.exc.reset();
     stop_ports(app.ports);
     return 0;
 }
@@ -440,6 +582,8 @@ int main(int argc, char** argv) {
             rc = 2;
         }
         app.mgmt.reset();
+        app.neigh.reset();
+        app.exc.reset();
         app.workers.clear();
         app.flow_heap.reset();
         app.table.reset();

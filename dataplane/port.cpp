@@ -67,6 +67,7 @@ std::vector<PortState> start_ports(const Config& cfg, unsigned n_queues, rte_mem
         rte_eth_dev_info info{};
         check(rte_eth_dev_info_get(ps.port_id, &info), at(i) + ": rte_eth_dev_info_get");
         ps.driver = info.driver_name ? info.driver_name : "";
+        ps.if_index = info.if_index;
         if (info.max_rx_queues < n_queues || info.max_tx_queues < n_queues)
             throw std::runtime_error(at(i) + ": " + pc.name + " has " + std::to_string(info.max_rx_queues) +
                                      " RX / " + std::to_string(info.max_tx_queues) + " TX queues, " +

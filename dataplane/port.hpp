@@ -24,6 +24,7 @@ struct PortState {
     std::uint16_t rx_queues = 0;
     std::string driver;
     bool rss = false;
+    unsigned if_index = 0;    // the kernel's interface, for ports the kernel owns (net_af_xdp)
 };
 
 // Packet buffer pool sized for every queue of every port. Throws on failure.

@@ -120,13 +120,22 @@ std::shared_ptr<const Service> ServiceTable::build(const ServiceConfig& sc) {
         in.n_sids = static_cast<std::uint8_t>(ic.sids.size());
         std::copy(ic.sids.begin(), ic.sids.end(), in.sids.begin());
         // Resolve the first SID once per table change, not per packet.
+        // The neighbor's MAC as NDP knows it now: a change of it rebuilds
+        // the table (rebuild()).
         const int nbr = fib_.lookup(ic.sids[0]);
         if (nbr >= 0) {
-            const Neighbor& n = fib_.neighbor(static_cast<std::size_t>(nbr));
-            in.resolved = true;
+            const auto i = static_cast<std::size_t>(nbr);
+            const Neighbor& n = fib_.neighbor(i);
             in.port_id = n.port_id;
-            build_encap_template(in.encap, port_macs_.at(n.port_id), n.mac, encap_.source,
-                                 std::span<const Ipv6Addr>(ic.sids), encap_.mode, encap_.hop_limit);
+            if (const std::optional<MacAddr> mac = fib_.resolved_mac(i)) {
+                in.resolved = true;
+                in.unresolved = Unresolved::None;
+                build_encap_template(in.encap, port_macs_.at(n.port_id), *mac, encap_.source,
+                                     std::span<const Ipv6Addr>(ic.sids), encap_.mode, encap_.hop_limit);
+            } else {
+                in.unresolved = fib_.failed(i) ? Unresolved::NeighborFailed : Unresolved::NeighborIncomplete;
+                svc->neighbor_failed = true;
+            }
         }
         svc->max_encap_len = std::max(svc->max_encap_len, in.encap.len);
         svc->instances.push_back(in);
@@ -186,6 +195,10 @@ std::uint64_t ServiceTable::replace_all(const std::vector<ServiceConfig>& servic
             throw std::invalid_argument("service " + std::to_string(sc.cs_id) + ": duplicate cs_id");
     }
     return publish(std::move(next), nullptr);
+}
+
+std::uint64_t ServiceTable::rebuild() {
+    return publish(configs_, nullptr);
 }
 
 std::uint64_t ServiceTable::upsert_service(const ServiceConfig& sc) {

@@ -102,6 +102,9 @@ public:
     // the CS-IDs that differ from configs() (nullptr: rebuild all). Every
     // changed service is validated first.
     std::uint64_t commit(std::map<std::uint32_t, ServiceConfig> next, const std::set<std::uint32_t>* changed);
+    // The same services built again: after a neighbor's MAC or state changed
+    // (the encapsulation templates carry the next hop's MAC).
+    std::uint64_t rebuild();
 
     // The config each service was built from (for listings and resync).
     const std::map<std::uint32_t, ServiceConfig>& configs() const noexcept { return configs_; }

@@ -113,6 +113,7 @@ json build_report(const std::vector<std::unique_ptr<Worker>>& ws, const Snapshot
             insts.push_back({{"id", in.id},
                              {"sids", sids},
                              {"resolved", in.resolved},
+                             {"unresolved_reason", unresolved_name(in.unresolved)},
                              // 0 until resolved (no port yet).
                              {"max_inner_len", in.resolved && in.port_id < kMaxPorts
                                                    ? max_inner_len(in, mtu[in.port_id])

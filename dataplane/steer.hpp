@@ -25,6 +25,18 @@
 
 namespace cats::dp {
 
+// Why an instance is not resolved (Instance::unresolved).
+enum class Unresolved : std::uint8_t { None, NoRoute, NeighborIncomplete, NeighborFailed };
+inline constexpr const char* unresolved_name(Unresolved u) noexcept {
+    switch (u) {
+    case Unresolved::None: return "";
+    case Unresolved::NoRoute: return "no_route";
+    case Unresolved::NeighborIncomplete: return "neighbor_incomplete";
+    case Unresolved::NeighborFailed: return "neighbor_failed";
+    }
+    return "";
+}
+
 // One compute instance as the workers see it. Immutable once published.
 // Line-aligned, the fields a pinned packet reads first: with one to three
 // SIDs they take the first three lines (what the fast path prefetches).
@@ -38,6 +50,7 @@ struct alignas(64) Instance {
     bool resolved = false;           // first SID has a route and neighbor
     std::uint16_t port_id = 0;       // output port when resolved
     std::uint8_t n_sids = 0;
+    Unresolved unresolved = Unresolved::NoRoute;  // None once resolved
     EncapTemplate encap{};           // hot: before the SIDs, which only reports read
     std::array<Ipv6Addr, kMaxSids> sids{};
 };
@@ -63,6 +76,9 @@ struct Service {
     std::vector<Instance> instances;
     FleetFloor floor;  // of `instances`: set_floor() after any change to them
     std::uint16_t max_encap_len = 0;  // the longest of the instances' encap.len
+    // Some instance is unresolved because its next hop's NDP failed or is
+    // under way: a flow that finds no instance is counted neighbor_failed.
+    bool neighbor_failed = false;
 };
 
 // Computes svc.floor from svc.instances.

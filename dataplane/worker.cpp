@@ -4,6 +4,7 @@
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <rte_ring.h>
 #include <rte_prefetch.h>
 #include <rte_rcu_qsbr.h>
 
@@ -147,7 +148,18 @@ DropReason encapsulate(const Engine& e, rte_mbuf* m, const PacketInfo& pi, const
 }
 
 // Plain IPv6 forwarding to a FIB neighbor: new Ethernet header, hop limit - 1.
-DropReason forward(const Engine& e, rte_mbuf* m, const PacketInfo& pi, std::uint64_t nh) noexcept {
+// `out` is the output port, or kVerdictPunt (for the gateway itself: to the
+// receiving port's kernel interface, untouched), or kVerdictHold (rewritten
+// but for the destination MAC: the next hop is being resolved).
+DropReason forward(const Engine& e, rte_mbuf* m, const PacketInfo& pi, std::uint64_t nh,
+                   std::uint16_t& out) noexcept {
+    if (nh == Fib::kPunt) {
+        // Before the hop limit check: NDP and MLD arrive with 255 and 1.
+        if (m->port >= kMaxPorts || e.punt_ring[m->port] == nullptr) [[unlikely]]
+            return DropReason::HostNoKernel;
+        out = kVerdictPunt;
+        return DropReason::None;
+    }
     if (nh == Fib::kNoRoute) [[unlikely]]
         return DropReason::NoRoute;
     if (pi.hop_limit <= 1) [[unlikely]]
@@ -155,11 +167,24 @@ DropReason forward(const Engine& e, rte_mbuf* m, const PacketInfo& pi, std::uint
     const Neighbor& nbr = e.fib->neighbor(nh - 1);
     if (pi.ip6_len > e.port_mtu[nbr.port_id]) [[unlikely]]
         return DropReason::TooBig;
+    const std::uint64_t word = e.fib->mac_word(nh - 1);
+    if (!(word & kMacValid)) [[unlikely]] {
+        if (word & kMacFailed)
+            return DropReason::NeighborFailed;
+        e.fib->want(nh - 1);
+        if (e.held_ring == nullptr)
+            return DropReason::NeighborIncomplete;
+        out = kVerdictHold;
+        m->hash.usr = static_cast<std::uint32_t>(nh - 1);
+    } else {
+        out = nbr.port_id;
+    }
     rte_pktmbuf_adj(m, static_cast<std::uint16_t>(pi.ip6_off - kEthHdrLen));
     if (m->data_len > pi.ip6_len + kEthHdrLen)
         rte_pktmbuf_trim(m, static_cast<std::uint16_t>(m->data_len - pi.ip6_len - kEthHdrLen));
     auto* p = rte_pktmbuf_mtod(m, std::uint8_t*);
-    std::memcpy(p, nbr.mac.data(), 6);
+    const MacAddr dst = unpack_mac(word);
+    std::memcpy(p, dst.data(), 6);
     std::memcpy(p + 6, e.port_mac[nbr.port_id].data(), 6);
     wire::store_be16(p + 12, kEtherTypeIpv6);
     p[kEthHdrLen + 7] = static_cast<std::uint8_t>(pi.hop_limit - 1);
@@ -361,7 +386,9 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
             if (ch.index < 0) [[unlikely]] {
                 if (fe != nullptr && !(fe->flags & kFlowValid))
                     ft.remove(pos);
-                c.drop(pi.meta.req.strict ? DropReason::NoEligibleInstance : DropReason::NoRoute);
+                c.drop(pi.meta.req.strict        ? DropReason::NoEligibleInstance
+                       : svc->neighbor_failed ? DropReason::NeighborFailed
+                                              : DropReason::NoRoute);
                 continue;
             }
             in = &svc->instances[static_cast<std::size_t>(ch.index)];
@@ -438,7 +465,7 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
         e.fib->lookup_bulk(b.fwd_ips, b.fwd_nh, n_fwd);
         for (unsigned f = 0; f < n_fwd; ++f) {
             const unsigned i = b.fwd_idx[f];
-            const DropReason r = forward(e, pkts[i], b.info[i], b.fwd_nh[f]);
+            const DropReason r = forward(e, pkts[i], b.info[i], b.fwd_nh[f], out_port[i]);
             if (r != DropReason::None) [[unlikely]] {
                 c.drop(r);
                 // The neighbor (and its port's MTU) exists only past no_route.
@@ -447,8 +474,8 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
                 reply_icmp6(w, e, pkts[i], b.info[i], r, mtu, now_ms, out_port[i]);
                 continue;
             }
-            out_port[i] = pkts[i]->port;
-            c.forwarded.add();
+            if (out_port[i] != kVerdictPunt)
+                c.forwarded.add();
         }
     }
 }
@@ -482,6 +509,20 @@ void sweep_tick(Worker& w, const Snapshot& snap, std::uint32_t now_ms) noexcept 
     sweep_idle(w, snap, now_ms, std::min(cap, elapsed * (cap / 1000 + 1)));
 }
 
+namespace {
+// Enqueue n packets on a multi-producer ring; the ones it cannot take go to
+// `drops` (returned: how many), counted under `r`.
+unsigned enqueue_or_drop(rte_ring* ring, rte_mbuf** pkts, unsigned n, rte_mbuf** drops, WorkerCounters& c,
+                         DropReason r) noexcept {
+    const unsigned done = rte_ring_mp_enqueue_burst(ring, reinterpret_cast<void* const*>(pkts), n, nullptr);
+    if (done == n)
+        return 0;
+    c.drops[static_cast<std::size_t>(r)].add(n - done);
+    std::copy(pkts + done, pkts + n, drops);
+    return n - done;
+}
+}  // namespace
+
 void forward_burst(Worker& w, const Engine& e, const Snapshot& snap, std::uint16_t port, rte_mbuf** rx,
                    std::uint16_t n, std::uint32_t now_ms) noexcept {
     WorkerCounters& c = *w.ctr;
@@ -499,7 +540,7 @@ void forward_burst(Worker& w, const Engine& e, const Snapshot& snap, std::uint16
     // Sort by output port a run at a time (a burst mostly goes out of one
     // port): a count updated in memory for every packet would make each
     // packet wait for the previous one's store.
-    unsigned n_drop = 0;
+    unsigned n_drop = 0, n_punt = 0, n_held = 0;
     for (unsigned i = 0; i < n;) {
         const std::uint16_t op = b.out[i];
         unsigned end = i + 1;
@@ -508,12 +549,24 @@ void forward_burst(Worker& w, const Engine& e, const Snapshot& snap, std::uint16
         if (op == kVerdictDrop) {
             std::copy(rx + i, rx + end, b.drops + n_drop);
             n_drop += end - i;
+        } else if (op == kVerdictPunt) [[unlikely]] {
+            std::copy(rx + i, rx + end, b.punts + n_punt);
+            n_punt += end - i;
+        } else if (op == kVerdictHold) [[unlikely]] {
+            std::copy(rx + i, rx + end, b.held + n_held);
+            n_held += end - i;
         } else {
             std::copy(rx + i, rx + end, b.tx[op] + b.n_tx[op]);
             b.n_tx[op] = static_cast<std::uint16_t>(b.n_tx[op] + (end - i));
         }
         i = end;
     }
+    // To the exception path (exception.hpp): what the ring does not take is
+    // dropped and counted; the exception thread counts what it takes.
+    if (n_punt != 0) [[unlikely]]
+        n_drop += enqueue_or_drop(e.punt_ring[port], b.punts, n_punt, b.drops + n_drop, c, DropReason::PuntQueueFull);
+    if (n_held != 0) [[unlikely]]
+        n_drop += enqueue_or_drop(e.held_ring, b.held, n_held, b.drops + n_drop, c, DropReason::NeighborIncomplete);
     if (n_drop != 0)
         rte_pktmbuf_free_bulk(b.drops, n_drop);
     for (const std::uint16_t op : e.port_ids) {
@@ -539,6 +592,23 @@ void forward_burst(Worker& w, const Engine& e, const Snapshot& snap, std::uint16
     }
 }
 
+// The exception thread's packets for each port (Engine::inject_ring), on
+// this worker's TX queue. An empty ring costs one read of its indexes.
+void send_injected(Worker& w, const Engine& e) noexcept {
+    rte_mbuf* m[kMaxBurst];
+    for (const std::uint16_t port : e.port_ids) {
+        rte_ring* r = e.inject_ring[port];
+        if (r == nullptr || rte_ring_empty(r))
+            continue;
+        const unsigned n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(m), kMaxBurst, nullptr);
+        const std::uint16_t sent = rte_eth_tx_burst(port, w.queue, m, static_cast<std::uint16_t>(n));
+        if (sent < n) [[unlikely]] {
+            e.inject_tx_full[port]->fetch_add(n - sent, std::memory_order_relaxed);
+            rte_pktmbuf_free_bulk(m + sent, n - sent);
+        }
+    }
+}
+
 int worker_main(void* arg) {
     Worker& w = *static_cast<Worker*>(arg);
     const Engine& e = *w.engine;
@@ -557,6 +627,8 @@ int worker_main(void* arg) {
             w.last_rx_tsc.store(tsc, std::memory_order_relaxed);
             forward_burst(w, e, snap, port, rx, n, now_ms);
         }
+        if (w.index == 0)
+            send_injected(w, e);
         sweep_tick(w, snap, now_ms);
         rte_rcu_qsbr_quiescent(e.qsbr, w.index);
     }

@@ -25,11 +25,14 @@
 
 struct rte_mbuf;
 struct rte_rcu_qsbr;
+struct rte_ring;
 
 namespace cats::dp {
 
 inline constexpr unsigned kMaxBurst = 64;
 inline constexpr std::uint16_t kVerdictDrop = 0xFFFF;
+inline constexpr std::uint16_t kVerdictPunt = 0xFFFE;  // to the receiving port's kernel interface
+inline constexpr std::uint16_t kVerdictHold = 0xFFFD;  // wait for the next hop's MAC (neighbor in hash.usr)
 inline constexpr std::uint8_t kNoMiss = 0xFF;  // beyond any flow index of a burst
 static_assert(kMaxBurst < kNoMiss);
 
@@ -42,6 +45,16 @@ struct Engine {
     std::array<MacAddr, kMaxPorts> port_mac{};
     Ipv6Addr icmp_source{};                        // source of the ICMPv6 errors we send
     const Fib* fib = nullptr;
+    // The exception path (exception.hpp): per receiving port, the ring to
+    // its kernel interface (null: none); packets held for a next hop's MAC.
+    std::array<rte_ring*, kMaxPorts> punt_ring{};
+    rte_ring* held_ring = nullptr;
+    // What the exception thread transmits (the kernel's packets, held
+    // packets once resolved), per port: worker 0 sends it on its own TX
+    // queue, so that no port needs a queue more than the workers have
+    // (net_af_packet's and net_af_xdp's queues come in RX/TX pairs).
+    std::array<rte_ring*, kMaxPorts> inject_ring{};
+    std::array<std::atomic<std::uint64_t>*, kMaxPorts> inject_tx_full{};  // the port's queue was full
     const ServiceTable* services = nullptr;
     rte_rcu_qsbr* qsbr = nullptr;
     std::uint64_t tsc_per_ms = 1;
@@ -72,6 +85,8 @@ struct BurstScratch {
     rte_mbuf* tx[kMaxPorts][kMaxBurst];
     std::uint16_t n_tx[kMaxPorts] = {};
     rte_mbuf* drops[kMaxBurst];
+    rte_mbuf* punts[kMaxBurst];
+    rte_mbuf* held[kMaxBurst];
 };
 
 struct Worker {

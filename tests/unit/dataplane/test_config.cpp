@@ -547,7 +547,7 @@ TEST_CASE("config: route prefix host bits must be zero", "[config]") {
 
 TEST_CASE("config: route via must be a neighbor address", "[config]") {
     REQUIRE_THROWS_WITH(load_config_string(routes("  - {prefix: '::/0', via: '2001:db8:0::9'}\n")),
-                        Catch::Equals("routes[0].via: 2001:db8::9 is not a neighbor address"));
+                        Catch::Equals("routes[0].via: 2001:db8::9 is neither a static neighbor nor on-link on a port (ports[].addresses)"));
     REQUIRE_THROWS_WITH(load_config_string(routes("  - {prefix: '::/0', via: 'fe80::1%eth0'}\n")),
                         Catch::Equals("routes[0].via: 'fe80::1%eth0' is not an IPv6 address"));
     REQUIRE_THROWS_WITH(load_config_string(routes("  - {prefix: '::/0'}\n")),
@@ -735,4 +735,69 @@ TEST_CASE("config: every error is a ConfigError", "[config]") {
     REQUIRE_THROWS_AS(load_config_string(cfg("  hop_limit: 300\n")), ConfigError);
     REQUIRE_THROWS_AS(load_config_string("{"), ConfigError);
     REQUIRE_THROWS_AS(load_config_string("? [a, b]\n: c\n"), ConfigError);
+}
+
+// ---------------------------------------------------------------------------
+// Port addresses and kernel interfaces (issue 17)
+
+namespace {
+
+std::string addressed(const std::string& port_keys, const std::string& rest = "") {
+    return "gateway:\n"
+           "  encap_source: 2001:db8:ff::1\n"
+           "ports:\n"
+           "  - {name: p0" +
+           port_keys + "}\n" + rest;
+}
+
+}  // namespace
+
+TEST_CASE("config: port addresses, and next hops on-link on them", "[config]") {
+    const Config c = load_config_string(addressed(", addresses: ['2001:db8:f1::1/64', '2001:db8:ff::1/128']",
+                                                  "routes:\n  - {prefix: '2001:db8:a1::/48', via: '2001:db8:f1::2'}\n"));
+    REQUIRE(c.ports[0].addresses.size() == 2);
+    CHECK(c.ports[0].addresses[0].addr == addr("2001:db8:f1::1"));
+    CHECK(c.ports[0].addresses[0].len == 64);
+    CHECK(c.ports[0].kernel_interface == "cats0");  // the default, once there are addresses
+    CHECK(c.neighbors.empty());                     // no static MAC needed
+    CHECK(on_link_port(c.ports, addr("2001:db8:f1::2")) == 0);
+    CHECK(on_link_port(c.ports, addr("2001:db8:f2::2")) == -1);
+    // No addresses: no kernel interface unless one is named.
+    CHECK(load_config_string(addressed("")).ports[0].kernel_interface.empty());
+    CHECK(load_config_string(addressed(", kernel_interface: uplink0")).ports[0].kernel_interface == "uplink0");
+}
+
+TEST_CASE("config: bad port addresses name the field", "[config]") {
+    using Catch::Equals;
+    REQUIRE_THROWS_WITH(load_config_string(addressed(", addresses: ['2001:db8::1']")),
+                        Equals("ports[0].addresses[0]: '2001:db8::1' is not an interface address (expected addr/len, "
+                               "e.g. 2001:db8:1::1/64)"));
+    REQUIRE_THROWS_WITH(load_config_string(addressed(", addresses: ['fe80::1/64']")),
+                        Contains("ports[0].addresses[0]: fe80::1/64 is link-local"));
+    REQUIRE_THROWS_WITH(load_config_string(addressed(", addresses: ['ff02::1/64']")),
+                        Contains("is not a unicast address"));
+    REQUIRE_THROWS_WITH(load_config_string(addressed(", addresses: ['2001:db8::1/0']")),
+                        Contains("the prefix length must be 1..128"));
+    REQUIRE_THROWS_WITH(load_config_string(addressed(", addresses: ['2001:db8:1::1/64', '2001:db8:1::1/64']")),
+                        Contains("ports[0].addresses[1]: duplicate address 2001:db8:1::1 (first at "
+                                 "ports[0].addresses[0])"));
+    REQUIRE_THROWS_WITH(load_config_string(addressed(", kernel_interface: 'a-name-far-too-long'")),
+                        Contains("ports[0].kernel_interface: 'a-name-far-too-long': an interface name is 1..15"));
+    REQUIRE_THROWS_WITH(load_config_string(addressed(", kernel_interface: 'bad/name'")),
+                        Contains("ports[0].kernel_interface: 'bad/name': an interface name has only"));
+    // A route via the gateway's own address.
+    REQUIRE_THROWS_WITH(load_config_string(addressed(", addresses: ['2001:db8:f1::1/64']",
+                                                     "routes:\n  - {prefix: '::/0', via: '2001:db8:f1::1'}\n")),
+                        Contains("routes[0].via: 2001:db8:f1::1 is the gateway's own address"));
+    REQUIRE_THROWS_WITH(load_config_string(cfg("  exception_rate: -1\n")), Contains("gateway.exception_rate"));
+}
+
+TEST_CASE("config: the real-network sample has no static MAC", "[config]") {
+    const Config c = load_config_file(std::string(CATS_SOURCE_ROOT) + "/configs/gateway-network.yaml");
+    CHECK(c.neighbors.empty());
+    REQUIRE(c.ports.size() == 2);
+    CHECK(c.ports[0].kernel_interface == "cats0");
+    CHECK(c.ports[1].kernel_interface == "cats-core");
+    for (const RouteConfig& r : c.routes)
+        CHECK(on_link_port(c.ports, r.via) == 1);
 }

@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: BSD-3-Clause
+#include "neigh.hpp"
+
+#include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
+#include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+
+namespace cats::dp {
+
+namespace {
+
+constexpr std::uint64_t kRetryMs = 1000;  // how often an unresolved next hop is asked for again
+// States in which the kernel has a MAC the workers may use (RFC 4861 7.3.2:
+// STALE, DELAY and PROBE still send, while reachability is confirmed).
+constexpr std::uint16_t kUsable = NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT | NUD_NOARP;
+
+std::string errno_text(int e) { return std::strerror(e); }
+
+}  // namespace
+
+std::string nud_state_name(std::uint16_t s) {
+    switch (s) {
+    case 0: return "none";
+    case NUD_INCOMPLETE: return "incomplete";
+    case NUD_REACHABLE: return "reachable";
+    case NUD_STALE: return "stale";
+    case NUD_DELAY: return "delay";
+    case NUD_PROBE: return "probe";
+    case NUD_FAILED: return "failed";
+    case NUD_NOARP: return "noarp";
+    case NUD_PERMANENT: return "permanent";
+    default: return "0x" + std::to_string(s);
+    }
+}
+
+NeighborMirror::NeighborMirror(Fib& fib, std::vector<KernelLink> links)
+    : fib_(fib), links_(std::move(links)), entries_(fib.neighbor_count()) {
+    events_ = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    req_ = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+    if (events_ == nullptr || req_ == nullptr)
+        throw std::runtime_error("neighbor mirror: rtnetlink socket: " + errno_text(errno));
+    if (mnl_socket_bind(events_, 1u << (RTNLGRP_NEIGH - 1), MNL_SOCKET_AUTOPID) < 0 ||
+        mnl_socket_bind(req_, 0, MNL_SOCKET_AUTOPID) < 0)
+        throw std::runtime_error("neighbor mirror: rtnetlink bind: " + errno_text(errno));
+    // A burst of neighbor events must not overflow the socket between polls.
+    const int rcvbuf = 1 << 20;
+    setsockopt(mnl_socket_get_fd(events_), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+    req_port_ = mnl_socket_get_portid(req_);
+}
+
+NeighborMirror::~NeighborMirror() {
+    if (events_ != nullptr)
+        mnl_socket_close(events_);
+    if (req_ != nullptr)
+        mnl_socket_close(req_);
+}
+
+const KernelLink* NeighborMirror::link_of_port(std::uint16_t port_id) const noexcept {
+    for (const KernelLink& l : links_)
+        if (l.port_id == port_id)
+            return &l;
+    return nullptr;
+}
+
+const KernelLink* NeighborMirror::link_of_ifindex(unsigned ifindex) const noexcept {
+    for (const KernelLink& l : links_)
+        if (l.ifindex == ifindex)
+            return &l;
+    return nullptr;
+}
+
+void NeighborMirror::request(void* buf, const std::string& what, bool ack) {
+    auto* nlh = static_cast<nlmsghdr*>(buf);
+    nlh->nlmsg_seq = seq_++;
+    if (ack)
+        nlh->nlmsg_flags |= NLM_F_ACK;
+    if (mnl_socket_sendto(req_, nlh, nlh->nlmsg_len) < 0)
+        throw std::runtime_error(what + ": " + errno_text(errno));
+    if (!ack)
+        return;
+    char rbuf[MNL_SOCKET_BUFFER_SIZE];
+    const ssize_t n = mnl_socket_recvfrom(req_, rbuf, sizeof rbuf);
+    if (n < 0 || mnl_cb_run(rbuf, static_cast<std::size_t>(n), nlh->nlmsg_seq, req_port_, nullptr, nullptr) < 0)
+        throw std::runtime_error(what + ": " + errno_text(errno));
+}
+
+void NeighborMirror::start() {
+    for (const KernelLink& l : links_) {
+        if (!l.tap)
+            continue;
+        // Answer NS as a router; ignore RAs: the kernel interface is the
+        // gateway's, not a host's.
+        const std::string knob = "/proc/sys/net/ipv6/conf/" + l.ifname + "/forwarding";
+        std::ofstream(knob) << "1\n";
+        for (const InterfaceAddress& a : l.addresses) {
+            char buf[MNL_SOCKET_BUFFER_SIZE];
+            nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+            nlh->nlmsg_type = RTM_NEWADDR;
+            nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
+            auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+            ifa->ifa_family = AF_INET6;
+            ifa->ifa_prefixlen = a.len;
+            ifa->ifa_flags = IFA_F_NODAD;
+            ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+            ifa->ifa_index = l.ifindex;
+            mnl_attr_put(nlh, IFA_LOCAL, 16, a.addr.data());
+            mnl_attr_put(nlh, IFA_ADDRESS, 16, a.addr.data());
+            mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
+            request(nlh, l.ifname + ": address " + format_ipv6(a.addr) + "/" + std::to_string(a.len), true);
+        }
+    }
+    dump(0);
+}
+
+// The kernel answers a failed fire-and-forget request with an error message
+// on req_: read them away so that a later synchronous request or dump reads
+// its own answer.
+void NeighborMirror::drain_requests() {
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    while (recv(mnl_socket_get_fd(req_), buf, sizeof buf, MSG_DONTWAIT) > 0)
+        ++request_errors_;
+}
+
+void NeighborMirror::dump(std::uint64_t now_ms) {
+    drain_requests();
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = RTM_GETNEIGH;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+    nlh->nlmsg_seq = seq_++;
+    auto* ndm = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
+    ndm->ndm_family = AF_INET6;
+    if (mnl_socket_sendto(req_, nlh, nlh->nlmsg_len) < 0)
+        throw std::runtime_error("neighbor dump: " + errno_text(errno));
+    const std::uint32_t seq = nlh->nlmsg_seq;
+    struct Ctx {
+        NeighborMirror* self;
+        std::uint64_t now;
+    } ctx{this, now_ms};
+    for (;;) {
+        const ssize_t n = mnl_socket_recvfrom(req_, buf, sizeof buf);
+        if (n <= 0)
+            throw std::runtime_error("neighbor dump: " + errno_text(errno));
+        const int rc = mnl_cb_run(buf, static_cast<std::size_t>(n), seq, req_port_,
+                                  [](const nlmsghdr* h, void* data) {
+                                      auto* c = static_cast<Ctx*>(data);
+                                      c->self->handle(h, c->now);
+                                      return MNL_CB_OK;
+                                  },
+                                  &ctx);
+        if (rc <= MNL_CB_STOP)
+            break;
+    }
+}
+
+// One RTM_NEWNEIGH / RTM_DELNEIGH from the kernel. True when a worker-visible
+// word changed.
+bool NeighborMirror::handle(const void* p, std::uint64_t now_ms) {
+    const auto* nlh = static_cast<const nlmsghdr*>(p);
+    if ((nlh->nlmsg_type != RTM_NEWNEIGH && nlh->nlmsg_type != RTM_DELNEIGH) ||
+        nlh->nlmsg_len < NLMSG_LENGTH(sizeof(ndmsg)))
+        return false;
+    const auto* ndm = static_cast<const ndmsg*>(mnl_nlmsg_get_payload(nlh));
+    if (ndm->ndm_family != AF_INET6)
+        return false;
+    const KernelLink* link = link_of_ifindex(static_cast<unsigned>(ndm->ndm_ifindex));
+    if (link == nullptr)
+        return false;
+    const nlattr* tb[NDA_MAX + 1] = {};
+    mnl_attr_parse(nlh, sizeof(ndmsg),
+                   [](const nlattr* attr, void* data) {
+                       const unsigned type = mnl_attr_get_type(attr);
+                       if (type <= NDA_MAX)
+                           static_cast<const nlattr**>(data)[type] = attr;
+                       return MNL_CB_OK;
+                   },
+                   tb);
+    const nlattr* dst = tb[NDA_DST] && mnl_attr_get_payload_len(tb[NDA_DST]) == 16 ? tb[NDA_DST] : nullptr;
+    const nlattr* lladdr = tb[NDA_LLADDR] && mnl_attr_get_payload_len(tb[NDA_LLADDR]) == 6 ? tb[NDA_LLADDR] : nullptr;
+    const std::uint32_t probes =
+        tb[NDA_PROBES] && mnl_attr_validate(tb[NDA_PROBES], MNL_TYPE_U32) == 0 ? mnl_attr_get_u32(tb[NDA_PROBES]) : 0;
+    if (dst == nullptr)
+        return false;
+    Ipv6Addr addr;
+    std::memcpy(addr.data(), mnl_attr_get_payload(dst), 16);
+    bool changed = false;
+    for (std::size_t i = 0; i < fib_.neighbor_count(); ++i) {
+        const Neighbor& n = fib_.neighbor(i);
+        if (!n.dynamic || n.address != addr || n.port_id != link->port_id)
+            continue;
+        Entry& e = entries_[i];
+        const std::uint16_t nud = nlh->nlmsg_type == RTM_DELNEIGH ? 0 : ndm->ndm_state;
+        if (nud != e.nud || !e.seen)
+            e.changed_ms = now_ms;
+        e.nud = nud;
+        e.seen = nlh->nlmsg_type == RTM_NEWNEIGH;
+        e.probes = probes;
+        if ((nud & kUsable) && lladdr != nullptr) {
+            std::memcpy(e.mac.data(), mnl_attr_get_payload(lladdr), 6);
+            changed |= fib_.set_mac(i, e.mac);
+        } else if (nud == NUD_FAILED) {
+            changed |= fib_.set_failed(i);
+        } else if (!fib_.failed(i)) {
+            // INCOMPLETE, gone: unresolved - unless it failed before, which
+            // stands until a MAC is learned (no flapping while retrying).
+            changed |= fib_.set_unresolved(i);
+        }
+    }
+    return changed;
+}
+
+void NeighborMirror::request_resolution(std::size_t i, std::uint64_t now_ms) {
+    const Neighbor& n = fib_.neighbor(i);
+    const KernelLink* link = link_of_port(n.port_id);
+    if (link == nullptr)
+        return;
+    entries_[i].asked_ms = now_ms;
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = RTM_NEWNEIGH;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
+    nlh->nlmsg_seq = seq_++;
+    auto* ndm = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
+    ndm->ndm_family = AF_INET6;
+    ndm->ndm_ifindex = static_cast<int>(link->ifindex);
+    ndm->ndm_state = NUD_NONE;
+    // NTF_USE: the kernel starts (or re-confirms) resolution as for its own
+    // traffic, with its timers and probes; no state is forced.
+    ndm->ndm_flags = NTF_USE;
+    mnl_attr_put(nlh, NDA_DST, 16, n.address.data());
+    // Fire and forget: the result arrives as a neighbor event. A refusal
+    // (interface gone) shows as an entry that never resolves.
+    if (mnl_socket_sendto(req_, nlh, nlh->nlmsg_len) >= 0)
+        ++requests_;
+}
+
+bool NeighborMirror::poll(std::uint64_t now_ms) {
+    bool changed = false;
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    for (;;) {
+        const ssize_t n = mnl_socket_recvfrom(events_, buf, sizeof buf);
+        if (n < 0) {
+            if (errno == ENOBUFS) {
+                // Events were lost: read the whole table again.
+                dump(now_ms);
+                changed = true;
+                continue;
+            }
+            break;  // EAGAIN: nothing more
+        }
+        int len = static_cast<int>(n);
+        for (const nlmsghdr* h = reinterpret_cast<const nlmsghdr*>(buf); mnl_nlmsg_ok(h, len);
+             h = mnl_nlmsg_next(h, &len))
+            changed |= handle(h, now_ms);
+    }
+    drain_requests();
+    for (std::size_t i = 0; i < fib_.neighbor_count(); ++i) {
+        if (!fib_.neighbor(i).dynamic)
+            continue;
+        const Entry& e = entries_[i];
+        const bool wanted = fib_.take_wanted(i);
+        const bool settled = (e.nud & (NUD_REACHABLE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT | NUD_NOARP)) != 0;
+        if ((wanted && !settled && e.nud != NUD_INCOMPLETE) || (!settled && now_ms - e.asked_ms >= kRetryMs))
+            request_resolution(i, now_ms);
+    }
+    return changed;
+}
+
+nlohmann::json NeighborMirror::list(std::uint64_t now_ms) const {
+    nlohmann::json out = nlohmann::json::array();
+    for (std::size_t i = 0; i < fib_.neighbor_count(); ++i) {
+        const Neighbor& n = fib_.neighbor(i);
+        const KernelLink* link = link_of_port(n.port_id);
+        nlohmann::json j = {{"address", format_ipv6(n.address)}, {"port", link ? link->port_name : ""},
+                            {"port_id", n.port_id}};
+        if (!n.dynamic) {
+            j["state"] = "static";
+            j["mac"] = format_mac(n.mac);
+            j["age_s"] = nullptr;
+            j["probes"] = 0;
+        } else {
+            const Entry& e = entries_[i];
+            const std::optional<MacAddr> mac = fib_.resolved_mac(i);
+            j["state"] = e.seen ? nud_state_name(e.nud) : std::string(fib_.failed(i) ? "failed" : "none");
+            j["mac"] = mac ? format_mac(*mac) : "";
+            j["age_s"] = static_cast<double>(now_ms - e.changed_ms) / 1000.0;
+            j["probes"] = e.probes;
+            j["usable"] = mac.has_value();
+        }
+        j["interface"] = link ? link->ifname : "";
+        out.push_back(std::move(j));
+    }
+    return out;
+}
+
+}  // namespace cats::dp
