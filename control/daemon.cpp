@@ -128,7 +128,11 @@ void Daemon::handle(const ctl::Request& req, CtlServer::Respond respond) {
         q.limit = a.limit;
         std::vector<std::uint8_t> payload;
         mgmt::encode_flows_query(q, payload);
-        return dataplane_query(mgmt::MsgType::FlowsReq, std::move(payload), nullptr, std::move(respond), true);
+        return dataplane_query(mgmt::MsgType::FlowsReq, std::move(payload), std::move(respond), {},
+                               [](const Json& reply, Json& result) {
+                                   result = reply;
+                                   return std::string();
+                               });
     }
     if (cmd == ctl::kServiceList) {
         ctl::ServiceListArgs a;
@@ -151,30 +155,49 @@ void Daemon::handle(const ctl::Request& req, CtlServer::Respond respond) {
                          {"handler_errors", ctl_ ? ctl_->counters().handler_errors : 0},
                          {"loop_errors", loop_errors_}}},
                        {"dataplane_link", link_.counters_json()}}}};
-        return dataplane_query(mgmt::MsgType::StatsReq, {}, std::move(base), std::move(respond), false);
+        return dataplane_merge(mgmt::MsgType::StatsReq, std::move(base), std::move(respond));
     }
     if (cmd == ctl::kDataplaneStatus) {
         Json base = {{"link", link_.status_json()}};
-        return dataplane_query(mgmt::MsgType::StatusReq, {}, std::move(base), std::move(respond), false);
+        return dataplane_merge(mgmt::MsgType::StatusReq, std::move(base), std::move(respond));
     }
+    // Neighbors and ports live in the dataplane: its STATS reply carries
+    // them (ctl_wire.hpp), and there is nothing to say without it.
+    if (cmd == ctl::kNeighborList)
+        return dataplane_query(mgmt::MsgType::StatsReq, {}, std::move(respond), "cannot list neighbors",
+                               ctl::neighbor_list_result);
+    if (cmd == ctl::kPortList)
+        return dataplane_query(mgmt::MsgType::StatsReq, {}, std::move(respond), "cannot list ports",
+                               ctl::port_list_result);
     respond(ctl::encode_error("request.cmd: '" + cmd + "' is not implemented"));
 }
 
-void Daemon::dataplane_query(mgmt::MsgType type, std::vector<std::uint8_t> payload, Json base,
-                             CtlServer::Respond respond, bool error_if_down) {
+void Daemon::dataplane_query(mgmt::MsgType type, std::vector<std::uint8_t> payload, CtlServer::Respond respond,
+                             std::string context, Extract extract) {
     link_.query(type, std::move(payload),
-                [base = std::move(base), respond = std::move(respond), error_if_down](const std::string& err,
-                                                                                       const std::string& text) mutable {
+                [respond = std::move(respond), context = std::move(context), extract = std::move(extract)](
+                    const std::string& err, const std::string& text) {
+                    Json dp;
+                    Json result;
+                    std::string e = err;
+                    if (e.empty() && !parse_dataplane_json(text, dp))
+                        e = "dataplane: reply is not valid JSON";
+                    if (e.empty())
+                        e = extract(dp, result);
+                    if (!e.empty())
+                        return respond(ctl::encode_error(context.empty() ? e : context + ": " + e));
+                    respond(ctl::encode_ok(result));
+                });
+}
+
+void Daemon::dataplane_merge(mgmt::MsgType type, Json base, CtlServer::Respond respond) {
+    link_.query(type, {},
+                [base = std::move(base), respond = std::move(respond)](const std::string& err,
+                                                                       const std::string& text) mutable {
                     Json dp;
                     std::string e = err;
                     if (e.empty() && !parse_dataplane_json(text, dp))
                         e = "dataplane: reply is not valid JSON";
-                    if (error_if_down) {
-                        if (!e.empty())
-                            return respond(ctl::encode_error(e));
-                        return respond(ctl::encode_ok(dp));
-                    }
-                    // Control-side information is useful without the dataplane.
                     base["dataplane"] = e.empty() ? dp : Json();
                     if (!e.empty())
                         base["dataplane_error"] = e;

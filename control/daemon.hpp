@@ -10,7 +10,9 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <functional>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "advert.hpp"
@@ -50,8 +52,16 @@ private:
     void on_timer();
     void handle(const ctl::Request& req, CtlServer::Respond respond);
     void instance_cmd(const ctl::Request& req, CtlServer::Respond respond);
-    void dataplane_query(mgmt::MsgType type, std::vector<std::uint8_t> payload, nlohmann::json base,
-                         CtlServer::Respond respond, bool error_if_down);
+    // Makes the dataplane's reply into the result: "" or an error.
+    using Extract = std::function<std::string(const nlohmann::json& reply, nlohmann::json& result)>;
+    // A result made from the dataplane's reply alone: an error (with
+    // `context` before it, if given) when the dataplane is not connected.
+    void dataplane_query(mgmt::MsgType type, std::vector<std::uint8_t> payload, CtlServer::Respond respond,
+                         std::string context, Extract extract);
+    // Control's own part `base`, with the dataplane's reply under
+    // "dataplane": useful without the dataplane too (then "dataplane" is
+    // null and "dataplane_error" says why).
+    void dataplane_merge(mgmt::MsgType type, nlohmann::json base, CtlServer::Respond respond);
 
     boost::asio::io_context& io_;
     Config cfg_;

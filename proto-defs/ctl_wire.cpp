@@ -370,6 +370,50 @@ std::string parse_no_args(const Json& args) {
     return check_keys(args, "args", {});
 }
 
+namespace {
+
+// stats.<key>: a list of objects; "" or the error.
+std::string stats_list(const Json& stats, std::string_view key, std::string_view what, const Json*& out) {
+    const std::string path = "dataplane stats." + std::string(key);
+    if (!stats.is_object())
+        return "dataplane stats: expected an object, got " + describe(stats);
+    const auto it = stats.find(key);
+    if (it == stats.end())
+        return "dataplane stats: no " + std::string(what) +
+               " in them (is cats-dataplane older than neighbor discovery?)";
+    if (!it->is_array())
+        return path + ": expected a list, got " + describe(*it);
+    for (std::size_t i = 0; i < it->size(); ++i)
+        if (!(*it)[i].is_object())
+            return path + "[" + std::to_string(i) + "]: expected an object, got " + describe((*it)[i]);
+    out = &*it;
+    return {};
+}
+
+}  // namespace
+
+std::string neighbor_list_result(const Json& stats, Json& out) {
+    const Json* neighbors = nullptr;
+    if (std::string e = stats_list(stats, kStatsNeighbors, "neighbors", neighbors); !e.empty())
+        return e;
+    Json held;  // null: the dataplane has no kernel path, so holds nothing
+    if (const auto it = stats.find(kStatsHeld); it != stats.end() && !it->is_null()) {
+        if (!it->is_object())
+            return "dataplane stats." + std::string(kStatsHeld) + ": expected an object, got " + describe(*it);
+        held = *it;
+    }
+    out = {{"neighbors", *neighbors}, {"held", std::move(held)}};
+    return {};
+}
+
+std::string port_list_result(const Json& stats, Json& out) {
+    const Json* ports = nullptr;
+    if (std::string e = stats_list(stats, kStatsKernelPorts, "kernel ports", ports); !e.empty())
+        return e;
+    out = {{"ports", *ports}};
+    return {};
+}
+
 std::optional<std::uint16_t> parse_compute_types(std::string_view list) {
     std::uint16_t bits = 0;
     while (true) {

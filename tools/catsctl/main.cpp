@@ -204,6 +204,9 @@ int main(int argc, char** argv) {
     CLI::App app{"catsctl: operate cats-control, the control process of the cats SRv6 compute-aware gateway"};
     app.failure_message(CLI::FailureMessage::help);
     app.require_subcommand(1);
+    // Subcommands pass the options they do not know to catsctl itself, so
+    // that `-j` and `-s` may come last too (`catsctl port list --json`).
+    app.fallthrough();
 
     const char* env_socket = std::getenv("CATS_CTL_SOCKET");
     std::string socket_path = env_socket != nullptr && *env_socket != '\0' ? env_socket : ctl::kDefaultSocket;
@@ -307,6 +310,14 @@ int main(int argc, char** argv) {
     dp->add_subcommand("status", "table version, last sync, dataplane status")
         ->callback([&] { req.cmd = ctl::kDataplaneStatus; });
 
+    CLI::App* neighbor = app.add_subcommand("neighbor", "the dataplane's IPv6 neighbors (NDP)")->require_subcommand(1);
+    neighbor->add_subcommand("list", "each next hop's state, MAC, port, age and probes")
+        ->callback([&] { req.cmd = ctl::kNeighborList; });
+
+    CLI::App* port = app.add_subcommand("port", "the dataplane's ports")->require_subcommand(1);
+    port->add_subcommand("list", "mode, addresses, kernel interface, punt and inject counters")
+        ->callback([&] { req.cmd = ctl::kPortList; });
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -335,6 +346,8 @@ int main(int argc, char** argv) {
         else if (req.cmd == ctl::kFlowList) out = r::render_flows(resp.result);
         else if (req.cmd == ctl::kStats) out = r::render_stats(resp.result);
         else if (req.cmd == ctl::kDataplaneStatus) out = r::render_status(resp.result);
+        else if (req.cmd == ctl::kNeighborList) out = r::render_neighbors(resp.result);
+        else if (req.cmd == ctl::kPortList) out = r::render_ports(resp.result);
         else out = r::render_instance_result(verb, resp.result);
         std::cout << out;
         return kExitOk;

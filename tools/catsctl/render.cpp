@@ -43,6 +43,12 @@ std::string seconds_text(const Json& ms) {
     return buf;
 }
 
+// A string the dataplane leaves empty when there is none (a MAC not yet
+// learned, no kernel interface): "-".
+std::string text_or_dash(const Json& j) {
+    return j.is_string() && j.get<std::string>().empty() ? "-" : text(j);
+}
+
 std::string join(const Json& list, const char* sep) {
     std::string out;
     if (!list.is_array())
@@ -293,6 +299,55 @@ std::string render_status(const Json& result) {
     else if (!at(result, "dataplane").is_null())
         out += "dataplane:\n" + render_tree(at(result, "dataplane"), 2);
     return out;
+}
+
+std::string render_neighbors(const Json& result) {
+    const Json& neighbors = at(result, "neighbors");
+    std::string out;
+    if (!neighbors.is_array() || neighbors.empty()) {
+        out = "no neighbors\n";
+    } else {
+        std::vector<std::vector<std::string>> rows;
+        for (const Json& n : neighbors) {
+            const Json& age = at(n, "age_s");
+            char buf[32] = "-";
+            if (age.is_number())
+                std::snprintf(buf, sizeof(buf), "%.1fs", age.get<double>());
+            std::string state = text(at(n, "state"));
+            // A dynamic neighbor the FIB cannot use (no MAC yet, or lost):
+            // its instances are ineligible.
+            if (at(n, "usable").is_boolean() && !at(n, "usable").get<bool>())
+                state += " (unusable)";
+            rows.push_back({text(at(n, "address")), state, text_or_dash(at(n, "mac")), text_or_dash(at(n, "port")),
+                            text_or_dash(at(n, "interface")), buf, text(at(n, "probes"))});
+        }
+        out = render_table({"ADDRESS", "STATE", "MAC", "PORT", "INTERFACE", "AGE", "PROBES"}, rows) +
+              std::to_string(neighbors.size()) + " neighbors\n";
+    }
+    const Json& held = at(result, "held");
+    if (held.is_object())
+        out += "held for resolution: " + text(at(held, "now")) + " packets now, " + text(at(held, "sent")) +
+               " sent, " + text(at(held, "dropped")) + " dropped\n";
+    return out;
+}
+
+std::string render_ports(const Json& result) {
+    const Json& ports = at(result, "ports");
+    if (!ports.is_array() || ports.empty())
+        return "no ports\n";
+    std::vector<std::vector<std::string>> rows;
+    for (const Json& p : ports) {
+        // The counters exist only for a port with a kernel interface of
+        // its own (a TAP); an af_xdp port's kernel side is the NIC itself.
+        const bool tap = at(p, "punted").is_number();
+        rows.push_back({text(at(p, "port")), text(at(p, "mode")), text_or_dash(at(p, "mac")), text(at(p, "mtu")),
+                        join(at(p, "addresses"), ","), text_or_dash(at(p, "kernel_interface")),
+                        tap ? text(at(p, "punted")) : "-", tap ? text(at(p, "injected")) : "-",
+                        tap ? text(at(p, "punt_rate_dropped")) + "/" + text(at(p, "inject_rate_dropped")) : "-"});
+    }
+    return render_table({"PORT", "MODE", "MAC", "MTU", "ADDRESSES", "KERNEL-IF", "PUNTED", "INJECTED",
+                         "RATE-DROPPED(PUNT/INJECT)"},
+                        rows);
 }
 
 }  // namespace cats::catsctl

@@ -23,6 +23,10 @@ std::string render_instance_result(const std::string& verb, const Json& result);
 std::string render_flows(const Json& result);
 std::string render_stats(const Json& result);
 std::string render_status(const Json& result);
+// neighbor.list: one row per neighbor, then what waits for resolution.
+std::string render_neighbors(const Json& result);
+// port.list: one row per port with its kernel interface and its counters.
+std::string render_ports(const Json& result);
 // Any JSON as an indented tree (objects), tables (lists of objects) and
 // comma lists (lists of scalars): for dataplane replies whose shape
 // catsctl does not know.

@@ -48,7 +48,7 @@ TEST_CASE("ctl wire: request errors", "[ctl]") {
     CHECK(request_error(R"({"v":0,"cmd":5})") == "request.cmd: expected a string, got 5");
     CHECK(request_error(R"({"v":0,"cmd":"reboot"})") ==
           "request.cmd: unknown command 'reboot' (expected one of: service.list, instance.add, instance.del, "
-          "instance.set, flow.list, peer.list, stats, dataplane.status)");
+          "instance.set, flow.list, peer.list, stats, dataplane.status, neighbor.list, port.list)");
     CHECK(request_error(R"({"v":0,"cmd":"stats","args":[]})") == "request.args: expected an object, got a list");
     CHECK(request_error(R"({"v":0,"cmd":"stats","arg":{}})") ==
           "request.arg: unknown key (expected one of: v, cmd, args)");
@@ -217,4 +217,57 @@ TEST_CASE("ctl wire: service.list page arguments", "[ctl]") {
     CHECK(parse_service_list_args(Json::parse(R"({"limit":4097})"), a) == "args.limit: must be 1..4096, got 4097");
     CHECK(parse_service_list_args(Json::parse(R"({"offset":1})"), a) ==
           "args.offset: unknown key (expected one of: after, limit)");
+}
+
+TEST_CASE("ctl wire: neighbor.list and port.list are requests without arguments", "[ctl][neigh]") {
+    Request r;
+    REQUIRE(parse_request(R"({"v":0,"cmd":"neighbor.list"})", r).empty());
+    CHECK(r.cmd == kNeighborList);
+    REQUIRE(parse_request(R"({"v":0,"cmd":"port.list","args":{}})", r).empty());
+    CHECK(r.cmd == kPortList);
+    CHECK(request_error(R"({"v":0,"cmd":"neighbour.list"})")
+              .find("request.cmd: unknown command 'neighbour.list'") == 0);
+    CHECK(parse_no_args(Json::parse(R"({"port":0})")) == "args.port: unknown key (no arguments expected)");
+}
+
+TEST_CASE("ctl wire: neighbor.list and port.list results from the dataplane's stats", "[ctl][neigh]") {
+    const Json stats = Json::parse(R"({"rx":1,
+      "kernel_ports":[{"port":"p0","port_id":0,"mode":"dpdk","mac":"02:00:00:00:00:01","mtu":1500,
+                       "addresses":["2001:db8:1::1/64"],"kernel_interface":"cats-p0","punted":4}],
+      "neighbors":[{"address":"2001:db8:1::2","state":"reachable","mac":"02:00:00:00:00:02","port":"p0",
+                    "port_id":0,"age_s":1.5,"probes":0,"usable":true,"interface":"cats-p0"}],
+      "held":{"now":1,"sent":2,"dropped":3}})");
+    Json out;
+    REQUIRE(neighbor_list_result(stats, out) == "");
+    // Only these parts, the entries as the dataplane wrote them.
+    CHECK(out == Json{{"neighbors", stats["neighbors"]}, {"held", stats["held"]}});
+    REQUIRE(port_list_result(stats, out) == "");
+    CHECK(out == Json{{"ports", stats["kernel_ports"]}});
+
+    // A dataplane without a kernel path holds nothing: held is null.
+    Json no_held = stats;
+    no_held.erase("held");
+    REQUIRE(neighbor_list_result(no_held, out) == "");
+    CHECK(out["held"].is_null());
+    CHECK(out["neighbors"].size() == 1);
+    no_held["neighbors"] = Json::array();
+    REQUIRE(neighbor_list_result(no_held, out) == "");
+    CHECK(out["neighbors"] == Json::array());
+
+    // A dataplane that does not report them, or reports them wrong.
+    out = "untouched";
+    CHECK(neighbor_list_result(Json::parse(R"({"rx":1})"), out) ==
+          "dataplane stats: no neighbors in them (is cats-dataplane older than neighbor discovery?)");
+    CHECK(port_list_result(Json::parse(R"({"rx":1})"), out) ==
+          "dataplane stats: no kernel ports in them (is cats-dataplane older than neighbor discovery?)");
+    CHECK(out == "untouched");
+    CHECK(neighbor_list_result(Json::array(), out) == "dataplane stats: expected an object, got a list");
+    CHECK(neighbor_list_result(Json::parse(R"({"neighbors":{}})"), out) ==
+          "dataplane stats.neighbors: expected a list, got an object");
+    CHECK(neighbor_list_result(Json::parse(R"({"neighbors":[{},7]})"), out) ==
+          "dataplane stats.neighbors[1]: expected an object, got 7");
+    CHECK(neighbor_list_result(Json::parse(R"({"neighbors":[],"held":[1]})"), out) ==
+          "dataplane stats.held: expected an object, got a list");
+    CHECK(port_list_result(Json::parse(R"({"kernel_ports":"p0"})"), out) ==
+          "dataplane stats.kernel_ports: expected a list, got a string");
 }

@@ -85,6 +85,26 @@ void write_full(int fd, const std::vector<std::uint8_t>& d) {
     }
 }
 
+// As cats-dataplane's report: counters, its ports' kernel side, its
+// neighbors (one static, one learned, one failed) and what is held.
+Json fake_stats() {
+    return Json::parse(R"({"rx":42,"drops":{"ipv4":3},
+      "kernel_ports":[
+        {"port":"p0","port_id":0,"mode":"dpdk","driver":"net_tap","mac":"02:00:00:00:00:01","mtu":1500,
+         "addresses":["2001:db8:1::1/64"],"kernel_interface":"cats-p0","punted":17,"injected":9,
+         "punt_rate_dropped":2,"inject_rate_dropped":1,"tap_tx_full":0,"port_tx_full":0,"inject_oversize":0},
+        {"port":"p1","port_id":1,"mode":"af_xdp","driver":"net_af_xdp","mac":"02:00:00:00:00:02","mtu":1500,
+         "addresses":["2001:db8:2::1/64"],"kernel_interface":"veth1"}],
+      "neighbors":[
+        {"address":"2001:db8:1::2","port":"p0","port_id":0,"state":"static","mac":"02:00:00:00:00:0a",
+         "age_s":null,"probes":0,"interface":"cats-p0"},
+        {"address":"2001:db8:2::2","port":"p1","port_id":1,"state":"reachable","mac":"02:00:00:00:00:0b",
+         "age_s":4.31,"probes":1,"usable":true,"interface":"veth1"},
+        {"address":"2001:db8:2::3","port":"p1","port_id":1,"state":"failed","mac":"",
+         "age_s":30.0,"probes":3,"usable":false,"interface":"veth1"}],
+      "held":{"now":1,"sent":5,"dropped":2}})");
+}
+
 // A cats-dataplane stand-in: the server end of the management channel.
 class FakeDataplane {
 public:
@@ -184,7 +204,7 @@ private:
                 text(fd, mgmt::MsgType::Status, h.seq, Json{{"table_version", version()}, {"workers", 2}});
                 break;
             case mgmt::MsgType::StatsReq:
-                text(fd, mgmt::MsgType::Stats, h.seq, Json{{"rx", 42}, {"drops", {{"ipv4", 3}}}});
+                text(fd, mgmt::MsgType::Stats, h.seq, fake_stats());
                 break;
             case mgmt::MsgType::FlowsReq: {
                 mgmt::FlowsQuery q;
@@ -437,6 +457,18 @@ services:
     CHECK(r.result["control"]["advert"]["accepted"] == 1);
     CHECK(r.result["control"]["rib"]["instances"] == 3);
     CHECK(r.result["dataplane"]["rx"] == 42);
+    // Neighbors and ports: just those parts of the dataplane's stats.
+    r = call(ctl_path, ctl::kNeighborList);
+    REQUIRE(r.ok);
+    CHECK(r.result ==
+          Json{{"neighbors", fake_stats()["neighbors"]}, {"held", {{"now", 1}, {"sent", 5}, {"dropped", 2}}}});
+    r = call(ctl_path, ctl::kPortList);
+    REQUIRE(r.ok);
+    CHECK(r.result == Json{{"ports", fake_stats()["kernel_ports"]}});
+    CHECK(r.result["ports"][0]["punted"] == 17);
+    r = call(ctl_path, ctl::kNeighborList, {{"port", "p0"}});
+    CHECK_FALSE(r.ok);
+    CHECK(r.error == "args.port: unknown key (no arguments expected)");
     r = call(ctl_path, ctl::kDataplaneStatus);
     REQUIRE(r.ok);
     CHECK(r.result["link"]["state"] == "up");
@@ -512,6 +544,17 @@ services:
     r = call(ctl_path, ctl::kFlowList);
     CHECK_FALSE(r.ok);
     CHECK(r.error.find("dataplane at " + dp_path + " not connected") == 0);
+    r = call(ctl_path, ctl::kNeighborList);
+    CHECK_FALSE(r.ok);
+    CHECK(r.error.find("cannot list neighbors: dataplane at " + dp_path + " not connected") == 0);
+    r = call(ctl_path, ctl::kPortList);
+    CHECK_FALSE(r.ok);
+    CHECK(r.error.find("cannot list ports: dataplane at " + dp_path + " not connected") == 0);
+    if (const char* catsctl = std::getenv("CATSCTL"); catsctl != nullptr && *catsctl != '\0') {
+        const RunResult o = run(std::string(catsctl) + " -s " + ctl_path + " neighbor list");
+        CHECK(o.status == 1);
+        CHECK(o.output.find("catsctl: cannot list neighbors: dataplane at " + dp_path + " not connected") == 0);
+    }
     r = call(ctl_path, ctl::kStats);
     REQUIRE(r.ok);
     CHECK(r.result["control"]["rib"]["instances"] == 3);
@@ -556,6 +599,32 @@ services:
         o = run(c + "dataplane status");
         CHECK(o.status == 0);
         CHECK(o.output.find("link           up (in sync)") != std::string::npos);
+        o = run(c + "neighbor list");
+        CHECK(o.status == 0);
+        CHECK(o.output ==
+              "ADDRESS        STATE              MAC                PORT  INTERFACE  AGE    PROBES\n"
+              "2001:db8:1::2  static             02:00:00:00:00:0a  p0    cats-p0    -      0\n"
+              "2001:db8:2::2  reachable          02:00:00:00:00:0b  p1    veth1      4.3s   1\n"
+              "2001:db8:2::3  failed (unusable)  -                  p1    veth1      30.0s  3\n"
+              "3 neighbors\n"
+              "held for resolution: 1 packets now, 5 sent, 2 dropped\n");
+        o = run(c + "--json neighbor list");
+        CHECK(o.status == 0);
+        const Json nj = Json::parse(o.output, nullptr, false);
+        CHECK(nj["neighbors"] == fake_stats()["neighbors"]);
+        CHECK(nj["held"]["dropped"] == 2);
+        o = run(c + "port list");
+        CHECK(o.status == 0);
+        CHECK(o.output ==
+              "PORT  MODE    MAC                MTU   ADDRESSES         KERNEL-IF  PUNTED  INJECTED  "
+              "RATE-DROPPED(PUNT/INJECT)\n"
+              "p0    dpdk    02:00:00:00:00:01  1500  2001:db8:1::1/64  cats-p0    17      9         2/1\n"
+              "p1    af_xdp  02:00:00:00:00:02  1500  2001:db8:2::1/64  veth1      -       -         -\n");
+        o = run(c + "port list --json");
+        CHECK(o.status == 0);
+        CHECK(Json::parse(o.output, nullptr, false) == Json{{"ports", fake_stats()["kernel_ports"]}});
+        o = run(c + "port");
+        CHECK(o.status == 2);
         o = run(c + "flow list --service 100");
         CHECK(o.status == 0);
         CHECK(o.output.find("2001:db8::1") != std::string::npos);

@@ -60,3 +60,45 @@ TEST_CASE("catsctl render: instance results", "[catsctl]") {
     CHECK(render_instance_result("updated", Json::parse(R"({"cs_id":1,"id":2,"changed":false,"note":"no change"})")) ==
           "cs 1 instance 2: nothing to push (no change)\n");
 }
+
+TEST_CASE("catsctl render: neighbor list", "[catsctl][neigh]") {
+    const Json j = Json::parse(R"({"neighbors":[
+      {"address":"2001:db8:1::2","state":"static","mac":"02:00:00:00:00:02","port":"p0","port_id":0,
+       "age_s":null,"probes":0,"interface":"cats-p0"},
+      {"address":"2001:db8:2::1","state":"reachable","mac":"02:00:00:00:00:aa","port":"p1","port_id":1,
+       "age_s":12.34,"probes":1,"usable":true,"interface":"cats-p1"},
+      {"address":"2001:db8:2::9","state":"failed","mac":"","port":"p1","port_id":1,
+       "age_s":3,"probes":3,"usable":false,"interface":""}],
+      "held":{"now":2,"sent":10,"dropped":1}})");
+    CHECK(render_neighbors(j) ==
+          "ADDRESS        STATE              MAC                PORT  INTERFACE  AGE    PROBES\n"
+          "2001:db8:1::2  static             02:00:00:00:00:02  p0    cats-p0    -      0\n"
+          "2001:db8:2::1  reachable          02:00:00:00:00:aa  p1    cats-p1    12.3s  1\n"
+          "2001:db8:2::9  failed (unusable)  -                  p1    -          3.0s   3\n"
+          "3 neighbors\n"
+          "held for resolution: 2 packets now, 10 sent, 1 dropped\n");
+    // No kernel path: nothing held, no line about it.
+    CHECK(render_neighbors(Json::parse(R"({"neighbors":[],"held":null})")) == "no neighbors\n");
+    CHECK(render_neighbors(Json::parse(R"({"neighbors":[],"held":{"now":0,"sent":0,"dropped":0}})")) ==
+          "no neighbors\n"
+          "held for resolution: 0 packets now, 0 sent, 0 dropped\n");
+}
+
+TEST_CASE("catsctl render: port list", "[catsctl][neigh]") {
+    const Json j = Json::parse(R"({"ports":[
+      {"port":"p0","port_id":0,"mode":"dpdk","driver":"net_ixgbe","mac":"02:00:00:00:00:01","mtu":1500,
+       "addresses":["2001:db8:1::1/64","fe80::1/64"],"kernel_interface":"cats-p0",
+       "punted":120,"injected":80,"punt_rate_dropped":3,"inject_rate_dropped":0,
+       "tap_tx_full":0,"port_tx_full":0,"inject_oversize":0},
+      {"port":"p1","port_id":1,"mode":"af_xdp","driver":"net_af_xdp","mac":"02:00:00:00:00:02","mtu":9000,
+       "addresses":[],"kernel_interface":"eth1"},
+      {"port":"p2","port_id":2,"mode":"dpdk","driver":"net_tap","mac":"02:00:00:00:00:03","mtu":1500,
+       "addresses":["2001:db8:3::1/64"],"kernel_interface":""}]})");
+    CHECK(render_ports(j) ==
+          "PORT  MODE    MAC                MTU   ADDRESSES                    KERNEL-IF  PUNTED  INJECTED  "
+          "RATE-DROPPED(PUNT/INJECT)\n"
+          "p0    dpdk    02:00:00:00:00:01  1500  2001:db8:1::1/64,fe80::1/64  cats-p0    120     80        3/0\n"
+          "p1    af_xdp  02:00:00:00:00:02  9000  -                            eth1       -       -         -\n"
+          "p2    dpdk    02:00:00:00:00:03  1500  2001:db8:3::1/64             -          -       -         -\n");
+    CHECK(render_ports(Json::parse(R"({"ports":[]})")) == "no ports\n");
+}
