@@ -41,6 +41,9 @@
 #include "service_table.hpp"
 #include "thp_heap.hpp"
 #include "worker.hpp"
+#ifdef CATS_HAVE_XDP
+#include "xdp_front.hpp"
+#endif
 
 namespace {
 
@@ -183,6 +186,10 @@ struct App {
     std::unique_ptr<MgmtServer> mgmt;
     std::unique_ptr<ExceptionPath> exc;     // kernel interfaces (TAPs), held packets
     std::unique_ptr<NeighborMirror> neigh;  // the kernel's NDP, mirrored into the FIB
+#ifdef CATS_HAVE_XDP
+    // cats_xdp on the net_af_xdp ports (dataplane/xdp), by port id.
+    std::vector<std::pair<std::uint16_t, xdp::XdpProgram>> xdp;
+#endif
     std::uint64_t start_tsc = 0;
     std::atomic<std::uint64_t> mgmt_thread_errors{0};
 
@@ -232,12 +239,35 @@ struct App {
                     if (kl.port_id == p.port_id)
                         j["kernel_interface"] = kl.ifname;
             }
+            add_xdp_report(p.port_id, j);
             kif.push_back(std::move(j));
         }
         r["kernel_ports"] = std::move(kif);
         r["neighbors"] = neigh ? neigh->list(now_ms()) : nlohmann::json::array();
         if (exc)
             r["held"] = {{"now", exc->held_now()}, {"sent", exc->held_sent()}, {"dropped", exc->held_dropped()}};
+    }
+    // The XDP program's verdicts on a net_af_xdp port: packets per class,
+    // and which went to DPDK (the rest went to the kernel).
+    void add_xdp_report([[maybe_unused]] std::uint16_t port_id, [[maybe_unused]] nlohmann::json& j) const {
+#ifdef CATS_HAVE_XDP
+        for (const auto& [id, prog] : xdp) {
+            if (id != port_id)
+                continue;
+            nlohmann::json v = {{"program_id", prog.prog_id()}};
+            const auto c = prog.counters();
+            if (!c) {
+                v["error"] = c.error;
+            } else {
+                nlohmann::json cls = nlohmann::json::object();
+                for (const xdp::XdpCounter& x : *c.value)
+                    cls[std::string(x.name)] = {{"packets", x.packets}, {"bytes", x.bytes},
+                                                {"to", x.redirected ? "dpdk" : "kernel"}};
+                v["classes"] = std::move(cls);
+            }
+            j["xdp"] = std::move(v);
+        }
+#endif
     }
     std::uint32_t now_ms() const { return static_cast<std::uint32_t>(rte_rdtsc() / engine.tsc_per_ms); }
     nlohmann::json status() const {
@@ -341,6 +371,38 @@ void* mgmt_main(void* arg) {
     return nullptr;
 }
 
+// The cats_xdp program that net_af_xdp loaded on each kernel-owned port
+// (xdp_prog=): fill its maps. Without it the PMD's own program sends every
+// packet to DPDK and the kernel sees none of the host's traffic: say so.
+void attach_xdp([[maybe_unused]] App& app, [[maybe_unused]] const std::vector<Ipv6Addr>& own) {
+    for (const PortState& p : app.ports) {
+        if (p.driver != "net_af_xdp")
+            continue;
+#ifdef CATS_HAVE_XDP
+        auto prog = xdp::XdpProgram::from_ifindex(p.if_index);
+        if (!prog) {
+            std::fprintf(stderr,
+                         "cats-dataplane: %s: no cats_xdp program on interface %u (%s): start the PMD with "
+                         "xdp_prog=<libdir>/cats/cats_xdp.bpf.o, or the kernel gets none of the host's traffic\n",
+                         p.name.c_str(), p.if_index, prog.error.c_str());
+            continue;
+        }
+        xdp::XdpFilterConfig xc;
+        xc.service_sid_prefix = app.cfg.gateway.service_sid_prefix;
+        xc.non_cats_forward = app.cfg.gateway.non_cats == NonCatsPolicy::Forward;
+        xc.host_addrs = own;
+        if (const std::string e = prog.value->configure(xc); !e.empty())
+            throw std::runtime_error(p.name + ": cats_xdp: " + e);
+        std::fprintf(stderr, "cats-dataplane: %s: cats_xdp program %u configured (%zu host addresses)\n",
+                     p.name.c_str(), prog.value->prog_id(), own.size());
+        app.xdp.emplace_back(p.port_id, std::move(*prog.value));
+#else
+        std::fprintf(stderr, "cats-dataplane: %s: built without the XDP front (clang, libbpf): its program's maps "
+                             "stay empty\n", p.name.c_str());
+#endif
+    }
+}
+
 int run(App& app) {
     Config& cfg = app.cfg;
     const unsigned n_workers = rte_lcore_count();
@@ -384,6 +446,7 @@ int run(App& app) {
         punt_host |= !cfg.ports[i].kernel_interface.empty() && app.ports[i].driver != "net_af_xdp";
     }
     app.fib = std::make_unique<Fib>("cats_fib", socket, cfg.routes, std::move(nbrs), own, punt_host);
+    attach_xdp(app, own);
     if (kernel_links) {
         app.exc = std::make_unique<ExceptionPath>(cfg, app.ports, app.pool, *app.fib, cfg.gateway.exception_rate);
         std::vector<KernelLink> links;

@@ -58,6 +58,13 @@ NeighborMirror::NeighborMirror(Fib& fib, std::vector<KernelLink> links)
 }
 
 NeighborMirror::~NeighborMirror() {
+    for (const auto& [l, a] : added_) {
+        try {
+            address(*l, a, false, false);
+        } catch (const std::exception&) {
+            // Gone with its interface, or removed by someone else.
+        }
+    }
     if (events_ != nullptr)
         mnl_socket_close(events_);
     if (req_ != nullptr)
@@ -78,7 +85,7 @@ const KernelLink* NeighborMirror::link_of_ifindex(unsigned ifindex) const noexce
     return nullptr;
 }
 
-void NeighborMirror::request(void* buf, const std::string& what, bool ack) {
+int NeighborMirror::request(void* buf, const std::string& what, bool ack, int tolerated) {
     auto* nlh = static_cast<nlmsghdr*>(buf);
     nlh->nlmsg_seq = seq_++;
     if (ack)
@@ -86,37 +93,51 @@ void NeighborMirror::request(void* buf, const std::string& what, bool ack) {
     if (mnl_socket_sendto(req_, nlh, nlh->nlmsg_len) < 0)
         throw std::runtime_error(what + ": " + errno_text(errno));
     if (!ack)
-        return;
+        return 0;
     char rbuf[MNL_SOCKET_BUFFER_SIZE];
     const ssize_t n = mnl_socket_recvfrom(req_, rbuf, sizeof rbuf);
-    if (n < 0 || mnl_cb_run(rbuf, static_cast<std::size_t>(n), nlh->nlmsg_seq, req_port_, nullptr, nullptr) < 0)
-        throw std::runtime_error(what + ": " + errno_text(errno));
+    if (n < 0 || mnl_cb_run(rbuf, static_cast<std::size_t>(n), nlh->nlmsg_seq, req_port_, nullptr, nullptr) < 0) {
+        const int e = errno;
+        if (tolerated != 0 && e == tolerated)
+            return e;
+        throw std::runtime_error(what + ": " + errno_text(e));
+    }
+    return 0;
+}
+
+void NeighborMirror::address(const KernelLink& l, const InterfaceAddress& a, bool add, bool exclusive) {
+    char buf[MNL_SOCKET_BUFFER_SIZE];
+    nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = add ? RTM_NEWADDR : RTM_DELADDR;
+    nlh->nlmsg_flags = NLM_F_REQUEST | (add ? NLM_F_CREATE | (exclusive ? NLM_F_EXCL : NLM_F_REPLACE) : 0);
+    auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+    ifa->ifa_family = AF_INET6;
+    ifa->ifa_prefixlen = a.len;
+    ifa->ifa_flags = IFA_F_NODAD;
+    ifa->ifa_scope = RT_SCOPE_UNIVERSE;
+    ifa->ifa_index = l.ifindex;
+    mnl_attr_put(nlh, IFA_LOCAL, 16, a.addr.data());
+    mnl_attr_put(nlh, IFA_ADDRESS, 16, a.addr.data());
+    mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
+    const std::string what = l.ifname + ": address " + format_ipv6(a.addr) + "/" + std::to_string(a.len);
+    if (request(nlh, what, true, exclusive ? EEXIST : 0) == 0 && add && exclusive)
+        added_.emplace_back(&l, a);
 }
 
 void NeighborMirror::start() {
     for (const KernelLink& l : links_) {
-        if (!l.tap)
-            continue;
-        // Answer NS as a router; ignore RAs: the kernel interface is the
-        // gateway's, not a host's.
+        // Answer NS as a router and ignore RAs: the kernel interface is the
+        // gateway's, not a host's. (Per interface this is the host/router
+        // behaviour only; the kernel forwards nothing unless
+        // net.ipv6.conf.all.forwarding is set, so transit the XDP program
+        // passes to a kernel-owned NIC is not routed behind cats's back.)
         const std::string knob = "/proc/sys/net/ipv6/conf/" + l.ifname + "/forwarding";
         std::ofstream(knob) << "1\n";
-        for (const InterfaceAddress& a : l.addresses) {
-            char buf[MNL_SOCKET_BUFFER_SIZE];
-            nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-            nlh->nlmsg_type = RTM_NEWADDR;
-            nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE | NLM_F_REPLACE;
-            auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
-            ifa->ifa_family = AF_INET6;
-            ifa->ifa_prefixlen = a.len;
-            ifa->ifa_flags = IFA_F_NODAD;
-            ifa->ifa_scope = RT_SCOPE_UNIVERSE;
-            ifa->ifa_index = l.ifindex;
-            mnl_attr_put(nlh, IFA_LOCAL, 16, a.addr.data());
-            mnl_attr_put(nlh, IFA_ADDRESS, 16, a.addr.data());
-            mnl_attr_put_u32(nlh, IFA_FLAGS, IFA_F_NODAD);
-            request(nlh, l.ifname + ": address " + format_ipv6(a.addr) + "/" + std::to_string(a.len), true);
-        }
+        // A TAP is ours: its addresses are set. A kernel-owned NIC may have
+        // them already (the operator's): those are left as they are, and
+        // only what we add is removed on exit.
+        for (const InterfaceAddress& a : l.addresses)
+            address(l, a, true, !l.tap);
     }
     dump(0);
 }

@@ -93,7 +93,10 @@ private:
     const KernelLink* link_of_ifindex(unsigned ifindex) const noexcept;
     bool handle(const void* nlh, std::uint64_t now_ms);
     void request_resolution(std::size_t i, std::uint64_t now_ms);
-    void request(void* nlh, const std::string& what, bool ack);
+    // Returns the kernel's errno for an acked request (0: done); throws for
+    // any error but `tolerated`.
+    int request(void* nlh, const std::string& what, bool ack, int tolerated = 0);
+    void address(const KernelLink& l, const InterfaceAddress& a, bool add, bool exclusive);
     void dump(std::uint64_t now_ms);
     void drain_requests();
 
@@ -103,6 +106,9 @@ private:
     mnl_socket* events_ = nullptr;
     mnl_socket* req_ = nullptr;
     unsigned req_port_ = 0;
+    // Addresses start() put on a kernel-owned NIC (af_xdp) that were not
+    // there before: taken away again by the destructor. A TAP's go with it.
+    std::vector<std::pair<const KernelLink*, InterfaceAddress>> added_;
     std::uint32_t seq_ = 1;
     std::uint64_t requests_ = 0;
     std::uint64_t request_errors_ = 0;

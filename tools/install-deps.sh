@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 # Install the Debian 12 packages cats needs to build and test, if missing.
 set -euo pipefail
-pkgs=(g++ pkg-config meson ninja-build libdpdk-dev dpdk dpdk-dev libbpf-dev libmnl-dev
+pkgs=(g++ pkg-config meson ninja-build libdpdk-dev dpdk dpdk-dev libbpf-dev libmnl-dev clang
       libyaml-cpp-dev catch2 nlohmann-json3-dev libboost-dev libssl-dev libpcap-dev libcli11-dev
       python3 python3-scapy tshark iproute2 ethtool nftables)
 missing=()
