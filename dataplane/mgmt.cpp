@@ -14,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "json_text.hpp"
 
@@ -100,58 +101,179 @@ double unix_now() {
 
 }  // namespace
 
-std::string apply_batch(const mgmt::Batch& b, std::map<std::uint32_t, ServiceConfig>& next,
-                        std::set<std::uint32_t>& changed) {
-    if (b.replace_all) {
-        std::map<std::uint32_t, ServiceConfig> all;
-        for (std::size_t i = 0; i < b.ops.size(); ++i) {
-            const auto& svc = b.ops[i].service;
-            if (!all.emplace(svc.cs_id, to_config(svc)).second)
-                return "op " + std::to_string(i) + ": service " + std::to_string(svc.cs_id) + " twice";
+namespace {
+
+// The edits of a batch in progress. A service is copied from `base` when an
+// op first touches it; its instance ids are indexed on the first instance
+// op. A removed instance is left as a hole (its index entry gone) and the
+// holes are closed once at the end: erasing from the middle of the vector
+// per op would make a batch quadratic again.
+class Applier {
+public:
+    Applier(const std::map<std::uint32_t, ServiceConfig>& base, std::size_t max_services)
+        : base_(base), max_services_(max_services), services_(base.size()) {}
+
+    // "" or what is wrong with the op, after "op <i>: ".
+    std::string apply(const mgmt::Op& op) {
+        const std::uint32_t cs = op.service.cs_id;
+        auto where = [cs] { return "service " + std::to_string(cs); };  // only on error: ops are many
+        if (op.type == mgmt::OpType::UpsertService) {
+            const auto it = touched_.find(cs);
+            if (it == touched_.end() ? !base_.contains(cs) : !it->second.config) {
+                // A new service: counted now, so that a batch of new
+                // services holds no more of them than the table may.
+                if (services_ >= max_services_)
+                    return where() + ": gateway.max_services (" + std::to_string(max_services_) + ") reached";
+                ++services_;
+            }
+            Touched& t = it == touched_.end() ? touched_[cs] : it->second;
+            t.config = to_config(op.service);
+            t.ids.clear();
+            t.indexed = false;
+            t.live = t.config->instances.size();
+            t.holes = 0;
+            return {};
         }
-        // Everything is rebuilt: the caller passes no change set.
-        next = std::move(all);
-        changed.clear();
+        if (op.type == mgmt::OpType::RemoveService) {
+            // No copy of what is removed.
+            auto it = touched_.find(cs);
+            if (it == touched_.end() ? !base_.contains(cs) : !it->second.config)
+                return where() + ": not found";
+            --services_;
+            if (!base_.contains(cs)) {
+                // Added and removed by this batch: as if never there, so
+                // that what the batch holds is bounded by the table's size.
+                touched_.erase(it);
+                return {};
+            }
+            Touched& t = it == touched_.end() ? touched_[cs] : it->second;
+            t.config.reset();
+            t.ids.clear();
+            t.indexed = false;
+            return {};
+        }
+        Touched* t = touch(cs);
+        if (t == nullptr)
+            return where() + ": not found";
+        index(*t);
+        auto& insts = t->config->instances;
+        const std::uint32_t id = op.instance.id;
+        const auto pos = t->ids.find(id);
+        if (op.type == mgmt::OpType::RemoveInstance) {
+            if (pos == t->ids.end())
+                return where() + " instance " + std::to_string(id) + ": not found";
+            insts[pos->second].sids.clear();  // a hole: instances have 1..5 SIDs
+            t->ids.erase(pos);
+            --t->live;
+            ++t->holes;
+            return {};
+        }
+        // UpsertInstance. Refused as soon as the service is over its bound,
+        // not after the batch has grown it without one.
+        if (pos != t->ids.end()) {
+            insts[pos->second] = to_config(op.instance);
+            return {};
+        }
+        if (t->live >= kMaxInstancesPerService)
+            return where() + " instance " + std::to_string(id) + ": more than " +
+                   std::to_string(kMaxInstancesPerService) + " instances";
+        t->ids.emplace(id, insts.size());
+        insts.push_back(to_config(op.instance));
+        ++t->live;
         return {};
     }
-    for (std::size_t i = 0; i < b.ops.size(); ++i) {
-        const mgmt::Op& op = b.ops[i];
-        const std::uint32_t cs = op.service.cs_id;
-        const std::string where = "op " + std::to_string(i) + ": service " + std::to_string(cs);
-        auto it = next.find(cs);
-        switch (op.type) {
-        case mgmt::OpType::UpsertService: next[cs] = to_config(op.service); break;
-        case mgmt::OpType::RemoveService:
-            if (it == next.end())
-                return where + ": not found";
-            next.erase(it);
-            break;
-        case mgmt::OpType::UpsertInstance: {
-            if (it == next.end())
-                return where + ": not found";
-            auto& insts = it->second.instances;
-            const InstanceConfig ic = to_config(op.instance);
-            auto pos = std::find_if(insts.begin(), insts.end(), [&](auto& x) { return x.id == ic.id; });
-            if (pos != insts.end())
-                *pos = ic;
-            else
-                insts.push_back(ic);
-            break;
+
+    ServiceTable::Changes take() {
+        ServiceTable::Changes out;
+        for (auto& [cs, t] : touched_) {
+            if (t.config && t.holes != 0)
+                std::erase_if(t.config->instances, [](const InstanceConfig& ic) { return ic.sids.empty(); });
+            out.emplace(cs, std::move(t.config));
         }
-        case mgmt::OpType::RemoveInstance: {
-            if (it == next.end())
-                return where + ": not found";
-            auto& insts = it->second.instances;
-            const auto before = insts.size();
-            std::erase_if(insts, [&](auto& x) { return x.id == op.instance.id; });
-            if (insts.size() == before)
-                return where + " instance " + std::to_string(op.instance.id) + ": not found";
-            break;
-        }
-        }
-        changed.insert(cs);
+        return out;
     }
-    return {};
+
+private:
+    struct Touched {
+        std::optional<ServiceConfig> config;  // nullopt: removed
+        std::unordered_map<std::uint32_t, std::size_t> ids;  // instance id -> index in config->instances
+        bool indexed = false;
+        std::size_t live = 0;   // instances, holes not counted
+        std::size_t holes = 0;  // removed instances still in the vector
+    };
+
+    // The service as the batch has it so far, nullptr if it does not exist.
+    Touched* touch(std::uint32_t cs) {
+        if (auto it = touched_.find(cs); it != touched_.end())
+            return it->second.config ? &it->second : nullptr;
+        const auto b = base_.find(cs);
+        if (b == base_.end())
+            return nullptr;
+        Touched& t = touched_[cs];
+        t.config = b->second;
+        t.live = t.config->instances.size();
+        return &t;
+    }
+
+    static void index(Touched& t) {
+        if (t.indexed)
+            return;
+        const auto& insts = t.config->instances;
+        t.ids.reserve(insts.size());
+        // The first of duplicate ids, as a linear search finds it; the
+        // table's validation refuses the service anyway.
+        for (std::size_t k = 0; k < insts.size(); ++k)
+            if (!insts[k].sids.empty())
+                t.ids.emplace(insts[k].id, k);
+        t.indexed = true;
+    }
+
+    const std::map<std::uint32_t, ServiceConfig>& base_;
+    const std::size_t max_services_;
+    std::size_t services_;  // in the table as the batch has it so far
+    std::unordered_map<std::uint32_t, Touched> touched_;
+};
+
+}  // namespace
+
+BatchResult apply_batch(std::span<const std::uint8_t> payload, const std::map<std::uint32_t, ServiceConfig>& base,
+                        std::size_t max_services) {
+    BatchResult res;
+    auto fail = [&res](mgmt::Status st, std::string e) {
+        res.status = st;
+        res.error = std::move(e);
+        res.changes.clear();
+        res.all.clear();
+        return std::move(res);
+    };
+    mgmt::BatchReader r(payload);
+    if (std::string e = r.start(); !e.empty())
+        return fail(mgmt::Status::Malformed, std::move(e));
+    res.replace_all = r.replace_all();
+    res.ops = r.size();
+    mgmt::Op op;  // reused: one decoded op at a time
+    Applier applier(base, max_services);
+    for (std::uint32_t i = 0; i < r.size(); ++i) {
+        if (std::string e = r.next(op); !e.empty())
+            return fail(mgmt::Status::Malformed, std::move(e));
+        if (res.replace_all) {
+            const std::uint32_t cs = op.service.cs_id;
+            if (res.all.size() >= max_services)
+                return fail(mgmt::Status::Rejected, "op " + std::to_string(i) + ": service " + std::to_string(cs) +
+                                                        ": gateway.max_services (" + std::to_string(max_services) +
+                                                        ") reached");
+            if (!res.all.emplace(cs, to_config(op.service)).second)
+                return fail(mgmt::Status::Rejected,
+                            "op " + std::to_string(i) + ": service " + std::to_string(cs) + " twice");
+        } else if (std::string e = applier.apply(op); !e.empty()) {
+            return fail(mgmt::Status::Rejected, "op " + std::to_string(i) + ": " + e);
+        }
+    }
+    if (std::string e = r.finish(); !e.empty())
+        return fail(mgmt::Status::Malformed, std::move(e));
+    if (!res.replace_all)
+        res.changes = applier.take();
+    return res;
 }
 
 PeerClass classify_peer(const PeerCred& peer, uid_t self_uid, const MgmtAccess& access) noexcept {
@@ -401,6 +523,10 @@ bool MgmtServer::serve(Client& c, std::int64_t now) {
                 return flush(c, now) && !c.out.empty();
             }
             need += h.length;
+            // One allocation for the whole message, not a doubling per
+            // read: the peak stays at its size. Pages not yet written are
+            // not resident, so a client that stalls costs little.
+            c.in.reserve(need);
         }
         if (c.in.size() < need) {
             std::uint8_t buf[65536];
@@ -476,18 +602,19 @@ void MgmtServer::handle(Client& c, const mgmt::Header& h, std::span<const std::u
     };
     switch (h.type) {
     case mgmt::MsgType::Update: {
-        mgmt::Batch b;
-        if (std::string e = mgmt::decode_batch(payload, b); !e.empty()) {
+        BatchResult res = apply_batch(payload, table_.configs(), table_.max_services());
+        if (res.status == mgmt::Status::Malformed) {
             ++malformed_;
-            log_limited("malformed update: " + e);
-            return queue_ack(c, h.seq, mgmt::Status::Malformed, e);
+            log_limited("malformed update: " + res.error);
+            return queue_ack(c, h.seq, mgmt::Status::Malformed, res.error);
         }
-        auto next = table_.configs();
-        std::set<std::uint32_t> changed;
-        std::string e = apply_batch(b, next, changed);
+        std::string e = std::move(res.error);
         if (e.empty()) {
             try {
-                table_.commit(std::move(next), b.replace_all ? nullptr : &changed);
+                if (res.replace_all)
+                    table_.commit(std::move(res.all), nullptr);
+                else
+                    table_.commit_changes(std::move(res.changes));
             } catch (const std::exception& ex) {
                 e = ex.what();
             }

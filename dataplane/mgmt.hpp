@@ -57,11 +57,28 @@ struct MgmtAccess {
     std::optional<gid_t> group;  // --mgmt-group
 };
 
-// Turn a batch into the next table: `next` starts as the current configs,
-// `changed` collects the CS-IDs touched. Returns "" or the error, naming the
-// op index (nothing is applied on error).
-std::string apply_batch(const mgmt::Batch& b, std::map<std::uint32_t, ServiceConfig>& next,
-                        std::set<std::uint32_t>& changed);
+// An UPDATE batch turned into the edits of the next table version, read
+// and applied one operation at a time (mgmt::BatchReader): what it holds is
+// the services the batch touches, never the decoded batch, so its memory is
+// a small multiple of the batch's size whatever the ops are. Each touched
+// service's instances are indexed by id, so an op costs O(1) on average and
+// a batch costs time linear in its size.
+struct BatchResult {
+    mgmt::Status status = mgmt::Status::Ok;  // Malformed, or Rejected (by the table's state)
+    std::string error;                       // names the op index and field
+    bool replace_all = false;
+    std::size_t ops = 0;
+    // !replace_all: the changes to lay over `base` (ServiceTable::commit_changes).
+    ServiceTable::Changes changes;
+    // replace_all: the whole new table.
+    std::map<std::uint32_t, ServiceConfig> all;
+};
+// `base` is the current table's configs; a batch that would leave more than
+// `max_services` services is refused at the op that passes the bound (as is
+// a service passing kMaxInstancesPerService), so that what the apply holds
+// is bounded by the table's limits as well as by the batch's size.
+BatchResult apply_batch(std::span<const std::uint8_t> payload, const std::map<std::uint32_t, ServiceConfig>& base,
+                        std::size_t max_services);
 
 enum class PeerClass : std::uint8_t { Refused, Member, Manager };
 

@@ -146,15 +146,73 @@ std::shared_ptr<const Service> ServiceTable::build(const ServiceConfig& sc) {
 
 std::uint64_t ServiceTable::publish(std::map<std::uint32_t, ServiceConfig> next,
                                     const std::set<std::uint32_t>* changed) {
+    std::vector<Entry> view;
+    view.reserve(next.size());
+    for (const auto& [cs_id, sc] : next)
+        view.push_back({cs_id, &sc, changed == nullptr || changed->contains(cs_id)});
+    const std::uint64_t v = publish(view);
+    configs_ = std::move(next);
+    return v;
+}
+
+std::uint64_t ServiceTable::commit_changes(Changes changes) {
+    for (const auto& [cs_id, sc] : changes)
+        if (sc)
+            validate_service(*sc);
+    // The new services move into nodes of their own now, so that they join
+    // configs_ after publishing without an allocation (map::merge).
+    std::map<std::uint32_t, ServiceConfig> added;
+    for (auto& [cs_id, sc] : changes)
+        if (sc && !configs_.contains(cs_id))
+            added.emplace(cs_id, std::move(*sc));
+    // The table as it will be: configs_ with the changes laid over it,
+    // merged in CS-ID order.
+    std::vector<Entry> view;
+    view.reserve(configs_.size() + added.size());
+    auto c = configs_.begin();
+    auto a = added.begin();
+    while (c != configs_.end() || a != added.end()) {
+        if (a == added.end() || (c != configs_.end() && c->first < a->first)) {
+            const auto ch = changes.find(c->first);
+            if (ch == changes.end())
+                view.push_back({c->first, &c->second, false});
+            else if (ch->second)
+                view.push_back({c->first, &*ch->second, true});
+            ++c;
+        } else {
+            view.push_back({a->first, &a->second, true});
+            ++a;
+        }
+    }
+    const std::uint64_t v = publish(view);
+    // Published: the configs follow, with moves, erases and a merge only.
+    for (auto& [cs_id, sc] : changes) {
+        const auto it = configs_.find(cs_id);
+        if (it == configs_.end())
+            continue;  // in `added`
+        if (sc)
+            it->second = std::move(*sc);
+        else
+            configs_.erase(it);
+    }
+    configs_.merge(added);
+    return v;
+}
+
+std::uint64_t ServiceTable::publish(const std::vector<Entry>& next) {
     auto snap = std::make_unique<Snapshot>();
     snap->version = version_ + 1;
     const Snapshot* old = owned_.get();
     // Build first: any throw leaves the current table (and slots) untouched.
     service_slots_.begin();
     instance_slots_.begin();
-    for (const auto& [cs_id, sc] : next) {
+    snap->cs_ids.reserve(next.size());
+    snap->services.reserve(next.size());
+    snap->owners.reserve(next.size());
+    for (const auto& [cs_id, sc_ptr, changed] : next) {
+        const ServiceConfig& sc = *sc_ptr;
         std::shared_ptr<const Service> svc;
-        if (changed != nullptr && !changed->contains(cs_id) && old->find(cs_id) != nullptr) {
+        if (!changed && old->find(cs_id) != nullptr) {
             // Unchanged: share it with the old snapshot (copy-on-write).
             const auto idx = static_cast<std::size_t>(
                 std::lower_bound(old->cs_ids.begin(), old->cs_ids.end(), cs_id) - old->cs_ids.begin());
@@ -183,7 +241,6 @@ std::uint64_t ServiceTable::publish(std::map<std::uint32_t, ServiceConfig> next,
     if (qsbr_ != nullptr)
         rte_rcu_qsbr_synchronize(qsbr_, RTE_QSBR_THRID_INVALID);
     owned_ = std::move(snap);
-    configs_ = std::move(next);
     return ++version_;
 }
 

@@ -102,6 +102,12 @@ public:
     // the CS-IDs that differ from configs() (nullptr: rebuild all). Every
     // changed service is validated first.
     std::uint64_t commit(std::map<std::uint32_t, ServiceConfig> next, const std::set<std::uint32_t>* changed);
+    // The same for a batch of edits, copying nothing it does not touch:
+    // `changes` holds each CS-ID that differs from configs(), with its new
+    // config, or nullopt when the service is gone. Every changed service is
+    // validated first; on error nothing changes.
+    using Changes = std::map<std::uint32_t, std::optional<ServiceConfig>>;
+    std::uint64_t commit_changes(Changes changes);
     // The same services built again: after a neighbor's MAC or state changed
     // (the encapsulation templates carry the next hop's MAC).
     std::uint64_t rebuild();
@@ -123,6 +129,16 @@ private:
     std::shared_ptr<const Service> build(const ServiceConfig& sc);
     std::uint32_t service_slot(std::uint32_t cs_id);
     std::uint32_t instance_slot(std::uint32_t cs_id, std::uint32_t id);
+    // One service of the table being published; `changed`: built again,
+    // otherwise shared with the current snapshot when it is there.
+    struct Entry {
+        std::uint32_t cs_id;
+        const ServiceConfig* config;
+        bool changed;
+    };
+    // Builds and publishes `next` (sorted by CS-ID); configs_ is the
+    // caller's to update, once this has returned (nothing may throw then).
+    std::uint64_t publish(const std::vector<Entry>& next);
     std::uint64_t publish(std::map<std::uint32_t, ServiceConfig> next,
                           const std::set<std::uint32_t>* changed);
 

@@ -143,55 +143,79 @@ void encode_batch(const Batch& b, std::vector<std::uint8_t>& out) {
     }
 }
 
-std::string decode_batch(std::span<const std::uint8_t> in, Batch& out) {
-    Reader r(in);
+std::string BatchReader::start() {
+    Reader r(in_);
     std::uint8_t flags = 0, rsv8 = 0;
     std::uint16_t rsv16 = 0;
-    std::uint32_t n = 0;
-    if (!r.u8(flags) || !r.u8(rsv8) || !r.u16(rsv16) || !r.u32(n))
+    if (!r.u8(flags) || !r.u8(rsv8) || !r.u16(rsv16) || !r.u32(count_))
         return "truncated batch header";
     if ((flags & ~1u) != 0)
         return "unknown batch flags " + std::to_string(flags);
-    out.replace_all = (flags & 1) != 0;
-    if (std::size_t{n} * 5 > r.left())
-        return std::to_string(n) + " operations do not fit in the message";
+    replace_all_ = (flags & 1) != 0;
+    if (count_ > kMaxBatchOps)
+        return "operation count " + std::to_string(count_) + " exceeds " + std::to_string(kMaxBatchOps) +
+               " per batch";
+    if (std::size_t{count_} * 5 > r.left())
+        return std::to_string(count_) + " operations do not fit in the message";
+    pos_ = in_.size() - r.left();
+    index_ = 0;
+    return {};
+}
+
+std::string BatchReader::next(Op& op) {
+    const std::uint32_t i = index_++;
+    Reader r(in_.subspan(pos_));
+    std::uint8_t t = 0;
+    if (i >= count_ || !r.u8(t))
+        return "op " + std::to_string(i) + ": truncated";
+    std::string e;
+    switch (static_cast<OpType>(t)) {
+    case OpType::UpsertService: e = get_service(r, op.service); break;
+    case OpType::RemoveService:
+        if (!r.u32(op.service.cs_id))
+            e = "truncated";
+        break;
+    case OpType::UpsertInstance:
+        if (!r.u32(op.service.cs_id))
+            e = "truncated";
+        else
+            e = get_instance(r, op.instance);
+        break;
+    case OpType::RemoveInstance:
+        if (!r.u32(op.service.cs_id) || !r.u32(op.instance.id))
+            e = "truncated";
+        break;
+    default: return "op " + std::to_string(i) + ": unknown operation type " + std::to_string(t);
+    }
+    if (!e.empty())
+        return "op " + std::to_string(i) + ": " + e;
+    op.type = static_cast<OpType>(t);
+    if (replace_all_ && op.type != OpType::UpsertService)
+        return "op " + std::to_string(i) + ": a replace-all batch holds only service upserts";
+    pos_ = in_.size() - r.left();
+    return {};
+}
+
+std::string BatchReader::finish() const {
+    if (index_ != count_)
+        return std::to_string(count_ - index_) + " operations not read";
+    if (pos_ != in_.size())
+        return std::to_string(in_.size() - pos_) + " trailing bytes";
+    return {};
+}
+
+std::string decode_batch(std::span<const std::uint8_t> in, Batch& out) {
+    BatchReader r(in);
+    if (std::string e = r.start(); !e.empty())
+        return e;
+    out.replace_all = r.replace_all();
     // Grow with what is decoded, not with what the count claims.
     out.ops.clear();
-    out.ops.reserve(std::min<std::size_t>(n, 1024));
-    for (std::uint32_t i = 0; i < n; ++i) {
-        Op& op = out.ops.emplace_back();
-        const std::string where = "op " + std::to_string(i) + ": ";
-        std::uint8_t t = 0;
-        if (!r.u8(t))
-            return where + "truncated";
-        std::string e;
-        switch (static_cast<OpType>(t)) {
-        case OpType::UpsertService: e = get_service(r, op.service); break;
-        case OpType::RemoveService:
-            if (!r.u32(op.service.cs_id))
-                e = "truncated";
-            break;
-        case OpType::UpsertInstance:
-            if (!r.u32(op.service.cs_id))
-                e = "truncated";
-            else
-                e = get_instance(r, op.instance);
-            break;
-        case OpType::RemoveInstance:
-            if (!r.u32(op.service.cs_id) || !r.u32(op.instance.id))
-                e = "truncated";
-            break;
-        default: return where + "unknown operation type " + std::to_string(t);
-        }
-        if (!e.empty())
-            return where + e;
-        op.type = static_cast<OpType>(t);
-        if (out.replace_all && op.type != OpType::UpsertService)
-            return where + "a replace-all batch holds only service upserts";
-    }
-    if (r.left() != 0)
-        return std::to_string(r.left()) + " trailing bytes";
-    return {};
+    out.ops.reserve(std::min<std::size_t>(r.size(), 1024));
+    for (std::uint32_t i = 0; i < r.size(); ++i)
+        if (std::string e = r.next(out.ops.emplace_back()); !e.empty())
+            return e;
+    return r.finish();
 }
 
 void encode_ack(const Ack& a, std::vector<std::uint8_t>& out) {

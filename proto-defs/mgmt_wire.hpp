@@ -32,9 +32,28 @@ namespace cats::mgmt {
 inline constexpr std::uint32_t kMagic = 0x4341544D;  // "CATM"
 inline constexpr std::uint16_t kVersion = 0;
 inline constexpr std::size_t kHeaderLen = 16;
-inline constexpr std::uint32_t kMaxPayload = 64u << 20;  // 64 MiB
 inline constexpr std::size_t kMaxSids = 5;
 using wire::kMaxNameLen;  // name_text.hpp: names are checked by wire::check_name
+
+// What one UPDATE may cost. The channel is sized for the largest table it
+// carries in one replace_all snapshot: kMaxTableServices services (4x the
+// default max_services), kMaxTableInstances instances (4x the default
+// max_instances), every name and SID list at its longest. A larger table
+// can only be loaded from the dataplane's own YAML.
+inline constexpr std::size_t kMaxTableServices = 16384;
+inline constexpr std::size_t kMaxTableInstances = 262144;
+// Longest encodings: an instance (id, SID count, SIDs, metrics) and an
+// UpsertService op without its instances (type, cs_id, affinity, name, count).
+inline constexpr std::size_t kMaxInstanceRecLen = 4 + 1 + 16 * kMaxSids + 20;
+inline constexpr std::size_t kMaxServiceOpLen = 1 + 4 + 4 + 1 + kMaxNameLen + 2;
+inline constexpr std::size_t kMaxSnapshotLen =
+    8 + kMaxTableServices * kMaxServiceOpLen + kMaxTableInstances * kMaxInstanceRecLen;  // 28,770,312
+inline constexpr std::uint32_t kMaxPayload = 32u << 20;  // 32 MiB
+static_assert(kMaxSnapshotLen <= kMaxPayload, "the largest table must fit in one snapshot");
+// Operations in one batch: enough to rewrite every service and instance of
+// the largest table one op at a time. Bounds the work of one apply.
+inline constexpr std::uint32_t kMaxBatchOps = 1u << 20;
+static_assert(kMaxBatchOps >= kMaxTableServices + kMaxTableInstances);
 
 enum class MsgType : std::uint16_t {
     Update = 1,      // control -> dataplane: Batch
@@ -129,9 +148,38 @@ struct FlowsQuery {
 
 // Encoders append to `out`. Decoders return an empty string on success, or
 // what is wrong ("op 3: instance 7: 6 SIDs, at most 5"); on error `out` is
-// unspecified. Every length is checked before it is read.
+// unspecified. Every length is checked before it is read. A batch of more
+// than kMaxBatchOps operations is refused before any is decoded.
 void encode_batch(const Batch& b, std::vector<std::uint8_t>& out);
 std::string decode_batch(std::span<const std::uint8_t> in, Batch& out);
+
+// The same decoding one operation at a time, for a consumer that applies as
+// it reads and so holds one decoded Op, not the whole batch (a 5-byte
+// RemoveService decodes into a ~150-byte Op):
+//
+//   BatchReader r(payload);
+//   if (e = r.start(); !e.empty()) ...        // the batch header
+//   for (i = 0; i < r.size(); ++i)
+//       if (e = r.next(op); !e.empty()) ...   // "op i: ..."
+//   if (e = r.finish(); !e.empty()) ...       // trailing bytes
+//
+// `op` may be reused between calls (its vectors keep their capacity).
+class BatchReader {
+public:
+    explicit BatchReader(std::span<const std::uint8_t> in) : in_(in) {}
+    std::string start();
+    bool replace_all() const noexcept { return replace_all_; }
+    std::uint32_t size() const noexcept { return count_; }
+    std::string next(Op& op);
+    std::string finish() const;
+
+private:
+    std::span<const std::uint8_t> in_;
+    std::size_t pos_ = 0;
+    bool replace_all_ = false;
+    std::uint32_t count_ = 0;
+    std::uint32_t index_ = 0;
+};
 void encode_ack(const Ack& a, std::vector<std::uint8_t>& out);
 std::string decode_ack(std::span<const std::uint8_t> in, Ack& out);
 void encode_flows_query(const FlowsQuery& q, std::vector<std::uint8_t>& out);

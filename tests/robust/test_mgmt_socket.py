@@ -7,7 +7,7 @@
   2. an unprivileged user (uid/gid 65534, no groups) cannot connect, and
      even with the file modes opened up by hand its empty replace_all is
      refused by the SO_PEERCRED check: the table is unchanged;
-  3. 8 clients that send a 64 MiB length header and stall do not keep
+  3. 8 clients that send a 32 MiB length header and stall do not keep
      cats-control out: it connects and syncs, and the stalled ones are
      dropped after the read deadline;
   4. with --mgmt-group, members of the group (65534 here) take at most 7
@@ -37,11 +37,11 @@ from robust_common import (CATSCTL, CONTROL, ERROR, STATS_REQ, STATUS, STATUS_RE
 
 need_root("cats-dataplane's EAL writes under /var/run/dpdk; the test switches users with setpriv")
 
-BIG = 64 << 20
+BIG = 32 << 20  # the protocol's bound (mgmt_wire.hpp kMaxPayload)
 
 
 def stallers(path, n):
-    """n connections that announce a 64 MiB UPDATE and send nothing more."""
+    """n connections that announce a 32 MiB UPDATE and send nothing more."""
     out = []
     for _ in range(n):
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -261,7 +261,7 @@ for i in range(8):
     s.settimeout(2)
     s.connect(%r)
     try:
-        s.sendall(struct.pack("!IHHII", 0x4341544D, 0, 1, 64 << 20, 1))
+        s.sendall(struct.pack("!IHHII", 0x4341544D, 0, 1, 32 << 20, 1))
     except OSError:  # closed on accept already: refused
         refused += 1
         s.close()

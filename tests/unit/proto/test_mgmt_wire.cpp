@@ -131,7 +131,7 @@ TEST_CASE("mgmt header round trip and layout", "[mgmt]") {
     const Header h{kMagic, kVersion, MsgType::Flows, kMaxPayload, 0xDEADBEEF};
     std::uint8_t buf[kHeaderLen];
     encode_header(h, buf);
-    const Bytes want = {0x43, 0x41, 0x54, 0x4D, 0, 0, 0, 8, 0x04, 0, 0, 0, 0xDE, 0xAD, 0xBE, 0xEF};
+    const Bytes want = {0x43, 0x41, 0x54, 0x4D, 0, 0, 0, 8, 0x02, 0, 0, 0, 0xDE, 0xAD, 0xBE, 0xEF};
     CHECK(Bytes(buf, buf + kHeaderLen) == want);
     Header out;
     REQUIRE(decode_header(std::span<const std::uint8_t, kHeaderLen>(buf, kHeaderLen), out) == HeaderError::Ok);
@@ -303,9 +303,33 @@ TEST_CASE("batch decode errors from real bytes", "[mgmt]") {
         CHECK(decode_err(cat(batch_head(0, 1), raw_upsert_service(1, "a", 2, raw_instance(1, 1)))) != "");
     }
     SECTION("op count larger than the payload can hold") {
-        const std::string e = decode_err(cat(batch_head(0, 0xFFFFFFFF), {2, 0, 0, 0, 1}));
-        CHECK(contains(e, "4294967295 operations do not fit"));
+        const std::string e = decode_err(cat(batch_head(0, kMaxBatchOps), {2, 0, 0, 0, 1}));
+        CHECK(contains(e, std::to_string(kMaxBatchOps) + " operations do not fit"));
         CHECK(decode_err(cat(batch_head(0, 2), {2, 0, 0, 0, 1})) != "");
+    }
+    SECTION("op count over the per-batch cap: refused by the count alone") {
+        // Issue 20: an 8 MiB batch of 1.7M RemoveService ops decoded into
+        // 243 MB. The count field is refused before any op is read, and
+        // the error names it.
+        for (const std::uint32_t n : {kMaxBatchOps + 1, 0xFFFFFFFFu}) {
+            const Bytes head = batch_head(0, n);
+            Bytes wire = head;
+            wire.resize(head.size() + std::size_t{kMaxBatchOps + 1} * 5);
+            for (std::size_t k = head.size(); k < wire.size(); k += 5)
+                wire[k] = 2;  // RemoveService, cs_id 0
+            const std::string e = decode_err(wire);
+            CHECK(e == "operation count " + std::to_string(n) + " exceeds " + std::to_string(kMaxBatchOps) +
+                           " per batch");
+        }
+        // At the cap: decoded.
+        Bytes wire = batch_head(0, kMaxBatchOps);
+        const std::size_t head = wire.size();
+        wire.resize(head + std::size_t{kMaxBatchOps} * 5);
+        for (std::size_t k = head; k < wire.size(); k += 5)
+            wire[k] = 2;
+        Batch b;
+        CHECK(decode(wire, b) == "");
+        CHECK(b.ops.size() == kMaxBatchOps);
     }
     SECTION("trailing bytes") {
         Bytes wire;
@@ -325,6 +349,54 @@ TEST_CASE("batch decode errors from real bytes", "[mgmt]") {
             CHECK(decode_err(inc) == "");
         }
     }
+}
+
+TEST_CASE("the payload bound holds the largest table, the op cap rewrites it", "[mgmt]") {
+    // kMaxPayload is what a replace_all of the largest table needs: every
+    // service and instance record at its longest.
+    Batch one;
+    one.replace_all = true;
+    Op svc;
+    svc.type = OpType::UpsertService;
+    svc.service.name = std::string(kMaxNameLen, 'n');
+    InstanceRec in;
+    in.sids.resize(kMaxSids);
+    svc.service.instances = {in};
+    one.ops = {svc};
+    Bytes wire;
+    encode_batch(one, wire);
+    CHECK(wire.size() == 8 + kMaxServiceOpLen + kMaxInstanceRecLen);
+    CHECK(kMaxSnapshotLen <= kMaxPayload);
+    CHECK(kMaxPayload < (64u << 20));  // lowered from 64 MiB (issue 20)
+    CHECK(kMaxBatchOps >= kMaxTableServices + kMaxTableInstances);
+}
+
+TEST_CASE("BatchReader: one op at a time, the same ops and errors as decode_batch", "[mgmt]") {
+    Bytes wire;
+    encode_batch(every_op(), wire);
+    BatchReader r(wire);
+    REQUIRE(r.start() == "");
+    CHECK_FALSE(r.replace_all());
+    REQUIRE(r.size() == every_op().ops.size());
+    Op op;  // reused
+    for (std::uint32_t i = 0; i < r.size(); ++i) {
+        REQUIRE(r.next(op) == "");
+        CHECK(op.type == every_op().ops[i].type);
+        CHECK(op.service.cs_id == every_op().ops[i].service.cs_id);
+    }
+    CHECK(r.finish() == "");
+    // Stopping early is reported by finish(), trailing bytes too.
+    BatchReader early(wire);
+    REQUIRE(early.start() == "");
+    REQUIRE(early.next(op) == "");
+    CHECK(early.finish() == std::to_string(every_op().ops.size() - 1) + " operations not read");
+    Bytes trailing = wire;
+    trailing.push_back(0);
+    BatchReader t(trailing);
+    REQUIRE(t.start() == "");
+    for (std::uint32_t i = 0; i < t.size(); ++i)
+        REQUIRE(t.next(op) == "");
+    CHECK(t.finish() == "1 trailing bytes");
 }
 
 TEST_CASE("ack round trip and errors", "[mgmt]") {
