@@ -73,6 +73,8 @@ AdvertReceiver::Result AdvertReceiver::handle(std::span<const std::uint8_t> dgra
 
     // Accepted: from here on the node's state changes.
     last_seq_[msg.node_id] = msg.sequence;
+    dirty_ = true;
+    urgent_ |= msg.type != advert::Type::Advertise;
     ++counters_[static_cast<std::size_t>(RxReason::Accepted)];
     ++peer.stats.accepted;
     peer.stats.last_sequence = msg.sequence;

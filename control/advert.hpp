@@ -10,10 +10,12 @@
 // every check. Every rejection has a named reason and a counter, globally
 // and, once the key is known, per peer.
 //
-// Replay state lives in memory: after cats-control restarts, the first
-// authentic message of each node is accepted whatever its sequence, so
-// agents should use a sequence that grows across their own restarts (for
-// example wall-clock microseconds).
+// Replay state: the last accepted sequence per node. The daemon keeps it
+// across restarts in `state_dir` (replay_state.hpp): restore_sequences() at
+// start, sequences() when dirty(). Without a state_dir it lives in memory
+// only, and after a restart the first authentic message of each node is
+// accepted whatever its sequence. Agents should in any case use a sequence
+// that grows across their own restarts (wall-clock microseconds).
 //
 // AdvertListener owns the UDP sockets (Boost.Asio) and feeds the receiver.
 //
@@ -92,6 +94,15 @@ public:
     nlohmann::json peers_json(Time now) const;
     nlohmann::json counters_json() const;
 
+    // Replay state, for persistence. dirty(): a sequence moved since the
+    // last take_dirty(); urgent(): one of those was a withdraw, which must
+    // not be replayable even after a crash (saved at once).
+    void restore_sequences(const std::map<std::uint32_t, std::uint64_t>& seqs) { last_seq_ = seqs; }
+    const std::map<std::uint32_t, std::uint64_t>& sequences() const noexcept { return last_seq_; }
+    bool dirty() const noexcept { return dirty_; }
+    bool urgent() const noexcept { return urgent_; }
+    void take_dirty() noexcept { dirty_ = urgent_ = false; }
+
 private:
     struct Peer {
         PeerConfig cfg;
@@ -101,6 +112,8 @@ private:
 
     std::map<std::uint16_t, Peer> peers_;                 // by key id
     std::map<std::uint32_t, std::uint64_t> last_seq_;     // by node id
+    bool dirty_ = false;
+    bool urgent_ = false;
     std::uint32_t default_lifetime_cap_s_;
     Rib& rib_;
     std::array<std::uint64_t, static_cast<std::size_t>(RxReason::Count)> counters_{};

@@ -138,7 +138,8 @@ PolicyConfig parse_policy(const YAML::Node& n, const std::string& path) {
 }
 
 Config parse_config(const YAML::Node& root, const std::string& base_dir) {
-    const MapReader m(root, "", {"listen", "ctl_socket", "dataplane_socket", "peers", "policy", "services"});
+    const MapReader m(root, "",
+                      {"listen", "ctl_socket", "dataplane_socket", "peers", "policy", "services", "state_dir"});
     Config c;
     // Policy first: the limits below are checked against it, wherever the
     // policy map sits in the document.
@@ -162,6 +163,16 @@ Config parse_config(const YAML::Node& root, const std::string& base_dir) {
     });
     if (c.ctl_socket == c.dataplane_socket)
         fail("dataplane_socket", "must differ from ctl_socket (" + c.ctl_socket + ")");
+    m.with("state_dir", [&](const YAML::Node& v, const std::string& p) {
+        std::filesystem::path dir = read_string(v, p);
+        if (dir.empty())
+            fail(p, "must not be empty (leave the key out to keep replay state in memory only)");
+        if (dir.string().find('\0') != std::string::npos)
+            fail(p, "contains a NUL byte");
+        if (dir.is_relative())
+            dir = std::filesystem::path(base_dir) / dir;
+        c.state_dir = dir.lexically_normal().string();
+    });
 
     m.with("peers", [&](const YAML::Node& list, const std::string& lp) {
         std::map<std::uint16_t, std::string> key_ids;  // key_id -> path of first use

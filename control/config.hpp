@@ -90,6 +90,10 @@ struct Config {
     std::vector<PeerConfig> peers;
     PolicyConfig policy;
     std::vector<StaticService> services;
+    // Where the last accepted sequence of each node is kept across restarts
+    // (replay_state.hpp). Empty: in memory only, and cats-control says so
+    // at start.
+    std::string state_dir;
 };
 
 using cats::ConfigError;  // configs/config_error.hpp

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "log.hpp"
+#include "replay_state.hpp"
 
 namespace cats::control {
 
@@ -31,8 +32,19 @@ Daemon::Daemon(boost::asio::io_context& io, Config cfg)
       rx_(cfg_.peers, cfg_.policy.default_lifetime_cap_s, rib_),
       link_(io, cfg_.dataplane_socket, [this] { return rib_.snapshot(); },
             cfg_.peers.empty() ? Clock::duration::zero() : std::chrono::seconds(cfg_.policy.startup_hold_s)),
-      timer_(io) {
+      timer_(io),
+      persist_timer_(io) {
     rib_.load_static(cfg_.services);
+    // Replay state before the first datagram can be heard.
+    if (!cfg_.state_dir.empty()) {
+        ensure_state_dir(cfg_.state_dir);
+        replay_path_ = cfg_.state_dir + "/" + kReplayStateFile;
+        const auto seqs = load_replay_state(replay_path_);
+        rx_.restore_sequences(seqs);
+        log_info("advert: replay state of " + std::to_string(seqs.size()) + " node(s) from " + replay_path_);
+    } else if (!cfg_.peers.empty()) {
+        log_warn("advert: no state_dir: replay protection does not survive a restart of cats-control");
+    }
     ctl_ = std::make_unique<CtlServer>(io, cfg_.ctl_socket,
                                        [this](const ctl::Request& r, CtlServer::Respond resp) { handle(r, std::move(resp)); });
     try {
@@ -54,6 +66,32 @@ Daemon::~Daemon() {
 void Daemon::start() {
     link_.start();
     reschedule();
+    schedule_persist();
+}
+
+void Daemon::schedule_persist() {
+    if (replay_path_.empty() || stopped_)
+        return;
+    persist_timer_.expires_after(std::chrono::seconds(1));
+    persist_timer_.async_wait([this](const error_code& e) {
+        if (e || stopped_)
+            return;
+        persist_replay_state();
+        schedule_persist();
+    });
+}
+
+void Daemon::persist_replay_state() {
+    if (replay_path_.empty() || !rx_.dirty())
+        return;
+    try {
+        save_replay_state(replay_path_, rx_.sequences());
+        rx_.take_dirty();
+        ++replay_saves_;
+    } catch (const std::exception& e) {
+        ++replay_save_errors_;
+        log_error("advert: cannot save the replay state: " + std::string(e.what()));
+    }
 }
 
 void Daemon::stop() {
@@ -61,6 +99,8 @@ void Daemon::stop() {
         return;
     stopped_ = true;
     timer_.cancel();
+    persist_timer_.cancel();
+    persist_replay_state();
     if (listener_)
         listener_->stop();
     if (ctl_)
@@ -78,6 +118,10 @@ std::vector<std::uint16_t> Daemon::advert_ports() const {
 }
 
 void Daemon::on_ops(std::vector<mgmt::Op> ops) {
+    // A withdraw's sequence is written before anything else happens: its
+    // advertisement must not come back after a crash.
+    if (rx_.urgent())
+        persist_replay_state();
     if (!ops.empty())
         link_.push(std::move(ops));
     reschedule();
@@ -148,6 +192,10 @@ void Daemon::handle(const ctl::Request& req, CtlServer::Respond respond) {
         Json base = {{"control",
                       {{"advert", rx_.counters_json()},
                        {"advert_socket_drops", listener_ ? listener_->socket_drops() : 0},
+                       {"replay_state",
+                        {{"file", replay_path_.empty() ? Json(nullptr) : Json(replay_path_)},
+                         {"saves", replay_saves_},
+                         {"save_errors", replay_save_errors_}}},
                        {"rib", rib_.counters_json()},
                        {"ctl",
                         {{"requests", ctl_ ? ctl_->counters().requests : 0},

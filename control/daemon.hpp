@@ -48,6 +48,10 @@ public:
 
 private:
     void on_ops(std::vector<mgmt::Op> ops);
+    // Write the replay state if it moved (`force`: even if not urgent).
+    // Errors are logged and counted; the daemon goes on.
+    void persist_replay_state();
+    void schedule_persist();
     void reschedule();
     void on_timer();
     void handle(const ctl::Request& req, CtlServer::Respond respond);
@@ -69,6 +73,9 @@ private:
     AdvertReceiver rx_;
     DataplaneLink link_;
     boost::asio::steady_timer timer_;
+    boost::asio::steady_timer persist_timer_;  // replay state, once a second when it moved
+    std::string replay_path_;                  // empty: no state_dir
+    std::uint64_t replay_saves_ = 0, replay_save_errors_ = 0;
     std::optional<Time> timer_at_;
     std::unique_ptr<AdvertListener> listener_;
     std::unique_ptr<CtlServer> ctl_;

@@ -34,6 +34,7 @@ TEST_CASE("control config: the sample loads", "[config]") {
     CHECK(c.listen[0].receive_buffer_bytes == 32u << 20);
     CHECK(c.ctl_socket == "/run/cats/control.sock");
     CHECK(c.dataplane_socket == "/run/cats/dataplane.sock");
+    CHECK(c.state_dir == "/var/lib/cats-control");
     REQUIRE(c.peers.size() == 2);
     CHECK(c.peers[0].node_id == 1);
     CHECK(c.peers[0].key_id == 1);
@@ -74,7 +75,7 @@ TEST_CASE("control config: defaults", "[config]") {
 TEST_CASE("control config: every error names its YAML path", "[config]") {
     const std::string peer = "peers:\n  - node_id: 1\n    key_id: 1\n";
     const std::pair<std::string, std::string> cases[] = {
-        {"bogus: 1", "bogus: unknown key (expected one of: listen, ctl_socket, dataplane_socket, peers, policy, services)"},
+        {"bogus: 1", "bogus: unknown key (expected one of: listen, ctl_socket, dataplane_socket, peers, policy, services, state_dir)"},
         {"listen: 5", "listen: expected a list, got '5'"},
         {"listen: [{port: 1}]", "listen[0].address: required key is missing"},
         {"listen: [{address: 'fe80::zz'}]", "listen[0].address: 'fe80::zz' is not an IPv6 or IPv4 address"},
@@ -197,4 +198,12 @@ TEST_CASE("control config: file errors", "[config]") {
     CHECK_THROWS_WITH(load_config_file("/nonexistent/control.yaml"),
                       "/nonexistent/control.yaml: cannot read: No such file or directory");
     CHECK_THROWS_WITH(load_config_file("/"), "/: cannot read: is a directory");
+}
+
+TEST_CASE("control config: state_dir", "[config]") {
+    CHECK(load_config_string("listen: []\n").state_dir.empty());
+    CHECK(load_config_string("listen: []\nstate_dir: /var/lib/x/\n").state_dir == "/var/lib/x/");
+    CHECK(load_config_string("listen: []\nstate_dir: st\n", "/etc/cats").state_dir == "/etc/cats/st");
+    REQUIRE_THROWS_WITH(load_config_string("listen: []\nstate_dir: ''\n"), Catch::Contains("state_dir: must not be empty"));
+    REQUIRE_THROWS_WITH(load_config_string("listen: []\nstate_dir: [a]\n"), Catch::Contains("state_dir"));
 }
