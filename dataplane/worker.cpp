@@ -183,8 +183,7 @@ DropReason forward(const Engine& e, rte_mbuf* m, const PacketInfo& pi, std::uint
     if (m->data_len > pi.ip6_len + kEthHdrLen)
         rte_pktmbuf_trim(m, static_cast<std::uint16_t>(m->data_len - pi.ip6_len - kEthHdrLen));
     auto* p = rte_pktmbuf_mtod(m, std::uint8_t*);
-    const MacAddr dst = unpack_mac(word);
-    std::memcpy(p, dst.data(), 6);
+    write_mac(p, word);
     std::memcpy(p + 6, e.port_mac[nbr.port_id].data(), 6);
     wire::store_be16(p + 12, kEtherTypeIpv6);
     p[kEthHdrLen + 7] = static_cast<std::uint8_t>(pi.hop_limit - 1);
