@@ -3,6 +3,7 @@
 (no traffic needed), speak the management channel (proto-defs/mgmt_wire.hpp)
 and the catsctl channel (proto-defs/ctl_wire.hpp) by hand, collect failures.
 """
+import atexit
 import json
 import os
 import shutil
@@ -24,6 +25,16 @@ UPDATE, UPDATE_ACK, STATUS_REQ, STATUS, STATS_REQ, STATS, FLOWS_REQ, FLOWS, ERRO
 failures = []
 _procs = []
 _prefixes = []
+
+
+@atexit.register
+def _kill_leftovers():
+    """A test that ends by an exception (before finish()) still leaves no
+    cats-dataplane or cats-control running."""
+    for p in _procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
 
 
 def check(cond, msg):
