@@ -11,6 +11,7 @@ binaries, Linux SRv6 compute nodes.
   tools/lab/lab.py agent N kill|stop|start [--name NAME]
   tools/lab/lab.py metrics N KEY=VALUE... [--name NAME]
   tools/lab/lab.py node N fail|restore [--name NAME]
+  tools/lab/lab.py control restart [--kill] [--name NAME]
   tools/lab/lab.py down [--name NAME]               remove everything the lab created
 
 Topology and addresses: tools/lab/README.md. Everything `up` creates is
@@ -374,6 +375,30 @@ services:
             time.sleep(0.1)
         raise LabError("cats-control did not open its socket within 20 s:\n%s" % tail(self.path("control.log")))
 
+    def restart_control(self, sig=signal.SIGTERM):
+        """Stop cats-control (SIGTERM: a clean exit; SIGKILL: as if it
+        crashed) and start it again as `up` does, with the same config. The
+        dataplane keeps forwarding meanwhile (control/README.md, Restarts).
+        Returns the old process's exit status if this object started it,
+        else None."""
+        pid = self.state.get("pids", {}).get("control")
+        if pid and alive(pid) and self._ours(pid):
+            os.kill(pid, sig)
+            deadline = time.time() + 10
+            while alive(pid) and self._ours(pid) and time.time() < deadline:
+                if "control" in self.procs:
+                    self.procs["control"].poll()
+                time.sleep(0.02)
+            if alive(pid) and self._ours(pid):
+                raise LabError("cats-control (pid %d) did not exit within 10 s of signal %d" % (pid, sig))
+        rc = self.procs["control"].wait(timeout=5) if "control" in self.procs else None
+        try:
+            os.unlink(self.path("ctl.sock"))   # left behind by SIGKILL; _start_control waits for a new one
+        except FileNotFoundError:
+            pass
+        self._start_control()
+        return rc
+
     def down(self, log=print):
         """Remove everything: processes (ours by pid, then whatever still
         runs in the lab's namespaces), namespaces, DPDK runtime dir, state."""
@@ -733,6 +758,9 @@ def main(argv=None):
     p_no = command("node", help="fail (agent killed, IPv6 stack off) or restore a compute node")
     p_no.add_argument("node", type=int, choices=NODES)
     p_no.add_argument("action", choices=["fail", "restore"])
+    p_co = command("control", help="restart cats-control (SIGTERM, or SIGKILL with --kill) with the same config")
+    p_co.add_argument("action", choices=["restart"])
+    p_co.add_argument("--kill", action="store_true", help="SIGKILL instead of SIGTERM (no clean exit)")
     p_me = command("metrics", help="set the metrics a node's agent advertises, e.g. load_pct=95")
     p_me.add_argument("node", type=int, choices=NODES)
     p_me.add_argument("values", nargs="+")
@@ -779,6 +807,10 @@ def main(argv=None):
             else:
                 lab.node_stack(a.node, True)
                 lab.start_agent(a.node)
+            return 0
+        if a.cmd == "control":
+            lab.restart_control(signal.SIGKILL if a.kill else signal.SIGTERM)
+            print("cats-control restarted (pid %d)" % lab.state["pids"]["control"])
             return 0
         if a.cmd == "metrics":
             m = dict(lab.state.get("metrics", {}).get(str(a.node), NODE_METRICS[a.node]))
