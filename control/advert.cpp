@@ -38,23 +38,57 @@ AdvertReceiver::Result AdvertReceiver::reject(RxReason r, std::string detail, Pe
     return Result{r, std::move(detail), {}};
 }
 
-AdvertReceiver::Result AdvertReceiver::handle(std::span<const std::uint8_t> dgram, Time now) {
+AdvertReceiver::Result AdvertReceiver::reject_unauthenticated(RxReason r, std::string detail, std::string_view source,
+                                                              std::uint16_t key_id, Time now) {
+    auto it = sources_.find(source);
+    if (it == sources_.end()) {
+        if (sources_.size() >= kMaxSources) {
+            // A linear scan, only when a new source arrives on a full table.
+            const auto oldest = std::min_element(sources_.begin(), sources_.end(), [](const auto& a, const auto& b) {
+                return a.second.last_seen < b.second.last_seen;
+            });
+            sources_.erase(oldest);
+            ++sources_evicted_;
+        }
+        it = sources_.emplace(std::string(source), SourceStats{}).first;
+    }
+    SourceStats& s = it->second;
+    if (r == RxReason::UnknownKey)
+        ++s.unknown_key;
+    else if (r == RxReason::BadMac)
+        ++s.bad_mac;
+    else
+        ++s.malformed;
+    s.last_key_id = key_id;
+    s.last_seen = now;
+    s.last_error = std::string(kRxReasonNames[static_cast<std::size_t>(r)]) + (detail.empty() ? "" : ": " + detail);
+    return reject(r, std::move(detail), nullptr);
+}
+
+AdvertReceiver::Result AdvertReceiver::handle(std::span<const std::uint8_t> dgram, Time now,
+                                              std::string_view source) {
     advert::Message hdr;
     if (const advert::Error e = advert::peek(dgram, hdr); e != advert::Error::Ok)
-        return reject(to_reason(e), std::to_string(dgram.size()) + " bytes", nullptr);
+        return reject_unauthenticated(to_reason(e), std::to_string(dgram.size()) + " bytes", source, 0, now);
 
     const auto it = peers_.find(hdr.key_id);
     if (it == peers_.end())
-        return reject(RxReason::UnknownKey,
-                      "key id " + std::to_string(hdr.key_id) + " (claims node " + std::to_string(hdr.node_id) + ")",
-                      nullptr);
+        return reject_unauthenticated(
+            RxReason::UnknownKey,
+            "key id " + std::to_string(hdr.key_id) + " (claims node " + std::to_string(hdr.node_id) + ")", source,
+            hdr.key_id, now);
     Peer& peer = it->second;
     const std::string who = "key id " + std::to_string(hdr.key_id) + " (" + peer.cfg.name + ")";
 
     advert::Message msg;
     std::string detail;
-    if (const advert::Error e = advert::decode(dgram, peer.cfg.key, msg, &detail); e != advert::Error::Ok)
+    if (const advert::Error e = advert::decode(dgram, peer.cfg.key, msg, &detail); e != advert::Error::Ok) {
+        // Before the MAC verifies, the datagram is anyone's.
+        if (e == advert::Error::BadMac)
+            return reject_unauthenticated(RxReason::BadMac, who + (detail.empty() ? "" : ": " + detail), source,
+                                          hdr.key_id, now);
         return reject(to_reason(e), who + (detail.empty() ? "" : ": " + detail), &peer);
+    }
     // The key proves who signed; the node id it signed must be the one the
     // key was issued to, or one node could speak for another.
     if (msg.node_id != peer.cfg.node_id)
@@ -82,9 +116,11 @@ AdvertReceiver::Result AdvertReceiver::handle(std::span<const std::uint8_t> dgra
 
     const std::uint32_t cap = peer.cfg.lifetime_cap_s != 0 ? peer.cfg.lifetime_cap_s : default_lifetime_cap_s_;
     const std::chrono::seconds lifetime(std::min<std::uint32_t>(msg.lifetime_s, cap));
-    Rib::IngestResult r = rib_.ingest(msg, lifetime, now);
+    Rib::IngestResult r = rib_.ingest(msg, lifetime, now, peer.cfg.scope);
     peer.stats.records_accepted += r.accepted;
     peer.stats.records_rejected += r.rejected;
+    for (std::size_t i = 0; i < r.rejected_by.size(); ++i)
+        peer.stats.record_errors[i] += r.rejected_by[i];
     Result res{RxReason::Accepted, {}, std::move(r.ops)};
     if (r.rejected > 0) {
         res.detail = who + ": " + std::to_string(r.rejected) + " of " + std::to_string(msg.records.size()) +
@@ -99,6 +135,25 @@ const PeerStats* AdvertReceiver::peer_stats(std::uint16_t key_id) const {
     return it == peers_.end() ? nullptr : &it->second.stats;
 }
 
+const SourceStats* AdvertReceiver::source_stats(const std::string& source) const {
+    const auto it = sources_.find(source);
+    return it == sources_.end() ? nullptr : &it->second;
+}
+
+namespace {
+
+Json ranges_json(const std::vector<IdRange>& ranges) {
+    if (ranges.empty())
+        return "any";
+    Json out = Json::array();
+    for (const IdRange& r : ranges)
+        out.push_back(r.first == r.last ? std::to_string(r.first)
+                                        : std::to_string(r.first) + "-" + std::to_string(r.last));
+    return out;
+}
+
+}  // namespace
+
 Json AdvertReceiver::peers_json(Time now) const {
     Json out = Json::array();
     for (const auto& [key_id, p] : peers_) {
@@ -112,6 +167,18 @@ Json AdvertReceiver::peers_json(Time now) const {
                   {"last_sequence", nullptr},
                   {"last_seen_ms_ago", nullptr},
                   {"last_error", p.stats.last_error}};
+        Json refused = Json::object();
+        for (std::size_t i = 1; i < p.stats.record_errors.size(); ++i)
+            if (p.stats.record_errors[i] != 0)
+                refused[kRecordErrorNames[i]] = p.stats.record_errors[i];
+        j["records_refused"] = std::move(refused);
+        const PeerScope& sc = p.cfg.scope;
+        j["scope"] = {{"cs_ids", ranges_json(sc.cs_ids)},
+                      {"instance_ids", ranges_json(sc.instance_ids)},
+                      {"max_instances", sc.max_instances == 0 ? Json(nullptr) : Json(sc.max_instances)},
+                      {"max_services", sc.max_services == 0 ? Json(nullptr) : Json(sc.max_services)},
+                      {"instances", rib_.node_instances(p.cfg.node_id)},
+                      {"services", rib_.node_services(p.cfg.node_id)}};
         if (p.stats.last_sequence)
             j["last_sequence"] = *p.stats.last_sequence;
         if (p.stats.last_seen)
@@ -119,7 +186,18 @@ Json AdvertReceiver::peers_json(Time now) const {
                 std::chrono::duration_cast<std::chrono::milliseconds>(now - *p.stats.last_seen).count();
         out.push_back(std::move(j));
     }
-    return Json{{"peers", std::move(out)}};
+    Json sources = Json::array();
+    for (const auto& [addr, s] : sources_)
+        sources.push_back({{"source", addr},
+                           {"malformed", s.malformed},
+                           {"unknown_key", s.unknown_key},
+                           {"bad_mac", s.bad_mac},
+                           {"last_key_id", s.last_key_id},
+                           {"last_seen_ms_ago", std::chrono::duration_cast<std::chrono::milliseconds>(now - s.last_seen).count()},
+                           {"last_error", s.last_error}});
+    return Json{{"peers", std::move(out)},
+                {"unauthenticated", std::move(sources)},
+                {"unauthenticated_sources_evicted", sources_evicted_}};
 }
 
 Json AdvertReceiver::counters_json() const {
@@ -212,12 +290,13 @@ struct AdvertListener::Impl {
     }
 
     void handle_one(Socket& s, std::size_t n, Time now) {
-        AdvertReceiver::Result r = rx.handle(std::span<const std::uint8_t>(s.buf.data(), n), now);
+        error_code ignored;
+        const std::string from = s.from.address().to_string(ignored);
+        AdvertReceiver::Result r = rx.handle(std::span<const std::uint8_t>(s.buf.data(), n), now, from);
         const char* reason = kRxReasonNames[static_cast<std::size_t>(r.reason)];
         if (r.reason != RxReason::Accepted) {
-            error_code ignored;
             limiter.log(LogLevel::Warn, reason,
-                        std::string("advert: rejected datagram from ") + s.from.address().to_string(ignored) +
+                        std::string("advert: rejected datagram from ") + from +
                             " on " + s.name + ": " + reason + ": " + r.detail,
                         now);
         } else if (!r.detail.empty()) {

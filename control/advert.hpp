@@ -6,9 +6,13 @@
 // `unknown_key`) -> verify the HMAC and decode with that peer's key -> the
 // header's node id must be the peer's (`node_mismatch`) -> the sequence
 // must be greater than the last one accepted from that node (`replay`) ->
-// the RIB. Nothing about a node changes before its datagram has passed
-// every check. Every rejection has a named reason and a counter, globally
-// and, once the key is known, per peer.
+// the RIB, within the node's scope (PeerScope). Nothing about a node
+// changes before its datagram has passed every check. Every rejection has
+// a named reason and a counter, globally, and per peer once the datagram
+// is authentic. What fails before that (a bad header, an unknown key, a bad
+// MAC) proves nothing about who sent it: it is counted per source address
+// (the last kMaxSources seen), never on the peer whose key id it names, or
+// anyone could raise a real peer's error counters by forging datagrams.
 //
 // Replay state: the last accepted sequence per node. The daemon keeps it
 // across restarts in `state_dir` (replay_state.hpp): restore_sequences() at
@@ -31,6 +35,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "advert_wire.hpp"
@@ -69,16 +74,30 @@ RxReason to_reason(advert::Error e) noexcept;
 
 struct PeerStats {
     std::uint64_t accepted = 0;          // messages
-    std::uint64_t rejected = 0;          // messages refused after the key was found
+    std::uint64_t rejected = 0;          // authentic messages refused (node_mismatch, replay, bad_record)
     std::uint64_t records_accepted = 0;
-    std::uint64_t records_rejected = 0;  // refused by the RIB (conflict, limits...)
+    std::uint64_t records_rejected = 0;  // refused by the RIB (conflict, limits, scope...)
+    RecordErrorCounts record_errors{};   // records_rejected by reason
     std::optional<std::uint64_t> last_sequence;
     std::optional<Time> last_seen;       // last accepted message
     std::string last_error;
 };
 
+// Datagrams from one source address that failed before authentication.
+struct SourceStats {
+    std::uint64_t malformed = 0;    // truncated, bad_magic, bad_version, bad_type, bad_length
+    std::uint64_t unknown_key = 0;
+    std::uint64_t bad_mac = 0;
+    std::uint16_t last_key_id = 0;  // the key id the last one named (0 when malformed)
+    Time last_seen{};
+    std::string last_error;
+};
+
 class AdvertReceiver {
 public:
+    // Sources tracked; when full, the one seen longest ago makes room.
+    static constexpr std::size_t kMaxSources = 256;
+
     AdvertReceiver(const std::vector<PeerConfig>& peers, std::uint32_t default_lifetime_cap_s, Rib& rib);
 
     struct Result {
@@ -86,10 +105,13 @@ public:
         std::string detail;             // why, for the log (empty when accepted cleanly)
         std::vector<mgmt::Op> ops;      // for the dataplane
     };
-    Result handle(std::span<const std::uint8_t> dgram, Time now);
+    // `source`: the sender's address as text, for the per-source counters.
+    Result handle(std::span<const std::uint8_t> dgram, Time now, std::string_view source = "unknown");
 
     std::uint64_t count(RxReason r) const noexcept { return counters_[static_cast<std::size_t>(r)]; }
     const PeerStats* peer_stats(std::uint16_t key_id) const;
+    const SourceStats* source_stats(const std::string& source) const;
+    std::uint64_t sources_evicted() const noexcept { return sources_evicted_; }
     // `catsctl peer list` and the advert part of `catsctl stats`.
     nlohmann::json peers_json(Time now) const;
     nlohmann::json counters_json() const;
@@ -109,8 +131,12 @@ private:
         PeerStats stats;
     };
     Result reject(RxReason r, std::string detail, Peer* peer);
+    Result reject_unauthenticated(RxReason r, std::string detail, std::string_view source, std::uint16_t key_id,
+                                  Time now);
 
     std::map<std::uint16_t, Peer> peers_;                 // by key id
+    std::map<std::string, SourceStats, std::less<>> sources_;
+    std::uint64_t sources_evicted_ = 0;
     std::map<std::uint32_t, std::uint64_t> last_seq_;     // by node id
     bool dirty_ = false;
     bool urgent_ = false;

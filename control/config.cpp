@@ -79,8 +79,54 @@ ListenConfig parse_listen(const YAML::Node& n, const std::string& path) {
     return l;
 }
 
+// One id or a closed range "first-last" (YAML reads `200-299` as that
+// string).
+IdRange read_id_range(const YAML::Node& n, const std::string& path) {
+    if (n.IsScalar() && n.Scalar().find('-', 1) != std::string::npos) {
+        const std::string& s = n.Scalar();
+        const std::size_t dash = s.find('-', 1);
+        const std::string_view a = std::string_view(s).substr(0, dash);
+        const std::string_view b = std::string_view(s).substr(dash + 1);
+        const auto number = [&](std::string_view t, std::uint32_t& v) {
+            const auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+            return !t.empty() && ec == std::errc{} && end == t.data() + t.size();
+        };
+        IdRange r;
+        if (!number(a, r.first) || !number(b, r.last))
+            fail(path, "expected an id or a range FIRST-LAST of ids 0..4294967295, got '" + s + "'");
+        if (r.first > r.last)
+            fail(path, "range '" + s + "' ends before it starts");
+        return r;
+    }
+    const auto v = read_int<std::uint32_t>(n, path, 0);
+    return IdRange{v, v};
+}
+
+std::vector<IdRange> read_id_ranges(const YAML::Node& n, const std::string& path) {
+    std::vector<IdRange> out;
+    for_each_item(n, path, [&](const YAML::Node& v, const std::string& p) { out.push_back(read_id_range(v, p)); });
+    if (out.empty())
+        fail(path, "must not be empty (leave the key out to allow any id)");
+    return out;
+}
+
+PeerScope parse_scope(const MapReader& m) {
+    PeerScope s;
+    m.with("cs_ids", [&](const YAML::Node& v, const std::string& p) { s.cs_ids = read_id_ranges(v, p); });
+    m.with("instance_ids", [&](const YAML::Node& v, const std::string& p) { s.instance_ids = read_id_ranges(v, p); });
+    m.with("max_instances", [&](const YAML::Node& v, const std::string& p) {
+        s.max_instances = read_int<std::uint32_t>(v, p, 1, 16777216);
+    });
+    m.with("max_services", [&](const YAML::Node& v, const std::string& p) {
+        s.max_services = read_int<std::uint32_t>(v, p, 1, 1048576);
+    });
+    return s;
+}
+
 PeerConfig parse_peer(const YAML::Node& n, const std::string& path, const std::string& base_dir) {
-    const MapReader m(n, path, {"node_id", "key_id", "key", "key_file", "name", "lifetime_cap_s"});
+    const MapReader m(n, path,
+                      {"node_id", "key_id", "key", "key_file", "name", "lifetime_cap_s", "cs_ids", "instance_ids",
+                       "max_instances", "max_services"});
     PeerConfig peer;
     peer.node_id = read_int<std::uint32_t>(m.require("node_id"), m.path("node_id"), 0);
     peer.key_id = read_int<std::uint16_t>(m.require("key_id"), m.path("key_id"), 0);
@@ -105,6 +151,7 @@ PeerConfig parse_peer(const YAML::Node& n, const std::string& path, const std::s
     m.with("lifetime_cap_s", [&](const YAML::Node& v, const std::string& p) {
         peer.lifetime_cap_s = read_int<std::uint32_t>(v, p, 1, 65535);
     });
+    peer.scope = parse_scope(m);
     return peer;
 }
 
@@ -176,6 +223,7 @@ Config parse_config(const YAML::Node& root, const std::string& base_dir) {
 
     m.with("peers", [&](const YAML::Node& list, const std::string& lp) {
         std::map<std::uint16_t, std::string> key_ids;  // key_id -> path of first use
+        std::map<std::uint32_t, std::size_t> nodes;    // node_id -> index of its first key
         for_each_item(list, lp, [&](const YAML::Node& v, const std::string& p) {
             PeerConfig peer = parse_peer(v, p, base_dir);
             // The key id alone picks the key that verifies a datagram.
@@ -183,6 +231,13 @@ Config parse_config(const YAML::Node& root, const std::string& base_dir) {
             if (!fresh)
                 fail(child_path(p, "key_id"),
                      "duplicate key_id " + std::to_string(peer.key_id) + " (first at " + it->second + ")");
+            // The quotas count a node's instances whichever key signed them.
+            const auto [first, new_node] = nodes.emplace(peer.node_id, c.peers.size());
+            if (!new_node && !(c.peers[first->second].scope == peer.scope))
+                fail(p, "node " + std::to_string(peer.node_id) + " has another key at " +
+                            item_path(lp, first->second) +
+                            " with another scope (cs_ids, instance_ids, max_instances, max_services): a node's "
+                            "keys must share one");
             c.peers.push_back(std::move(peer));
         });
     });

@@ -42,14 +42,49 @@ struct ListenConfig {
     std::uint32_t receive_buffer_bytes = kDefaultReceiveBuffer;
 };
 
+// Closed ranges of ids, e.g. cs_ids: [100, 200-299].
+struct IdRange {
+    std::uint32_t first = 0;
+    std::uint32_t last = 0;
+    bool operator==(const IdRange&) const = default;
+};
+
+// What one node may put in the table (issue 20, item 5): without a scope, a
+// node's key could fill every slot or claim another node's (CS-ID,
+// instance). A record outside its node's scope is refused (`out_of_scope`),
+// one over a quota too (`node_quota`), and both are counted per peer.
+// A node's scope is the same on all its keys (checked by load_config).
+struct PeerScope {
+    std::vector<IdRange> cs_ids;        // empty: any CS-ID
+    std::vector<IdRange> instance_ids;  // empty: any instance id
+    std::uint32_t max_instances = 0;    // instances the node holds at once; 0: policy.max_instances only
+    std::uint32_t max_services = 0;     // services it has instances in; 0: policy.max_services only
+    bool operator==(const PeerScope&) const = default;
+
+    bool unrestricted() const noexcept { return cs_ids.empty() && instance_ids.empty() && max_instances == 0; }
+    bool allows_cs(std::uint32_t cs_id) const noexcept { return in(cs_ids, cs_id); }
+    bool allows_instance(std::uint32_t id) const noexcept { return in(instance_ids, id); }
+
+private:
+    static bool in(const std::vector<IdRange>& ranges, std::uint32_t v) noexcept {
+        if (ranges.empty())
+            return true;
+        for (const IdRange& r : ranges)
+            if (v >= r.first && v <= r.last)
+                return true;
+        return false;
+    }
+};
+
 // One key of one compute node. A node that rotates keys appears twice, with
-// the same node_id and two key_ids; replay state is kept per node.
+// the same node_id and two key_ids; replay state and scope are per node.
 struct PeerConfig {
     std::uint32_t node_id = 0;
     std::uint16_t key_id = 0;              // unique over all peers
     std::vector<std::uint8_t> key;         // HMAC-SHA256 key, kMinKeyLen..kMaxKeyLen bytes
     std::string name;                      // label for logs and `catsctl peer list`
     std::uint32_t lifetime_cap_s = 0;      // 0: policy.default_lifetime_cap_s
+    PeerScope scope;
 };
 
 // Rate control of metric churn (CATS R11) and table limits.

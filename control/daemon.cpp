@@ -45,6 +45,11 @@ Daemon::Daemon(boost::asio::io_context& io, Config cfg)
     } else if (!cfg_.peers.empty()) {
         log_warn("advert: no state_dir: replay protection does not survive a restart of cats-control");
     }
+    for (const PeerConfig& p : cfg_.peers)
+        if (p.scope.unrestricted())
+            log_warn("advert: peer " + p.name + " (key id " + std::to_string(p.key_id) +
+                     ") has no scope: it may advertise any CS-ID and instance id, up to the whole table "
+                     "(set peers[].cs_ids, instance_ids, max_instances)");
     ctl_ = std::make_unique<CtlServer>(io, cfg_.ctl_socket,
                                        [this](const ctl::Request& r, CtlServer::Respond resp) { handle(r, std::move(resp)); });
     try {

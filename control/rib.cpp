@@ -216,6 +216,8 @@ void Rib::remove(SvcMap::iterator svc, std::map<std::uint32_t, Inst>::iterator i
     const Key k{svc->first, inst->first};
     cancel_pending(k, inst->second);
     set_expiry(k, inst->second, std::nullopt);
+    if (inst->second.origin == Origin::Advert)
+        count_node(inst->second.node_id, k.cs_id, -1);
     svc->second.instances.erase(inst);
     --n_instances_;
     mgmt::Op op;
@@ -230,8 +232,33 @@ void Rib::remove(SvcMap::iterator svc, std::map<std::uint32_t, Inst>::iterator i
     ops.push_back(std::move(op));
 }
 
-RecordError Rib::advertise(const advert::Record& r, std::uint32_t node_id, std::chrono::seconds lifetime, Time now,
-                           std::vector<mgmt::Op>& ops, std::string& why) {
+void Rib::count_node(std::uint32_t node_id, std::uint32_t cs_id, int delta) {
+    auto& per_cs = node_use_[node_id];
+    std::uint32_t& n = per_cs[cs_id];
+    n = static_cast<std::uint32_t>(static_cast<std::int64_t>(n) + delta);
+    if (n == 0) {
+        per_cs.erase(cs_id);
+        if (per_cs.empty())
+            node_use_.erase(node_id);
+    }
+}
+
+std::size_t Rib::node_instances(std::uint32_t node_id) const noexcept {
+    const auto it = node_use_.find(node_id);
+    std::size_t n = 0;
+    if (it != node_use_.end())
+        for (const auto& [cs, count] : it->second)
+            n += count;
+    return n;
+}
+
+std::size_t Rib::node_services(std::uint32_t node_id) const noexcept {
+    const auto it = node_use_.find(node_id);
+    return it == node_use_.end() ? 0 : it->second.size();
+}
+
+RecordError Rib::advertise(const advert::Record& r, std::uint32_t node_id, const PeerScope& scope,
+                           std::chrono::seconds lifetime, Time now, std::vector<mgmt::Op>& ops, std::string& why) {
     if (r.sids.empty() || r.sids.size() > mgmt::kMaxSids) {
         why = std::to_string(r.sids.size()) + " SIDs, want 1.." + std::to_string(mgmt::kMaxSids);
         return RecordError::BadRecord;
@@ -239,6 +266,18 @@ RecordError Rib::advertise(const advert::Record& r, std::uint32_t node_id, std::
     if (lifetime.count() <= 0) {
         why = "lifetime 0";
         return RecordError::BadRecord;
+    }
+    // The scope before anything else: a record outside it must not learn
+    // (through `conflict`) what others hold, nor count against a limit.
+    if (!scope.allows_cs(r.cs_id)) {
+        why = "node " + std::to_string(node_id) + " may not advertise cs " + std::to_string(r.cs_id) +
+              " (peers[].cs_ids)";
+        return RecordError::OutOfScope;
+    }
+    if (!scope.allows_instance(r.instance_id)) {
+        why = "node " + std::to_string(node_id) + " may not use instance id " + std::to_string(r.instance_id) +
+              " (peers[].instance_ids)";
+        return RecordError::OutOfScope;
     }
     const Key k{r.cs_id, r.instance_id};
     const Time expires = now + lifetime;
@@ -257,6 +296,19 @@ RecordError Rib::advertise(const advert::Record& r, std::uint32_t node_id, std::
             return RecordError::Ok;
         }
     }
+    if (scope.max_instances != 0 && node_instances(node_id) >= scope.max_instances) {
+        why = "node " + std::to_string(node_id) + " holds " + std::to_string(scope.max_instances) +
+              " instances (peers[].max_instances)";
+        return RecordError::NodeQuota;
+    }
+    if (scope.max_services != 0 && node_services(node_id) >= scope.max_services) {
+        const auto use = node_use_.find(node_id);
+        if (use == node_use_.end() || !use->second.contains(r.cs_id)) {
+            why = "node " + std::to_string(node_id) + " has instances in " + std::to_string(scope.max_services) +
+                  " services (peers[].max_services)";
+            return RecordError::NodeQuota;
+        }
+    }
     const Svc* existing = svc == services_.end() ? nullptr : &svc->second;
     if (const RecordError e = check_room(existing); e != RecordError::Ok) {
         why = kRecordErrorNames[static_cast<std::size_t>(e)];
@@ -271,6 +323,7 @@ RecordError Rib::advertise(const advert::Record& r, std::uint32_t node_id, std::
     in.metrics = m;
     Inst& slot = create_instance(r.cs_id, s, svc_is_new, r.instance_id, std::move(in), now, ops);
     set_expiry(k, slot, expires);
+    count_node(node_id, r.cs_id, +1);
     return RecordError::Ok;
 }
 
@@ -290,13 +343,14 @@ RecordError Rib::withdraw(const advert::Record& r, std::uint32_t node_id, std::v
     return RecordError::Ok;
 }
 
-Rib::IngestResult Rib::ingest(const advert::Message& m, std::chrono::seconds lifetime, Time now) {
+Rib::IngestResult Rib::ingest(const advert::Message& m, std::chrono::seconds lifetime, Time now,
+                              const PeerScope& scope) {
     IngestResult res;
     for (std::size_t i = 0; i < m.records.size(); ++i) {
         const advert::Record& r = m.records[i];
         std::string why;
         const RecordError e = m.type == advert::Type::Withdraw ? withdraw(r, m.node_id, res.ops, why)
-                                                                : advertise(r, m.node_id, lifetime, now, res.ops, why);
+                                                                : advertise(r, m.node_id, scope, lifetime, now, res.ops, why);
         if (e == RecordError::Ok) {
             ++res.accepted;
             if (m.type == advert::Type::Withdraw)
@@ -306,6 +360,7 @@ Rib::IngestResult Rib::ingest(const advert::Message& m, std::chrono::seconds lif
             continue;
         }
         ++res.rejected;
+        ++res.rejected_by[static_cast<std::size_t>(e)];
         ++counters_.rejected[static_cast<std::size_t>(e)];
         if (res.first_error.empty())
             res.first_error = "record " + std::to_string(i) + " (" + key_text(r.cs_id, r.instance_id) + "): " +

@@ -71,12 +71,15 @@ enum class RecordError : std::uint8_t {
     ServiceFull,       // kMaxInstancesPerService
     TooManyServices,   // policy.max_services
     TooManyInstances,  // policy.max_instances
+    OutOfScope,        // CS-ID or instance id outside the node's peers[].cs_ids / instance_ids
+    NodeQuota,         // the node's peers[].max_instances / max_services
     Count
 };
 inline constexpr std::array<const char*, static_cast<std::size_t>(RecordError::Count)> kRecordErrorNames = {
     "ok", "bad_record", "conflict", "not_owner", "unknown_instance", "service_full", "too_many_services",
-    "too_many_instances",
+    "too_many_instances", "out_of_scope", "node_quota",
 };
+using RecordErrorCounts = std::array<std::uint64_t, static_cast<std::size_t>(RecordError::Count)>;
 
 struct RibCounters {
     std::uint64_t records_accepted = 0;  // advertised records applied
@@ -88,7 +91,7 @@ struct RibCounters {
     std::uint64_t dampened = 0;          // changes held back by the rate limit
     std::uint64_t flushed = 0;           // held changes sent later by flush()
     std::uint64_t snapshots = 0;
-    std::array<std::uint64_t, static_cast<std::size_t>(RecordError::Count)> rejected{};
+    RecordErrorCounts rejected{};
 };
 
 // Advertised metrics -> the dataplane's (missing ones take their defaults):
@@ -114,11 +117,18 @@ public:
         std::vector<mgmt::Op> ops;
         std::uint32_t accepted = 0;  // records applied
         std::uint32_t rejected = 0;  // records refused (see counters)
+        RecordErrorCounts rejected_by{};
         std::string first_error;     // "record 2 (cs 100 instance 7): conflict: ..."
     };
     // An authenticated, replay-checked message from `m.node_id`. `lifetime`
-    // is the advertised lifetime already capped by policy.
-    IngestResult ingest(const advert::Message& m, std::chrono::seconds lifetime, Time now);
+    // is the advertised lifetime already capped by policy; `scope` is the
+    // node's (advertisements outside it are refused; withdrawals are not
+    // scoped: a node can only withdraw what it owns).
+    IngestResult ingest(const advert::Message& m, std::chrono::seconds lifetime, Time now,
+                        const PeerScope& scope = PeerScope{});
+    // Instances and services a node's advertisements hold now.
+    std::size_t node_instances(std::uint32_t node_id) const noexcept;
+    std::size_t node_services(std::uint32_t node_id) const noexcept;
 
     // Withdraw every advertised instance whose lifetime ended at or before now.
     std::vector<mgmt::Op> expire(Time now);
@@ -183,8 +193,9 @@ private:
     void cancel_pending(Key k, Inst& in);
     void set_expiry(Key k, Inst& in, std::optional<Time> when);
     void remove(SvcMap::iterator svc, std::map<std::uint32_t, Inst>::iterator inst, std::vector<mgmt::Op>& ops);
-    RecordError advertise(const advert::Record& r, std::uint32_t node_id, std::chrono::seconds lifetime,
-                          Time now, std::vector<mgmt::Op>& ops, std::string& why);
+    RecordError advertise(const advert::Record& r, std::uint32_t node_id, const PeerScope& scope,
+                          std::chrono::seconds lifetime, Time now, std::vector<mgmt::Op>& ops, std::string& why);
+    void count_node(std::uint32_t node_id, std::uint32_t cs_id, int delta);
     RecordError withdraw(const advert::Record& r, std::uint32_t node_id, std::vector<mgmt::Op>& ops,
                          std::string& why);
     static mgmt::InstanceRec to_rec(std::uint32_t id, const Inst& in);
@@ -196,6 +207,9 @@ private:
     std::size_t n_instances_ = 0;
     std::set<std::pair<Time, Key>> expiries_;
     std::set<std::pair<Time, Key>> pending_;
+    // What each node's advertisements hold: instances per CS-ID (the
+    // quotas of PeerScope). Entries go when they reach 0.
+    std::map<std::uint32_t, std::map<std::uint32_t, std::uint32_t>> node_use_;
     RibCounters counters_;
 };
 

@@ -184,18 +184,35 @@ std::string render_peers(const Json& result) {
     const Json& peers = at(result, "peers");
     if (!peers.is_array() || peers.empty())
         return "no peers configured\n";
+    // "12/256" of max_instances, "12" when only the policy limits the node.
+    const auto holds = [](const Json& scope) {
+        const Json& max = at(scope, "max_instances");
+        return text(at(scope, "instances")) + (max.is_number() ? "/" + text(max) : "");
+    };
     std::vector<std::vector<std::string>> rows;
     for (const Json& p : peers)
         rows.push_back({text(at(p, "name")), text(at(p, "node_id")), text(at(p, "key_id")), text(at(p, "accepted")),
                         text(at(p, "rejected")), text(at(p, "records_accepted")) + "/" + text(at(p, "records_rejected")),
+                        join(at(at(p, "scope"), "cs_ids"), ","), holds(at(p, "scope")),
                         text(at(p, "last_sequence")),
                         at(p, "last_seen_ms_ago").is_number() ? seconds_text(at(p, "last_seen_ms_ago")) + " ago" : "never",
-                        at(p, "last_error").is_string() && !at(p, "last_error").get<std::string>().empty()
-                            ? text(at(p, "last_error"))
-                            : "-"});
-    return render_table({"PEER", "NODE-ID", "KEY-ID", "ACCEPTED", "REJECTED", "RECORDS(OK/BAD)", "LAST-SEQ",
-                         "LAST-SEEN", "LAST-ERROR"},
-                        rows);
+                        text_or_dash(at(p, "last_error"))});
+    std::string out = render_table({"PEER", "NODE-ID", "KEY-ID", "ACCEPTED", "REJECTED", "RECORDS(OK/BAD)", "CS-IDS",
+                                    "HOLDS", "LAST-SEQ", "LAST-SEEN", "LAST-ERROR"},
+                                   rows);
+    // Failures before authentication, by source: never a peer's.
+    const Json& unauth = at(result, "unauthenticated");
+    if (unauth.is_array() && !unauth.empty()) {
+        rows.clear();
+        for (const Json& s : unauth)
+            rows.push_back({text(at(s, "source")), text(at(s, "malformed")), text(at(s, "unknown_key")),
+                            text(at(s, "bad_mac")), text(at(s, "last_key_id")),
+                            seconds_text(at(s, "last_seen_ms_ago")) + " ago", text_or_dash(at(s, "last_error"))});
+        out += "\nunauthenticated datagrams, by source:\n" +
+               render_table({"SOURCE", "MALFORMED", "UNKNOWN-KEY", "BAD-MAC", "LAST-KEY-ID", "LAST-SEEN", "LAST-ERROR"},
+                            rows);
+    }
+    return out;
 }
 
 std::string render_instance_result(const std::string& verb, const Json& result) {

@@ -90,13 +90,79 @@ TEST_CASE("advert rx: unknown key, bad MAC, wrong node are refused and counted",
     CHECK(f.rx.count(RxReason::BadMac) == 1);
     CHECK(f.rx.count(RxReason::NodeMismatch) == 1);
     CHECK(f.rx.count(RxReason::Accepted) == 0);
-    CHECK(f.rx.peer_stats(1)->rejected == 1);
+    // A bad MAC proves nothing about who sent it: not on key id 1's peer
+    // (anyone could forge those), on the source address.
+    CHECK(f.rx.peer_stats(1)->rejected == 0);
+    CHECK(f.rx.peer_stats(1)->last_error.empty());
     CHECK(f.rx.peer_stats(2)->rejected == 1);
-    CHECK(f.rx.peer_stats(1)->last_error.find("bad_mac") == 0);
+    const SourceStats* src = f.rx.source_stats("unknown");
+    REQUIRE(src != nullptr);
+    CHECK(src->bad_mac == 1);
+    CHECK(src->unknown_key == 1);
+    CHECK(src->last_key_id == 1);
+    CHECK(src->last_error.find("bad_mac: key id 1 (edge-a)") == 0);
     CHECK(f.rib.instance_count() == 0);
 
     // None of them moved node 7's sequence: sequence 1 is still fresh.
     CHECK(f.send(advertise(7, 1, {record(100, 1)}, 30, 1), 0xA1).reason == RxReason::Accepted);
+}
+
+TEST_CASE("advert rx: unauthenticated failures are kept per source, bounded", "[advert]") {
+    Fixture f;
+    const auto forged = advert::encode(advertise(7, 1, {record(100, 1)}, 30, 1), key_bytes(0xEE));
+    const std::vector<std::uint8_t> junk(40, 0xEE);
+    CHECK(f.rx.handle(forged, t0(), "2001:db8::66").reason == RxReason::BadMac);
+    CHECK(f.rx.handle(forged, t0() + 1s, "2001:db8::66").reason == RxReason::BadMac);
+    CHECK(f.rx.handle(junk, t0() + 2s, "2001:db8::66").reason != RxReason::Accepted);
+    const SourceStats* s = f.rx.source_stats("2001:db8::66");
+    REQUIRE(s != nullptr);
+    CHECK(s->bad_mac == 2);
+    CHECK(s->malformed == 1);
+    CHECK(s->last_seen == t0() + 2s);
+    CHECK(f.rx.peer_stats(1)->rejected == 0);
+    // The genuine node is still heard from its own address.
+    CHECK(f.send(advertise(7, 2, {record(100, 1)}, 30, 1), 0xA1).reason == RxReason::Accepted);
+    const auto j = f.rx.peers_json(t0() + 3s);
+    REQUIRE(j["unauthenticated"].size() == 1);
+    CHECK(j["unauthenticated"][0]["source"] == "2001:db8::66");
+    CHECK(j["unauthenticated"][0]["bad_mac"] == 2);
+    CHECK(j["unauthenticated"][0]["last_seen_ms_ago"] == 1000);
+
+    // A flood of sources keeps kMaxSources, dropping the one seen longest ago.
+    for (std::size_t i = 0; i < AdvertReceiver::kMaxSources + 10; ++i)
+        f.rx.handle(junk, t0() + 10s + std::chrono::milliseconds(i), "fd00::" + std::to_string(i));
+    CHECK(f.rx.source_stats("2001:db8::66") == nullptr);
+    CHECK(f.rx.source_stats("fd00::0") == nullptr);
+    CHECK(f.rx.source_stats("fd00::265") != nullptr);
+    CHECK(f.rx.sources_evicted() == 11);
+    CHECK(f.rx.peers_json(t0() + 20s)["unauthenticated"].size() == AdvertReceiver::kMaxSources);
+}
+
+TEST_CASE("advert rx: a peer's scope is applied and its refusals counted by reason", "[advert][scope]") {
+    Rib rib(PolicyConfig{});
+    PeerConfig p = peer(7, 1, 0xA1, "edge-a");
+    p.scope.cs_ids = {{100, 100}};
+    p.scope.max_instances = 1;
+    AdvertReceiver rx({p, peer(8, 2, 0xB2)}, 300, rib);
+    auto r = rx.handle(advert::encode(advertise(7, 1, {record(500, 1), record(100, 1), record(100, 2)}, 30, 1),
+                                      key_bytes(0xA1)),
+                       t0());
+    CHECK(r.reason == RxReason::Accepted);
+    CHECK(r.ops.size() == 1);
+    const PeerStats* s = rx.peer_stats(1);
+    CHECK(s->records_rejected == 2);
+    CHECK(s->record_errors[static_cast<std::size_t>(RecordError::OutOfScope)] == 1);
+    CHECK(s->record_errors[static_cast<std::size_t>(RecordError::NodeQuota)] == 1);
+    // Node 8 (no scope) takes (500, 1), which node 7 could not squat.
+    r = rx.handle(advert::encode(advertise(8, 1, {record(500, 1)}, 30, 2), key_bytes(0xB2)), t0());
+    CHECK(r.ops.size() == 1);
+    CHECK(rx.peer_stats(2)->records_rejected == 0);
+    const auto j = rx.peers_json(t0());
+    CHECK(j["peers"][0]["records_refused"] == nlohmann::json({{"out_of_scope", 1}, {"node_quota", 1}}));
+    CHECK(j["peers"][0]["scope"]["cs_ids"] == nlohmann::json::array({"100"}));
+    CHECK(j["peers"][0]["scope"]["instance_ids"] == "any");
+    CHECK(j["peers"][0]["scope"]["instances"] == 1);
+    CHECK(j["peers"][1]["scope"]["max_instances"].is_null());
 }
 
 TEST_CASE("advert rx: sequences must grow per node", "[advert][replay]") {

@@ -42,6 +42,11 @@ TEST_CASE("control config: the sample loads", "[config]") {
     CHECK(c.peers[0].key.size() == 32);
     CHECK(c.peers[0].key[1] == 0x01);
     CHECK(c.peers[1].lifetime_cap_s == 120);
+    CHECK(c.peers[0].scope.cs_ids == std::vector<IdRange>{{100, 100}, {200, 299}});
+    CHECK(c.peers[0].scope.instance_ids == std::vector<IdRange>{{1000, 1999}});
+    CHECK(c.peers[0].scope.max_instances == 256);
+    CHECK(c.peers[0].scope.max_services == 16);
+    CHECK(c.peers[1].scope.unrestricted());
     CHECK(c.policy.metric_threshold_pct == 5);
     CHECK(c.policy.max_pushes_per_s == 2);
     REQUIRE(c.services.size() == 2);
@@ -107,8 +112,20 @@ TEST_CASE("control config: every error names its YAML path", "[config]") {
         {peer + "    key: " + kKey + "\n    name: " + std::string(65, 'n') + "\n", "peers[0].name: at most 64 bytes, got 65"},
         {peer + "    key: " + kKey + "\n    name: \"bad\xff\xfe\"\n", "peers[0].name: not valid UTF-8 (byte 3 is 0xff)"},
         {peer + "    key: " + kKey + "\n    lifetime_cap_s: 0\n", "peers[0].lifetime_cap_s: must be 1..65535, got 0"},
+        {peer + "    key: " + kKey + "\n    cs_ids: []\n", "peers[0].cs_ids: must not be empty (leave the key out to allow any id)"},
+        {peer + "    key: " + kKey + "\n    cs_ids: [100, 300-200]\n", "peers[0].cs_ids[1]: range '300-200' ends before it starts"},
+        {peer + "    key: " + kKey + "\n    cs_ids: [1-x]\n",
+         "peers[0].cs_ids[0]: expected an id or a range FIRST-LAST of ids 0..4294967295, got '1-x'"},
+        {peer + "    key: " + kKey + "\n    instance_ids: [-5]\n", "peers[0].instance_ids[0]: must be 0..4294967295, got -5"},
+        {peer + "    key: " + kKey + "\n    instance_ids: 7\n", "peers[0].instance_ids: expected a list, got '7'"},
+        {peer + "    key: " + kKey + "\n    max_instances: 0\n", "peers[0].max_instances: must be 1..16777216, got 0"},
+        {peer + "    key: " + kKey + "\n    max_services: 2000000\n", "peers[0].max_services: must be 1..1048576, got 2000000"},
+        {peer + "    key: " + kKey + "\n  - {node_id: 1, key_id: 2, key: " + kKey + ", max_instances: 5}\n",
+         "peers[1]: node 1 has another key at peers[0] with another scope (cs_ids, instance_ids, max_instances, "
+         "max_services): a node's keys must share one"},
         {peer + "    key: " + kKey + "\n    colour: red\n",
-         "peers[0].colour: unknown key (expected one of: node_id, key_id, key, key_file, name, lifetime_cap_s)"},
+         "peers[0].colour: unknown key (expected one of: node_id, key_id, key, key_file, name, lifetime_cap_s, "
+         "cs_ids, instance_ids, max_instances, max_services)"},
         {peer + "    key: " + kKey + "\n  - {node_id: 2, key_id: 1, key: " + kKey + "}\n",
          "peers[1].key_id: duplicate key_id 1 (first at peers[0])"},
         {"policy: {metric_threshold_pct: 101}", "policy.metric_threshold_pct: must be 0..100, got 101"},

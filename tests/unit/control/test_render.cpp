@@ -102,3 +102,30 @@ TEST_CASE("catsctl render: port list", "[catsctl][neigh]") {
           "p2    dpdk    02:00:00:00:00:03  1500  2001:db8:3::1/64             -          -       -         -\n");
     CHECK(render_ports(Json::parse(R"({"ports":[]})")) == "no ports\n");
 }
+
+TEST_CASE("catsctl render: peer list, scopes and unauthenticated sources", "[catsctl][scope]") {
+    const Json j = Json::parse(R"({"peers":[
+      {"name":"edge-a","node_id":7,"key_id":1,"accepted":3,"rejected":0,"records_accepted":4,"records_rejected":3,
+       "last_sequence":12,"last_seen_ms_ago":1500,"last_error":"key id 1 (edge-a): 3 of 7 records refused",
+       "records_refused":{"out_of_scope":1,"node_quota":2},
+       "scope":{"cs_ids":["100","200-299"],"instance_ids":"any","max_instances":4,"max_services":null,
+                "instances":4,"services":1}},
+      {"name":"edge-b","node_id":8,"key_id":2,"accepted":0,"rejected":0,"records_accepted":0,"records_rejected":0,
+       "last_sequence":null,"last_seen_ms_ago":null,"last_error":"","records_refused":{},
+       "scope":{"cs_ids":"any","instance_ids":"any","max_instances":null,"max_services":null,
+                "instances":0,"services":0}}],
+      "unauthenticated":[{"source":"2001:db8::66","malformed":0,"unknown_key":1,"bad_mac":2,"last_key_id":2,
+                          "last_seen_ms_ago":250,"last_error":"bad_mac: key id 2 (edge-b): HMAC-SHA256 does not verify"}],
+      "unauthenticated_sources_evicted":0})");
+    CHECK(render_peers(j) ==
+          "PEER    NODE-ID  KEY-ID  ACCEPTED  REJECTED  RECORDS(OK/BAD)  CS-IDS       HOLDS  LAST-SEQ  LAST-SEEN  "
+          "LAST-ERROR\n"
+          "edge-a  7        1       3         0         4/3              100,200-299  4/4    12        1.5s ago   "
+          "key id 1 (edge-a): 3 of 7 records refused\n"
+          "edge-b  8        2       0         0         0/0              any          0      -         never      -\n"
+          "\n"
+          "unauthenticated datagrams, by source:\n"
+          "SOURCE        MALFORMED  UNKNOWN-KEY  BAD-MAC  LAST-KEY-ID  LAST-SEEN  LAST-ERROR\n"
+          "2001:db8::66  0          1            2        2            0.2s ago   "
+          "bad_mac: key id 2 (edge-b): HMAC-SHA256 does not verify\n");
+}

@@ -548,6 +548,53 @@ TEST_CASE("rib: limits", "[rib]") {
     CHECK(rejected(full, RecordError::BadRecord) == 2);
 }
 
+TEST_CASE("rib: a node's scope and quotas", "[rib][scope]") {
+    Rib rib(policy());
+    PeerScope scope;
+    scope.cs_ids = {{100, 100}, {200, 299}};
+    scope.instance_ids = {{1, 9}};
+    scope.max_instances = 3;
+    scope.max_services = 2;
+    // Outside the CS-IDs or the instance ids: refused before anything else,
+    // even what the table has room for.
+    auto res = rib.ingest(advertise(7, 1, {record(500, 1), record(100, 10), record(150, 1)}), 30s, t0(), scope);
+    CHECK(res.accepted == 0);
+    CHECK(res.rejected_by[static_cast<std::size_t>(RecordError::OutOfScope)] == 3);
+    CHECK(res.first_error == "record 0 (cs 500 instance 1): out_of_scope: node 7 may not advertise cs 500 "
+                             "(peers[].cs_ids)");
+    CHECK(rib.instance_count() == 0);
+    // Within it: up to max_instances, in up to max_services services.
+    res = rib.ingest(advertise(7, 2, {record(100, 1), record(250, 1), record(299, 2), record(200, 1)}), 30s, t0(),
+                     scope);
+    CHECK(res.accepted == 2);  // (100,1) (250,1); (299,2) is a third service; (200,1) one too
+    CHECK(res.rejected_by[static_cast<std::size_t>(RecordError::NodeQuota)] == 2);
+    CHECK(rib.node_services(7) == 2);
+    res = rib.ingest(advertise(7, 3, {record(100, 2), record(100, 3)}), 30s, t0(), scope);
+    CHECK(res.accepted == 1);  // the third instance; the fourth is over max_instances
+    CHECK(res.first_error.find("node_quota: node 7 holds 3 instances (peers[].max_instances)") != std::string::npos);
+    CHECK(rib.node_instances(7) == 3);
+    // A refresh of what the node holds is not a new instance.
+    res = rib.ingest(advertise(7, 4, {record(100, 1), record(100, 2), record(250, 1)}), 30s, t0() + 1s, scope);
+    CHECK(res.accepted == 3);
+    // Another node is not charged for node 7's use.
+    res = rib.ingest(advertise(8, 1, {record(100, 5)}), 30s, t0(), scope);
+    CHECK(res.accepted == 1);
+    CHECK(rib.node_instances(8) == 1);
+    // A withdrawal or an expiry gives the room back.
+    res = rib.ingest(withdraw(7, 5, {{250, 1}}), 0s, t0() + 2s, scope);
+    CHECK(res.accepted == 1);
+    CHECK(rib.node_instances(7) == 2);
+    CHECK(rib.node_services(7) == 1);
+    res = rib.ingest(advertise(7, 6, {record(299, 9)}), 30s, t0() + 2s, scope);
+    CHECK(res.accepted == 1);
+    rib.expire(t0() + 1h);
+    CHECK(rib.node_instances(7) == 0);
+    CHECK(rib.node_services(7) == 0);
+    CHECK(rib.node_instances(8) == 0);
+    CHECK(rejected(rib, RecordError::OutOfScope) == 3);
+    CHECK(rejected(rib, RecordError::NodeQuota) == 3);
+}
+
 TEST_CASE("rib: service list pages hold whole services, up to the limit", "[rib][ctl]") {
     Rib rib(policy());
     rib.load_static({static_service(10, "a", {1, 2, 3}), static_service(20, "b", {1, 2}),
