@@ -79,7 +79,7 @@ GatewayConfig parse_gateway(const YAML::Node& n, const std::string& path) {
     const MapReader m(n, path,
                       {"encap_source", "service_sid_prefix", "encap_mode", "hop_limit", "flow_table_size",
                        "max_services", "max_instances", "non_cats", "rss", "burst", "icmp_rate",
-                       "exception_rate"});
+                       "exception_rate", "sr_domain"});
     GatewayConfig g;
     g.encap_source = read_ipv6(m.require("encap_source"), m.path("encap_source"));
     // The outer source of every packet we encapsulate (RFC 8986 H.Encaps):
@@ -123,6 +123,27 @@ GatewayConfig parse_gateway(const YAML::Node& n, const std::string& path) {
     m.with("exception_rate", [&](const YAML::Node& v, const std::string& p) {
         g.exception_rate = read_int<std::uint32_t>(v, p, 0, 10000000);
     });
+    m.with("sr_domain", [&](const YAML::Node& list, const std::string& lp) {
+        if (list_size(list, lp) > kMaxSrDomainPrefixes)
+            fail(lp, "at most " + std::to_string(kMaxSrDomainPrefixes) + " prefixes");
+        for_each_item(list, lp, [&](const YAML::Node& v, const std::string& p) {
+            const Ipv6Prefix pfx = read_prefix(v, p);
+            if (pfx.len == 0)
+                fail(p, "::/0 would take every address into the domain");
+            g.sr_domain.push_back(pfx);
+        });
+        // Clients reach services through the service SIDs: those must stay
+        // outside the domain, or every CATS packet would be dropped.
+        if (g.service_sid_prefix)
+            for (std::size_t i = 0; i < g.sr_domain.size(); ++i) {
+                const Ipv6Prefix& d = g.sr_domain[i];
+                const std::uint8_t len = std::min(d.len, g.service_sid_prefix->len);
+                if (network_of({d.addr, len}) == network_of({g.service_sid_prefix->addr, len}))
+                    fail(item_path(lp, i), format_prefix(d) + " overlaps service_sid_prefix " +
+                                               format_prefix(*g.service_sid_prefix) +
+                                               ": clients' packets to service SIDs would be dropped");
+            }
+    });
     return g;
 }
 
@@ -156,7 +177,8 @@ std::string read_ifname(const YAML::Node& n, const std::string& path) {
 }
 
 PortConfig parse_port(const YAML::Node& n, const std::string& path) {
-    const MapReader m(n, path, {"name", "mtu", "rx_desc", "tx_desc", "mac", "addresses", "kernel_interface"});
+    const MapReader m(n, path,
+                      {"name", "mtu", "rx_desc", "tx_desc", "mac", "addresses", "kernel_interface", "trusted"});
     PortConfig port;
     port.name = read_string(m.require("name"), m.path("name"));
     m.with("mtu", [&](const YAML::Node& v, const std::string& p) {
@@ -175,6 +197,9 @@ PortConfig parse_port(const YAML::Node& n, const std::string& path) {
     });
     m.with("kernel_interface", [&](const YAML::Node& v, const std::string& p) {
         port.kernel_interface = read_ifname(v, p);
+    });
+    m.with("trusted", [&](const YAML::Node& v, const std::string& p) {
+        port.trusted = read_enum<bool>(v, p, {{"true", true}, {"false", false}});
     });
     return port;
 }

@@ -24,6 +24,7 @@ using Ipv6Prefix = wire::Ipv6Prefix;
 inline constexpr std::size_t kMaxSids = 5;
 inline constexpr std::size_t kMaxInstancesPerService = 1024;
 inline constexpr std::uint32_t kMaxWeight = 1000000;  // an instance's operator weight, as ctl::kMaxWeight
+inline constexpr std::size_t kMaxSrDomainPrefixes = 16;  // gateway.sr_domain
 
 enum class EncapMode : std::uint8_t { Encaps, EncapsRed };
 enum class NonCatsPolicy : std::uint8_t { Forward, Drop };
@@ -42,6 +43,9 @@ struct GatewayConfig {
     std::uint32_t burst = 32;                      // 1..64
     std::uint32_t icmp_rate = 100;                 // ICMPv6 errors per second per worker, 0: none
     std::uint32_t exception_rate = 10000;          // packets/s each way per kernel interface, 0: no limit
+    // The prefixes of the SR domain's SIDs (sr_domain.hpp): packets from
+    // ports not `trusted` that address them are dropped. Empty: no check.
+    std::vector<Ipv6Prefix> sr_domain;
 };
 
 // The gateway's own address on a port: the address, and the length of its
@@ -60,6 +64,9 @@ struct PortConfig {
     // port's MAC and addresses. "cats<i>" by default when `addresses` is
     // set; empty: no exception path.
     std::string kernel_interface;
+    // Inside the SR domain (gateway.sr_domain): packets from this port may
+    // address the domain's SIDs.
+    bool trusted = false;
 };
 
 inline constexpr std::size_t kMaxPortAddresses = 16;

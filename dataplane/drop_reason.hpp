@@ -48,6 +48,7 @@ enum class DropReason : std::uint8_t {
     NeighborFailed,       // next hop failed NDP (NUD FAILED): its instances are ineligible
     PuntQueueFull,        // the queue to the kernel interface was full
     HostNoKernel,         // for the gateway itself, on a port without a kernel interface
+    SrDomain,             // from an untrusted port, addressed to a SID of gateway.sr_domain (RFC 8754 5.1)
     Count
 };
 
@@ -92,6 +93,7 @@ inline constexpr std::array<std::string_view, kDropReasonCount> kDropReasonNames
     "neighbor_failed",
     "punt_queue_full",
     "host_no_kernel_interface",
+    "sr_domain",
 };
 
 constexpr std::string_view drop_reason_name(DropReason r) noexcept {

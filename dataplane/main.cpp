@@ -507,6 +507,9 @@ int run(App& app) {
         e.port_mtu[p.port_id] = p.mtu;
         e.port_mac[p.port_id] = p.mac;
     }
+    e.sr_domain.assign(cfg.gateway.sr_domain);
+    for (std::size_t i = 0; i < cfg.ports.size() && i < app.ports.size(); ++i)
+        e.port_trusted[app.ports[i].port_id] = cfg.ports[i].trusted;
     for (const Service* s : app.table->current()->services)
         for (const Instance& in : s->instances) {
             if (!in.resolved) {

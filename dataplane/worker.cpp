@@ -247,6 +247,11 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
             c.drop(r);
             continue;
         }
+        if (!e.sr_domain.empty() && !e.port_trusted[m->port] &&
+            e.sr_domain.entered_by({rte_pktmbuf_mtod(m, const std::uint8_t*), m->data_len}, pi)) [[unlikely]] {
+            c.drop(DropReason::SrDomain);
+            continue;
+        }
         if (pi.meta_source != MetaSource::None || pi.non_initial_fragment) {
             b.sigs[n_flow] = make_key(pi, b.keys[n_flow]);
             b.key_ptrs[n_flow] = &b.keys[n_flow];

@@ -21,6 +21,7 @@
 #include "icmp6.hpp"
 #include "parse.hpp"
 #include "service_table.hpp"
+#include "sr_domain.hpp"
 #include "stats.hpp"
 
 struct rte_mbuf;
@@ -39,6 +40,10 @@ static_assert(kMaxBurst < kNoMiss);
 struct Engine {
     ParseConfig parse{};
     NonCatsPolicy non_cats = NonCatsPolicy::Forward;
+    // The SR domain's edge (sr_domain.hpp): checked on packets from ports
+    // that are not trusted, when the domain has prefixes.
+    SrDomain sr_domain;
+    std::array<bool, kMaxPorts> port_trusted{};
     std::uint16_t burst = 32;
     std::vector<std::uint16_t> port_ids;           // ports every worker polls
     std::array<std::uint16_t, kMaxPorts> port_mtu{};

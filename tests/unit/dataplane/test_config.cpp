@@ -801,3 +801,36 @@ TEST_CASE("config: the real-network sample has no static MAC", "[config]") {
     for (const RouteConfig& r : c.routes)
         CHECK(on_link_port(c.ports, r.via) == 1);
 }
+
+TEST_CASE("config: sr_domain and trusted ports (issue 20, item 6)", "[config][sr_domain]") {
+    using Catch::Equals;
+    const Config c = load_config_string(
+        "gateway:\n  encap_source: 2001:db8:ff::1\n  service_sid_prefix: 2001:db8:5::/96\n"
+        "  sr_domain: [2001:db8:a0::/44, 'fc00::/16']\n"
+        "ports:\n  - {name: p0}\n  - {name: p1, trusted: true}\n");
+    REQUIRE(c.gateway.sr_domain.size() == 2);
+    CHECK(c.gateway.sr_domain[0].addr == addr("2001:db8:a0::"));
+    CHECK(c.gateway.sr_domain[0].len == 44);
+    CHECK(!c.ports[0].trusted);
+    CHECK(c.ports[1].trusted);
+    CHECK(load_config_string(addressed("")).gateway.sr_domain.empty());
+
+    REQUIRE_THROWS_WITH(load_config_string(cfg("  sr_domain: ['::/0']\n")),
+                        Equals("gateway.sr_domain[0]: ::/0 would take every address into the domain"));
+    REQUIRE_THROWS_WITH(load_config_string(cfg("  sr_domain: ['2001:db8::1/32']\n")),
+                        Contains("gateway.sr_domain[0]: 2001:db8::1/32 has host bits set"));
+    REQUIRE_THROWS_WITH(load_config_string(cfg("  sr_domain: 2001:db8::/32\n")),
+                        Contains("gateway.sr_domain: expected a list"));
+    std::string many = "  sr_domain: [";
+    for (int i = 0; i < 17; ++i)
+        many += (i ? ", " : "") + std::string("'fc00:") + std::to_string(i + 1) + "::/32'";
+    REQUIRE_THROWS_WITH(load_config_string(cfg(many + "]\n")), Equals("gateway.sr_domain: at most 16 prefixes"));
+    // The service SIDs are how clients reach services: never in the domain.
+    REQUIRE_THROWS_WITH(
+        load_config_string("gateway:\n  encap_source: 2001:db8:ff::1\n  service_sid_prefix: 2001:db8:5::/96\n"
+                           "  sr_domain: ['fc00::/16', '2001:db8:5::64/128']\nports: [{name: p0}]\n"),
+        Equals("gateway.sr_domain[1]: 2001:db8:5::64/128 overlaps service_sid_prefix 2001:db8:5::/96: clients' "
+               "packets to service SIDs would be dropped"));
+    REQUIRE_THROWS_WITH(load_config_string(addressed(", trusted: yes")),
+                        Equals("ports[0].trusted: must be one of true | false, got 'yes'"));
+}

@@ -1670,3 +1670,79 @@ TEST_CASE("golden: fragments in the same burst as their first fragment follow it
     CHECK(gw.ctr().forwarded.get() == 0);
     CHECK(gw.ctr().steered.get() == 8);
 }
+
+// ===========================================================================
+// The SR domain's edge (RFC 8754 5.1, 7.1; issue 20, item 6)
+// ===========================================================================
+
+TEST_CASE("golden: sr_domain: packets from untrusted ports that address the domain are dropped", "[golden][sr_domain]") {
+    Gateway gw;
+    // The domain: instance A's locator and, for this test, the /64 of the
+    // client SRH's segments. The service-SID /96 and the rest of
+    // 2001:db8:f::/48 (routed via D) stay outside.
+    const std::vector<Ipv6Prefix> domain = {{ip6("fc00:a::"), 32}, {ip6("2001:db8:f::"), 64}};
+    gw.engine.sr_domain.assign(domain);
+    gw.engine.port_trusted[1] = true;
+    const DropCounts d0 = drops(gw.ctr());
+
+    // An SRH whose segments are in the domain (active segment = DA).
+    const Bytes srh_in = frame(via_srh_tlv(md(kCsSingle)));
+    // Only the last segment (Segment List[0], visited last) is in the
+    // domain: every entry is checked, not just the active one.
+    const Bytes last_seg_in = frame(PacketBuilder{}
+                                        .ipv6({.src = kClient, .dst = ip6("2001:db8:9::1")})
+                                        .srh({.segments = {ip6("fc00:a::99"), ip6("2001:db8:9::1")}})
+                                        .udp({})
+                                        .build());
+    // A plain packet to a SID of the domain, no SRH.
+    const Bytes to_sid = frame(plain({}, ip6("fc00:a::1")));
+    // Outside the domain: a service-SID request and a plain packet.
+    const Bytes sid_req = frame(via_sid(kCsSingle));
+    const Bytes outside = frame(plain({}, ip6("2001:db8:f:1::10")));
+
+    SECTION("untrusted port 0: the three into the domain are dropped untouched, the rest goes on") {
+        const std::vector<Out> o = run_on(gw, {srh_in, last_seg_in, to_sid, sid_req, outside}, 0, 1000);
+        check_dropped_untouched(o[0], srh_in);
+        check_dropped_untouched(o[1], last_seg_in);
+        check_dropped_untouched(o[2], to_sid);
+        check_encap(o[3], kSingleSids, EncapMode::Encaps, 0, via_sid(kCsSingle));
+        CHECK(o[4].port == kNbrD.port_id);
+        CHECK(moved(d0, drops(gw.ctr())) == "sr_domain=3");
+        CHECK(gw.ctr().new_flows.get() == 1);  // no flow was pinned for a dropped request
+    }
+    SECTION("trusted port 1: the same packets are not checked") {
+        const std::vector<Out> o = run_on(gw, {srh_in, to_sid}, 1, 1000);
+        check_encap(o[0], kSingleSids, EncapMode::Encaps, 0, via_srh_tlv(md(kCsSingle)));
+        CHECK(o[1].port != kVerdictDrop);
+        CHECK(moved(d0, drops(gw.ctr())).find("sr_domain") == std::string::npos);
+    }
+    SECTION("no domain: nothing is checked") {
+        gw.engine.sr_domain.assign({});
+        const std::vector<Out> o = run_on(gw, {srh_in}, 0, 1000);
+        CHECK(o[0].port != kVerdictDrop);
+        CHECK(moved(d0, drops(gw.ctr())).empty());
+    }
+}
+
+TEST_CASE("sr_domain: prefix matching at every length", "[sr_domain]") {
+    SrDomain d;
+    CHECK(d.empty());
+    const std::vector<Ipv6Prefix> p = {{ip6("2001:db8::"), 32}, {ip6("fc00:0:0:1::"), 64}, {ip6("fd00::5"), 128},
+                                       {ip6("fe00::"), 7}, {ip6("3fff:ffff:ffff:ffff:8000::"), 65}};
+    d.assign(p);
+    CHECK(d.size() == 5);
+    CHECK(d.contains(ip6("2001:db8:ffff::1").data()));
+    CHECK(!d.contains(ip6("2001:db9::").data()));
+    CHECK(d.contains(ip6("fc00:0:0:1:ffff::").data()));
+    CHECK(!d.contains(ip6("fc00:0:0:2::").data()));
+    CHECK(d.contains(ip6("fd00::5").data()));
+    CHECK(!d.contains(ip6("fd00::4").data()));
+    CHECK(d.contains(ip6("ff00::").data()));  // fe00::/7
+    CHECK(!d.contains(ip6("fc00::").data()));
+    CHECK(d.contains(ip6("3fff:ffff:ffff:ffff:ffff::").data()));
+    CHECK(!d.contains(ip6("3fff:ffff:ffff:ffff:7fff::").data()));
+    // More than the limit: the first kMaxSrDomainPrefixes are kept.
+    std::vector<Ipv6Prefix> many(kMaxSrDomainPrefixes + 4, Ipv6Prefix{ip6("2001:db8::"), 32});
+    d.assign(many);
+    CHECK(d.size() == kMaxSrDomainPrefixes);
+}
