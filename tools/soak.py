@@ -744,6 +744,23 @@ def analyze_moves(flows, events, window_after, sent_per_flow):
 # ----------------------------------------------------------------------
 # Checks
 
+def delay_text(moves, kind):
+    d = sorted(m["t"] - m["cause"]["t"] for m in moves if m["cause"] and m["cause"]["kind"] == kind)
+    return "%.2f/%.2f/%.2f s" % (d[0], median(d), d[-1]) if d else "-"
+
+
+def build_source(build):
+    """The source tree and commit a meson build directory was set up from."""
+    try:
+        with open(os.path.join(build, "meson-info", "meson-info.json")) as fh:
+            src = json.load(fh)["directories"]["source"]
+    except (OSError, ValueError, KeyError):
+        return "?"
+    rev = subprocess.run(["git", "-C", src, "describe", "--always", "--dirty"], capture_output=True,
+                         text=True).stdout.strip()
+    return "%s (%s)" % (src, rev or "not a git checkout")
+
+
 def rss_series(rec, pid):
     return rec.rss.get(pid, [])
 
@@ -780,8 +797,7 @@ def main_run(a):
     with open("/proc/sys/kernel/core_pattern") as fh:
         core_pattern = fh.read().strip()
     log("output in %s; core_pattern '%s'" % (out, core_pattern))
-    git = subprocess.run(["git", "-C", os.path.dirname(HERE), "describe", "--always", "--dirty"],
-                         capture_output=True, text=True).stdout.strip()
+    git = build_source(a.build)
 
     lab = labmod.Lab(a.name, a.build)
     if lab.is_up():
@@ -1099,7 +1115,6 @@ def main_run(a):
         if m["cause"]:
             k = m["cause"]["kind"]
             by_cause[k] = by_cause.get(k, 0) + 1
-    delays = sorted(m["t"] - m["cause"]["t"] for m in moves if m["cause"])
     figs = ["capture: %d packets of %d flows in %d segments; not trafgen's or unknown port: %s" % (
         sum(len(v) for v in flows.values()), len(flows), len(traffic.segments), odd),
         "trafgen: %d flow moves counted (%d flows with an affinity violation, %d planned); "
@@ -1108,9 +1123,8 @@ def main_run(a):
         "rule: a move away from node N's instance is legitimate if its first packet at the new instance was "
         "sent within [-0.2, +%.1f] s (lifetime %d s + %.1f s) of an agent kill/stop or a failure of node N" % (
             window, labmod.LIFETIME_S, a.slack),
-        "moves by cause: %s; delay event -> first packet elsewhere: %s" % (
-            ", ".join("%s %d" % kv for kv in sorted(by_cause.items())) or "none",
-            "min %.2f s, median %.2f s, max %.2f s" % (delays[0], median(delays), delays[-1]) if delays else "-")]
+        "moves by cause (delay from the event to the first packet at the new instance, min/median/max): %s" % (
+            "; ".join("%s %d (%s)" % (k, n, delay_text(moves, k)) for k, n in sorted(by_cause.items())) or "none")]
     for m in unexplained[:20]:
         near = sorted(events, key=lambda e: abs(e["t"] - m["t"]))[:2]
         figs.append("UNEXPLAINED: run %08x flow %d %s -> %s at %s (t+%.2f s; last packet on %s at t+%.2f s); "
@@ -1162,7 +1176,7 @@ def main_run(a):
     # Report
     print()
     print("=" * 100)
-    print("cats soak: %d s, lab %s, build %s, source %s, output %s" % (a.duration, a.name, a.build, git, out))
+    print("cats soak: %d s, lab %s, build %s from %s, output %s" % (a.duration, a.name, a.build, git, out))
     print("=" * 100)
     print("%-36s %-6s" % ("check", "result"))
     print("-" * 100)
