@@ -14,6 +14,7 @@
 #include <utility>
 
 #include "addr_text.hpp"
+#include "advert_wire.hpp"
 #include "cats_wire.hpp"
 #include "service_schema.hpp"
 #include "yaml_schema.hpp"
@@ -75,11 +76,43 @@ MacAddr read_mac(const YAML::Node& n, const std::string& path) {
 // ---------------------------------------------------------------------------
 // Sections
 
+SrhHmacConfig parse_srh_hmac(const YAML::Node& n, const std::string& path) {
+    const MapReader m(n, path, {"require", "keys"});
+    SrhHmacConfig h;
+    m.with("require", [&](const YAML::Node& v, const std::string& p) {
+        h.require = read_enum<bool>(v, p, {{"true", true}, {"false", false}});
+    });
+    m.with("keys", [&](const YAML::Node& list, const std::string& lp) {
+        if (list_size(list, lp) > kMaxSrhHmacKeys)
+            fail(lp, "at most " + std::to_string(kMaxSrhHmacKeys) + " keys");
+        std::map<std::uint32_t, std::string> seen;
+        for_each_item(list, lp, [&](const YAML::Node& v, const std::string& p) {
+            const MapReader k(v, p, {"key_id", "key"});
+            SrhHmacKey key;
+            // Key ID 0 is what an SRH without HMAC would hold: not a key.
+            key.key_id = read_int<std::uint32_t>(k.require("key_id"), k.path("key_id"), 1);
+            const auto [it, fresh] = seen.emplace(key.key_id, p);
+            if (!fresh)
+                fail(k.path("key_id"), "duplicate key_id " + std::to_string(key.key_id) + " (first at " + it->second + ")");
+            std::string error;
+            std::optional<std::vector<std::uint8_t>> bytes =
+                advert::parse_hex_key(read_string(k.require("key"), k.path("key")), error);
+            if (!bytes)
+                fail(k.path("key"), error);
+            key.key = std::move(*bytes);
+            h.keys.push_back(std::move(key));
+        });
+    });
+    if (h.require && h.keys.empty())
+        fail(path, "require: true needs at least one key in keys");
+    return h;
+}
+
 GatewayConfig parse_gateway(const YAML::Node& n, const std::string& path) {
     const MapReader m(n, path,
                       {"encap_source", "service_sid_prefix", "encap_mode", "hop_limit", "flow_table_size",
                        "max_services", "max_instances", "non_cats", "rss", "burst", "icmp_rate",
-                       "exception_rate", "sr_domain"});
+                       "exception_rate", "sr_domain", "srh_hmac"});
     GatewayConfig g;
     g.encap_source = read_ipv6(m.require("encap_source"), m.path("encap_source"));
     // The outer source of every packet we encapsulate (RFC 8986 H.Encaps):
@@ -144,6 +177,7 @@ GatewayConfig parse_gateway(const YAML::Node& n, const std::string& path) {
                                                ": clients' packets to service SIDs would be dropped");
             }
     });
+    m.with("srh_hmac", [&](const YAML::Node& v, const std::string& p) { g.srh_hmac = parse_srh_hmac(v, p); });
     return g;
 }
 

@@ -30,6 +30,21 @@ enum class EncapMode : std::uint8_t { Encaps, EncapsRed };
 enum class NonCatsPolicy : std::uint8_t { Forward, Drop };
 enum class RssMode : std::uint8_t { L3, L3L4 };
 
+// gateway.srh_hmac (srh_hmac.hpp): HMAC-SHA256 keys by HMAC Key ID.
+struct SrhHmacKey {
+    std::uint32_t key_id = 0;       // 1..2^32-1, unique
+    std::vector<std::uint8_t> key;  // 16..128 bytes
+};
+inline constexpr std::size_t kMaxSrhHmacKeys = 64;
+struct SrhHmacConfig {
+    // A CATS request that starts a flow (or is re-steered) on a port that is
+    // not trusted must carry a valid HMAC TLV; without `require`, one that
+    // carries the TLV must verify and one without goes on.
+    bool require = false;
+    std::vector<SrhHmacKey> keys;
+    bool enabled() const noexcept { return require || !keys.empty(); }
+};
+
 struct GatewayConfig {
     Ipv6Addr encap_source{};
     std::optional<Ipv6Prefix> service_sid_prefix;  // must be a /96
@@ -46,6 +61,7 @@ struct GatewayConfig {
     // The prefixes of the SR domain's SIDs (sr_domain.hpp): packets from
     // ports not `trusted` that address them are dropped. Empty: no check.
     std::vector<Ipv6Prefix> sr_domain;
+    SrhHmacConfig srh_hmac;
 };
 
 // The gateway's own address on a port: the address, and the length of its

@@ -49,6 +49,9 @@ enum class DropReason : std::uint8_t {
     PuntQueueFull,        // the queue to the kernel interface was full
     HostNoKernel,         // for the gateway itself, on a port without a kernel interface
     SrDomain,             // from an untrusted port, addressed to a SID of gateway.sr_domain (RFC 8754 5.1)
+    SrhHmacMissing,       // a new flow's request without the SRH HMAC TLV gateway.srh_hmac.require asks for
+    SrhHmacUnknownKey,    // an HMAC TLV whose Key ID is not in gateway.srh_hmac.keys
+    SrhHmacBad,           // an HMAC TLV that does not verify (MAC, length, destination not the active segment)
     Count
 };
 
@@ -94,6 +97,9 @@ inline constexpr std::array<std::string_view, kDropReasonCount> kDropReasonNames
     "punt_queue_full",
     "host_no_kernel_interface",
     "sr_domain",
+    "srh_hmac_missing",
+    "srh_hmac_unknown_key",
+    "srh_hmac_bad",
 };
 
 constexpr std::string_view drop_reason_name(DropReason r) noexcept {

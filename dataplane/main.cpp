@@ -180,6 +180,7 @@ struct App {
     std::unique_ptr<Fib> fib;
     rte_rcu_qsbr* qsbr = nullptr;
     std::unique_ptr<ServiceTable> table;
+    std::unique_ptr<SrhHmac> srh_hmac;      // gateway.srh_hmac, shared by the workers
     Engine engine;
     std::unique_ptr<ThpHeap> flow_heap;  // outlives the workers' flow tables
     std::vector<std::unique_ptr<Worker>> workers;
@@ -510,6 +511,10 @@ int run(App& app) {
     e.sr_domain.assign(cfg.gateway.sr_domain);
     for (std::size_t i = 0; i < cfg.ports.size() && i < app.ports.size(); ++i)
         e.port_trusted[app.ports[i].port_id] = cfg.ports[i].trusted;
+    if (cfg.gateway.srh_hmac.enabled()) {
+        app.srh_hmac = std::make_unique<SrhHmac>(cfg.gateway.srh_hmac);
+        e.srh_hmac = app.srh_hmac.get();
+    }
     for (const Service* s : app.table->current()->services)
         for (const Instance& in : s->instances) {
             if (!in.resolved) {

@@ -81,6 +81,7 @@ json build_report(const std::vector<std::unique_ptr<Worker>>& ws, const Snapshot
         {"flow_hits", sum(ws, [](auto& c) -> auto& { return c.flow_hits; })},
         {"new_flows", sum(ws, [](auto& c) -> auto& { return c.new_flows; })},
         {"resteered", sum(ws, [](auto& c) -> auto& { return c.resteered; })},
+        {"srh_hmac_verified", sum(ws, [](auto& c) -> auto& { return c.srh_hmac_verified; })},
         {"flow_table_full", sum(ws, [](auto& c) -> auto& { return c.flow_table_full; })},
         {"expired", sum(ws, [](auto& c) -> auto& { return c.expired; })},
     };

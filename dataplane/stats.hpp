@@ -55,6 +55,7 @@ struct alignas(64) WorkerCounters {
     Counter flow_hits;      // packets of a pinned flow
     Counter new_flows;      // flows pinned (first packet or after expiry)
     Counter resteered;      // pinned flows moved: instance gone or ineligible
+    Counter srh_hmac_verified;  // requests whose SRH HMAC was checked before choosing (gateway.srh_hmac)
     Counter flow_table_full;  // flows steered without a pin (table full)
     Counter expired;        // pins removed by the idle sweep
     Counter icmp_too_big;   // ICMPv6 Packet Too Big sent for a too_big drop

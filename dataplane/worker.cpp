@@ -247,7 +247,7 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
             c.drop(r);
             continue;
         }
-        if (!e.sr_domain.empty() && !e.port_trusted[m->port] &&
+        if (!e.sr_domain.empty() && !e.trusted(m->port) &&
             e.sr_domain.entered_by({rte_pktmbuf_mtod(m, const std::uint8_t*), m->data_len}, pi)) [[unlikely]] {
             c.drop(DropReason::SrDomain);
             continue;
@@ -386,6 +386,19 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
             }
         }
         if (in == nullptr) {
+            // Choosing an instance is what a request buys: authenticate it
+            // here, and only here (a pinned flow gains nothing from a spoof).
+            if (e.srh_hmac != nullptr && !e.trusted(m->port)) [[unlikely]] {
+                const DropReason hr =
+                    e.srh_hmac->verify({rte_pktmbuf_mtod(m, const std::uint8_t*), m->data_len}, pi);
+                if (hr != DropReason::None) {
+                    if (fe != nullptr && !(fe->flags & kFlowValid))
+                        ft.remove(pos);
+                    c.drop(hr);
+                    continue;
+                }
+                c.srh_hmac_verified.add();
+            }
             const Choice ch = chosen_early ? b.choice[f] : select_instance(*svc, pi.meta.req, sig);
             if (ch.index < 0) [[unlikely]] {
                 if (fe != nullptr && !(fe->flags & kFlowValid))

@@ -22,6 +22,7 @@
 #include "parse.hpp"
 #include "service_table.hpp"
 #include "sr_domain.hpp"
+#include "srh_hmac.hpp"
 #include "stats.hpp"
 
 struct rte_mbuf;
@@ -44,6 +45,11 @@ struct Engine {
     // that are not trusted, when the domain has prefixes.
     SrDomain sr_domain;
     std::array<bool, kMaxPorts> port_trusted{};
+    // gateway.srh_hmac, when configured: checked when a flow from a port
+    // that is not trusted gets an instance (srh_hmac.hpp).
+    const SrhHmac* srh_hmac = nullptr;
+    // A port id out of range (an mbuf no PMD received) is not trusted.
+    bool trusted(std::uint16_t port) const noexcept { return port < kMaxPorts && port_trusted[port]; }
     std::uint16_t burst = 32;
     std::vector<std::uint16_t> port_ids;           // ports every worker polls
     std::array<std::uint16_t, kMaxPorts> port_mtu{};

@@ -26,7 +26,7 @@ sys.path.insert(0, "/usr/lib/python3/dist-packages")
 from scapy.all import UDP, Ether, rdpcap, wrpcap  # noqa: E402
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrSegmentRouting  # noqa: E402
 
-from robust_common import BUILD, DP, _prefixes, check, finish, need_root  # noqa: E402
+from robust_common import DP, _prefixes, check, finish, need_root  # noqa: E402
 
 CLIENT_MAC = "02:00:00:00:00:c1"
 GW_MAC = "02:ca:75:00:00:00"  # net_pcap takes any destination MAC

@@ -73,6 +73,7 @@ struct Harness {
     std::unique_ptr<Fib> fib;
     rte_rcu_qsbr* qsbr = nullptr;
     std::unique_ptr<ServiceTable> table;
+    std::unique_ptr<SrhHmac> srh_hmac;
     Engine engine;
     std::vector<std::unique_ptr<Worker>> workers;
     std::vector<unsigned> lcores;
@@ -112,6 +113,10 @@ struct Harness {
         e.services = table.get();
         e.qsbr = qsbr;
         e.tsc_per_ms = std::max<std::uint64_t>(1, rte_get_tsc_hz() / 1000);
+        if (cfg.gateway.srh_hmac.enabled()) {
+            srh_hmac = std::make_unique<SrhHmac>(cfg.gateway.srh_hmac);
+            e.srh_hmac = srh_hmac.get();
+        }
         for (unsigned i = 0; i < n_workers; ++i) {
             auto w = std::make_unique<Worker>();
             w->index = i;

@@ -32,7 +32,7 @@ void usage(const char* prog) {
                  "  --flows LIST        concurrent flows per workload (1000,64000,1000000)\n"
                  "  --services LIST     services of 8 instances each (10,1000)\n"
                  "  --workers LIST      worker lcores (1,2); EAL needs as many lcores (-l)\n"
-                 "  --encodings LIST    srh_tlv,dest_opt,service_sid (all)\n"
+                 "  --encodings LIST    srh_tlv,dest_opt,service_sid (all); also srh_tlv_hmac (with an SRH HMAC TLV, verified)\n"
                  "  --modes LIST        io,l3fwd,cats,newflow (all; io is 'restore' from memory)\n"
                  "  --duration SEC      measured window of each run (0.5)\n"
                  "  --warmup SEC        minimum warm-up before it (0.1)\n"
@@ -149,8 +149,10 @@ bool parse_options(int argc, char** argv, Options& o) {
                     e.encodings.push_back(Encoding::DestOpt);
                 else if (item == "service_sid")
                     e.encodings.push_back(Encoding::ServiceSid);
+                else if (item == "srh_tlv_hmac")
+                    e.encodings.push_back(Encoding::SrhTlvHmac);
                 else {
-                    std::fprintf(stderr, "cats-bench: --encodings: '%s' is not srh_tlv, dest_opt or service_sid\n",
+                    std::fprintf(stderr, "cats-bench: --encodings: '%s' is not srh_tlv, dest_opt, service_sid or srh_tlv_hmac\n",
                                  item.c_str());
                     return false;
                 }

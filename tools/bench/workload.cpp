@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "workload.hpp"
 
+#include <array>
 #include <cstdio>
 #include <cstring>
 #include <memory>
@@ -8,10 +9,16 @@
 
 #include "cats_wire.hpp"
 #include "parse.hpp"
+#include "srh_hmac.hpp"
 
 namespace cats::bench {
 
 namespace {
+
+// The SRH HMAC key of the srh_tlv_hmac workload.
+constexpr std::uint32_t kHmacKeyId = 7;
+constexpr std::array<std::uint8_t, 32> kHmacKey = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+                                                   17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 
 using dp::Ipv6Addr;
 
@@ -73,6 +80,7 @@ const char* encoding_name(Encoding e) noexcept {
     case Encoding::SrhTlv: return "srh_tlv";
     case Encoding::DestOpt: return "dest_opt";
     case Encoding::ServiceSid: return "service_sid";
+    case Encoding::SrhTlvHmac: return "srh_tlv_hmac";
     }
     return "?";
 }
@@ -88,16 +96,31 @@ std::vector<std::uint8_t> build_packet(const WorkloadSpec& w, std::uint32_t flow
     std::uint8_t first_nh = dp::kProtoUdp;
     Ipv6Addr dst = gateway_addr();
     switch (w.encoding) {
-    case Encoding::SrhTlv: {
-        // SRH: segments [server, gateway], SL 1, then the CATS TLV.
+    case Encoding::SrhTlv:
+    case Encoding::SrhTlvHmac: {
+        // SRH: segments [server, gateway], SL 1, then the CATS TLV (and the
+        // HMAC TLV last, 40 bytes, where Linux looks for it).
         std::vector<std::uint8_t> tlvs = wire::encode_srh_tlv(md);
         pad8(tlvs, 8 + 32, wire::kSrhTlvPad1, wire::kSrhTlvPadN);
+        const bool hmac = w.encoding == Encoding::SrhTlvHmac;
+        if (hmac)
+            tlvs.resize(tlvs.size() + 40, 0);  // room for the HMAC TLV, filled below
         const std::size_t len = 8 + 32 + tlvs.size();
         const std::uint8_t hdr[8] = {dp::kProtoUdp, static_cast<std::uint8_t>(len / 8 - 1), 4, 1, 1, 0, 0, 0};
+        const std::size_t srh_at = ext.size();
         put(ext, hdr, 8);
         put(ext, server_addr().data(), 16);
         put(ext, gateway_addr().data(), 16);
         put(ext, tlvs.data(), tlvs.size());
+        if (hmac) {
+            std::uint8_t* t = ext.data() + srh_at + len - 40;
+            t[0] = wire::kSrhTlvHmac;
+            t[1] = 38;
+            t[2] = t[3] = 0;  // D flag clear: the destination is the active segment
+            wire::store_be32(t + 4, kHmacKeyId);
+            const Ipv6Addr src = addr({0x20, 0x01, 0x0d, 0xb8, 0x01, 0x00}, flow);
+            dp::SrhHmac::compute(kHmacKey, src.data(), hdr[4], hdr[5], kHmacKeyId, ext.data() + srh_at + 8, t + 8);
+        }
         first_nh = dp::kProtoRouting;
         break;
     }
@@ -154,6 +177,10 @@ dp::Config gateway_config(const WorkloadSpec& w, unsigned sids, const std::strin
     c.gateway.max_services = w.services + 16;
     c.gateway.max_instances = w.services * w.instances + 16;
     c.gateway.burst = 32;
+    if (w.encoding == Encoding::SrhTlvHmac) {
+        c.gateway.srh_hmac.require = true;
+        c.gateway.srh_hmac.keys.push_back({kHmacKeyId, std::vector<std::uint8_t>(kHmacKey.begin(), kHmacKey.end())});
+    }
     dp::PortConfig pc;
     pc.name = port;
     c.ports.push_back(pc);

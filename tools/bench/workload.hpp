@@ -19,7 +19,9 @@
 
 namespace cats::bench {
 
-enum class Encoding : std::uint8_t { SrhTlv, DestOpt, ServiceSid };
+// SrhTlvHmac: the SRH TLV request with an SRH HMAC TLV (RFC 8754 2.1.2),
+// and a gateway that requires and verifies it (gateway.srh_hmac).
+enum class Encoding : std::uint8_t { SrhTlv, DestOpt, ServiceSid, SrhTlvHmac };
 
 const char* encoding_name(Encoding e) noexcept;
 

@@ -834,3 +834,33 @@ TEST_CASE("config: sr_domain and trusted ports (issue 20, item 6)", "[config][sr
     REQUIRE_THROWS_WITH(load_config_string(addressed(", trusted: yes")),
                         Equals("ports[0].trusted: must be one of true | false, got 'yes'"));
 }
+
+TEST_CASE("config: srh_hmac keys (issue 20, item 6)", "[config][srh_hmac]") {
+    using Catch::Equals;
+    const std::string key = "000102030405060708090a0b0c0d0e0f";
+    const Config c = load_config_string(cfg("  srh_hmac:\n    require: true\n    keys:\n      - {key_id: 7, key: " + key +
+                                            "}\n      - {key_id: 4294967295, key: " + key + key + "}\n"));
+    CHECK(c.gateway.srh_hmac.require);
+    REQUIRE(c.gateway.srh_hmac.keys.size() == 2);
+    CHECK(c.gateway.srh_hmac.keys[0].key_id == 7);
+    CHECK(c.gateway.srh_hmac.keys[0].key.size() == 16);
+    CHECK(c.gateway.srh_hmac.keys[0].key[15] == 0x0f);
+    CHECK(c.gateway.srh_hmac.keys[1].key.size() == 32);
+    CHECK(!load_config_string(cfg("")).gateway.srh_hmac.enabled());
+
+    REQUIRE_THROWS_WITH(load_config_string(cfg("  srh_hmac: {require: true}\n")),
+                        Equals("gateway.srh_hmac: require: true needs at least one key in keys"));
+    REQUIRE_THROWS_WITH(load_config_string(cfg("  srh_hmac: {keys: [{key_id: 0, key: " + key + "}]}\n")),
+                        Equals("gateway.srh_hmac.keys[0].key_id: must be 1..4294967295, got 0"));
+    REQUIRE_THROWS_WITH(load_config_string(cfg("  srh_hmac: {keys: [{key_id: 1, key: " + key + "}, {key_id: 1, key: " +
+                                               key + "}]}\n")),
+                        Equals("gateway.srh_hmac.keys[1].key_id: duplicate key_id 1 (first at gateway.srh_hmac.keys[0])"));
+    REQUIRE_THROWS_WITH(load_config_string(cfg("  srh_hmac: {keys: [{key_id: 1, key: 0011}]}\n")),
+                        Contains("gateway.srh_hmac.keys[0].key: key of 2 bytes"));
+    REQUIRE_THROWS_WITH(load_config_string(cfg("  srh_hmac: {keys: [{key_id: 1}]}\n")),
+                        Equals("gateway.srh_hmac.keys[0].key: required key is missing"));
+    REQUIRE_THROWS_WITH(load_config_string(cfg("  srh_hmac: {require: maybe}\n")),
+                        Equals("gateway.srh_hmac.require: must be one of true | false, got 'maybe'"));
+    REQUIRE_THROWS_WITH(load_config_string(cfg("  srh_hmac: {algorithm: sha1}\n")),
+                        Contains("gateway.srh_hmac.algorithm: unknown key"));
+}

@@ -35,6 +35,8 @@
 #include <string>
 #include <vector>
 
+#include <openssl/hmac.h>
+
 #include "eal_fixture.hpp"
 #include "packet_builder.hpp"
 #include "worker.hpp"
@@ -1745,4 +1747,146 @@ TEST_CASE("sr_domain: prefix matching at every length", "[sr_domain]") {
     std::vector<Ipv6Prefix> many(kMaxSrDomainPrefixes + 4, Ipv6Prefix{ip6("2001:db8::"), 32});
     d.assign(many);
     CHECK(d.size() == kMaxSrDomainPrefixes);
+}
+
+// ===========================================================================
+// SRH HMAC TLV on the new-flow path (RFC 8754 2.1.2; issue 20, item 6)
+// ===========================================================================
+
+namespace {
+
+const Bytes kHmacKey = {0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16, 0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f,
+                        0x20, 0x21, 0x22, 0x23, 0x24, 0x25, 0x26, 0x27, 0x28, 0x29, 0x2a, 0x2b, 0x2c, 0x2d, 0x2e, 0x2f};
+constexpr std::uint32_t kHmacKeyId = 0x01020304;
+
+struct HmacSpec {
+    std::uint32_t key_id = kHmacKeyId;  // the TLV's Key ID
+    Bytes key = kHmacKey;               // what signs it
+    bool d_flag = false;
+    bool corrupt = false;               // flip a bit of the HMAC
+};
+
+// The HMAC TLV for an SRH of `segments` (Last Entry = size - 1, flags 0)
+// from `src`, computed with OpenSSL's one-shot HMAC() over the RFC's text:
+// an implementation independent of dataplane/srh_hmac.cpp's.
+Bytes hmac_tlv(const Ipv6Addr& src, const std::vector<Ipv6Addr>& segments, const HmacSpec& h) {
+    Bytes text(src.begin(), src.end());
+    text.push_back(static_cast<std::uint8_t>(segments.size() - 1));  // Last Entry
+    text.push_back(0);                                               // Flags
+    for (int shift = 24; shift >= 0; shift -= 8)
+        text.push_back(static_cast<std::uint8_t>(h.key_id >> shift));
+    for (const Ipv6Addr& a : segments)
+        text.insert(text.end(), a.begin(), a.end());
+    unsigned char mac[32];
+    unsigned int mac_len = 0;
+    REQUIRE(HMAC(EVP_sha256(), h.key.data(), static_cast<int>(h.key.size()), text.data(), text.size(), mac,
+                 &mac_len) != nullptr);
+    REQUIRE(mac_len == 32);
+    if (h.corrupt)
+        mac[31] ^= 1;
+    Bytes tlv = {wire::kSrhTlvHmac, 38, static_cast<std::uint8_t>(h.d_flag ? 0x80 : 0), 0};
+    for (int shift = 24; shift >= 0; shift -= 8)
+        tlv.push_back(static_cast<std::uint8_t>(h.key_id >> shift));
+    tlv.insert(tlv.end(), mac, mac + 32);
+    return tlv;
+}
+
+// A CATS request in the SRH TLV with an HMAC TLV; the destination is the
+// active segment unless `dst` says otherwise.
+Bytes signed_request(const HmacSpec& h, const Flow& f = {}, std::optional<Ipv6Addr> dst = std::nullopt) {
+    const std::vector<Ipv6Addr> segs = {kCliSeg0, kCliSeg1};
+    return PacketBuilder{}
+        .ipv6(ip_spec(f, dst.value_or(kCliSeg1)))
+        .srh({.segments = segs, .tlvs = {cats_tlv(md(kCsSingle)), hmac_tlv(f.src, segs, h)}})
+        .udp({.sport = f.sport, .dport = f.dport})
+        .payload(Bytes(f.payload, f.fill))
+        .build();
+}
+
+SrhHmacConfig hmac_config(bool require) {
+    SrhHmacConfig c;
+    c.require = require;
+    c.keys.push_back({kHmacKeyId, kHmacKey});
+    c.keys.push_back({99, Bytes(100, 0x77)});  // longer than a SHA-256 block: hashed first (RFC 2104)
+    return c;
+}
+
+}  // namespace
+
+TEST_CASE("srh hmac: compute() agrees with OpenSSL's HMAC() on the RFC 8754 text", "[srh_hmac]") {
+    const std::vector<Ipv6Addr> segs = {kCliSeg0, kCliSeg1, kServer};
+    Bytes flat;
+    for (const Ipv6Addr& a : segs)
+        flat.insert(flat.end(), a.begin(), a.end());
+    for (const Bytes& key : {kHmacKey, Bytes(100, 0x77), Bytes(64, 0x01)}) {
+        HmacSpec h{.key_id = 42, .key = key};
+        const Bytes tlv = hmac_tlv(kClient, segs, h);
+        std::uint8_t out[32];
+        SrhHmac::compute(key, kClient.data(), 2, 0, 42, flat.data(), out);
+        CHECK(hex(Bytes(out, out + 32)) == hex(Bytes(tlv.begin() + 8, tlv.end())));
+    }
+}
+
+TEST_CASE("golden: srh_hmac: new flows must carry a valid HMAC; pinned flows are not re-checked", "[golden][srh_hmac]") {
+    Gateway gw;
+    const SrhHmac required(hmac_config(true));
+    gw.engine.srh_hmac = &required;
+    gw.engine.port_trusted[1] = true;
+    const DropCounts d0 = drops(gw.ctr());
+    const Flow f{.sport = 1111};
+
+    SECTION("a valid HMAC: steered, counted as verified; the flow's later packets are not checked") {
+        const Bytes ok = signed_request({}, f);
+        const Out o = gw.run1(frame(ok), 1000);
+        check_encap(o, kSingleSids, EncapMode::Encaps, 0, ok);
+        CHECK(gw.ctr().srh_hmac_verified.get() == 1);
+        // The pinned flow's next packet carries a broken HMAC: no choice is
+        // made for it, so nothing to authenticate.
+        const Bytes spoof = signed_request({.corrupt = true}, f);
+        check_encap(gw.run1(frame(spoof), 1001), kSingleSids, EncapMode::Encaps, 0, spoof);
+        CHECK(gw.ctr().srh_hmac_verified.get() == 1);
+        CHECK(moved(d0, drops(gw.ctr())).empty());
+        // With a key longer than a block (hashed first, RFC 2104).
+        const Bytes long_key = signed_request({.key_id = 99, .key = Bytes(100, 0x77)}, {.sport = 2222});
+        check_encap(gw.run1(frame(long_key), 1002), kSingleSids, EncapMode::Encaps, 0, long_key);
+        CHECK(gw.ctr().srh_hmac_verified.get() == 2);
+    }
+    SECTION("bad, unknown key, missing, wrong destination: dropped untouched, no pin left") {
+        const Bytes bad = frame(signed_request({.corrupt = true}, f));
+        const Bytes wrong_key = frame(signed_request({.key = Bytes(32, 0xEE)}, {.sport = 3}));
+        const Bytes unknown = frame(signed_request({.key_id = 5}, {.sport = 4}));
+        const Bytes missing = frame(via_srh_tlv(md(kCsSingle), {.sport = 5}));
+        const Bytes doh = frame(via_doh(md(kCsSingle), {.sport = 6}));
+        // D flag clear and a destination that is not Segment List[SL].
+        const Bytes not_active = frame(signed_request({}, {.sport = 7}, kCliSeg0));
+        const std::vector<Out> o = gw.run({bad, wrong_key, unknown, missing, doh, not_active}, 1000);
+        check_dropped_untouched(o[0], bad);
+        check_dropped_untouched(o[1], wrong_key);
+        check_dropped_untouched(o[2], unknown);
+        check_dropped_untouched(o[3], missing);
+        check_dropped_untouched(o[4], doh);
+        check_dropped_untouched(o[5], not_active);
+        CHECK(moved(d0, drops(gw.ctr())) == "srh_hmac_missing=2 srh_hmac_unknown_key=1 srh_hmac_bad=3");
+        CHECK(gw.flow_count() == 0);
+        CHECK(gw.ctr().new_flows.get() == 0);
+        // The D flag (a reduced segment list) skips the destination check.
+        const Bytes reduced = signed_request({.d_flag = true}, {.sport = 7}, kCliSeg0);
+        CHECK(gw.run1(frame(reduced), 1001).port != kVerdictDrop);
+    }
+    SECTION("a trusted port is not checked") {
+        const Bytes missing = via_srh_tlv(md(kCsSingle), {.sport = 5});
+        const std::vector<Out> o = run_on(gw, {frame(missing)}, 1, 1000);
+        check_encap(o[0], kSingleSids, EncapMode::Encaps, 0, missing);
+        CHECK(gw.ctr().srh_hmac_verified.get() == 0);
+    }
+    SECTION("require: false: a request without the TLV goes on, one with a bad TLV does not") {
+        const SrhHmac optional(hmac_config(false));
+        gw.engine.srh_hmac = &optional;
+        const Bytes missing = via_srh_tlv(md(kCsSingle), {.sport = 5});
+        const Bytes bad = frame(signed_request({.corrupt = true}, f));
+        const std::vector<Out> o = gw.run({frame(missing), bad}, 1000);
+        check_encap(o[0], kSingleSids, EncapMode::Encaps, 0, missing);
+        check_dropped_untouched(o[1], bad);
+        CHECK(moved(d0, drops(gw.ctr())) == "srh_hmac_bad=1");
+    }
 }
