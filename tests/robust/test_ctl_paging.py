@@ -13,7 +13,7 @@ dataplane:
      its budget (counted), and a `peer.list` from another session is
      answered in under 0.5 s throughout;
   4. 60 sessions doing the same for 6 s: after their first round, a
-     `peer.list` is answered within 2 s throughout (paging bounds each
+     `peer.list` is answered within 5 s throughout (paging bounds each
      request, and a fresh session runs before sessions that keep asking).
 
 usage: test_ctl_paging.py BUILD_DIR
@@ -160,8 +160,9 @@ with tempfile.TemporaryDirectory(prefix="cats-robust-ctl-") as tmp:
     # The bound is loose on purpose (the 60 client threads share this
     # process's interpreter with the probe, and CI machines are loaded):
     # what it guards against is minutes, as before paging and budgets.
-    check(probes >= 3 and worst < 2.0, "with %d sessions listing services (%d requests answered), peer.list was "
-          "answered %d times, the slowest in %.2f s (want < 2)" % (SESSIONS, sum(counts), probes, worst))
+    # Idle: about 0.8 s; 3.1 s was seen with two fuzzers and a soak beside it.
+    check(probes >= 3 and worst < 5.0, "with %d sessions listing services (%d requests answered), peer.list was "
+          "answered %d times, the slowest in %.2f s (want < 5)" % (SESSIONS, sum(counts), probes, worst))
     check(control.poll() is None, "cats-control is still running")
     stop(control)
 
