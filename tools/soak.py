@@ -785,6 +785,39 @@ def fmt_mib(kib):
     return "%.1f MiB" % (kib / 1024.0)
 
 
+def converge(lab, n_cli, timeout=15.0):
+    """Once the churn is over: every instance of the lab back in cats-control's
+    table and pushed, the CLI instances of the update load too, the link in
+    sync, and the dataplane's table holding the same instances, resolved.
+    Returns what was seen when it held, or at the timeout."""
+    t0 = time.time()
+    want = {(cs, n) for cs in labmod.SERVICES for n in labmod.NODES}
+    seen = {}
+    while True:
+        try:
+            insts = lab.instances()
+            link = lab.catsctl("dataplane", "status")["link"]
+            dp = {(svc["cs_id"], i["id"]): i["resolved"] for svc in lab.dataplane_stats()["services"]
+                  for i in svc["instances"]}
+            traffic = {k: v.get("push_state") for k, v in insts.items() if k in want}
+            cli = [v.get("push_state") for k, v in insts.items() if k[0] == UPDATE_CS]
+            seen = {"seconds": round(time.time() - t0, 2), "instances": len(traffic),
+                    "in_sync": sum(1 for v in traffic.values() if v == "in_sync"),
+                    "cli": len(cli), "cli_in_sync": sum(1 for v in cli if v == "in_sync"),
+                    "link_in_sync": bool(link.get("in_sync")), "table_version": link.get("table_version"),
+                    "dataplane_resolved": sum(1 for k in want if dp.get(k)),
+                    "dataplane_cli": sum(1 for k in dp if k[0] == UPDATE_CS)}
+            seen["ok"] = (seen["in_sync"] == len(want) and seen["cli_in_sync"] == n_cli and seen["link_in_sync"]
+                          and seen["dataplane_resolved"] == len(want) and seen["dataplane_cli"] == n_cli)
+            if seen["ok"]:
+                return seen
+        except (labmod.LabError, ValueError, KeyError) as e:
+            seen["error"] = str(e)
+        if time.time() - t0 > timeout:
+            return dict(seen, ok=False)
+        time.sleep(0.2)
+
+
 def main_run(a):
     rec = Record()
     out = os.path.abspath(a.out or "/tmp/cats-soak-%s" % time.strftime("%Y%m%d-%H%M%S"))
@@ -809,6 +842,7 @@ def main_run(a):
     threads = []
     injector = dumpcap = None
     results = {"out": out, "git": git, "duration_s": a.duration}
+    converged = {}
     try:
         t_up = time.time()
         lab.up(lcore=a.lcore, log=log)
@@ -861,6 +895,7 @@ def main_run(a):
         injector.send_signal(signal.SIGTERM)
         injector.wait(timeout=10)
         time.sleep(2)      # in-flight packets land, counters settle
+        converged = converge(lab, a.update_conns * a.update_per_conn)
         t_end = time.time()
         sampler.sample()
         st1 = dp_counters(lab.dataplane_stats())
@@ -1143,7 +1178,18 @@ def main_run(a):
             len(moved_flows), tg["violations"] + tg["planned"]))
     checks.append(("no flow moved without a cause", aff_ok, figs))
 
-    # 5. The load was what the soak claims.
+    # 5. Converged once the churn stopped.
+    checks.append(("converged after the churn", bool(converged.get("ok")), [
+        "%.1f s after the load stopped: %d/%d lab instances in cats-control, %d pushed (in_sync); "
+        "%d/%d CLI instances of CS-ID %d, %d pushed; link in sync %s at table version %s; the dataplane "
+        "holds %d/%d lab instances resolved and %d CLI instances%s" % (
+            converged.get("seconds", -1), converged.get("instances", 0), len(labmod.INSTANCES),
+            converged.get("in_sync", 0), converged.get("cli", 0), a.update_conns * a.update_per_conn, UPDATE_CS,
+            converged.get("cli_in_sync", 0), converged.get("link_in_sync"), converged.get("table_version"),
+            converged.get("dataplane_resolved", 0), len(labmod.INSTANCES), converged.get("dataplane_cli", 0),
+            ("; " + converged["error"]) if converged.get("error") else "")]))
+
+    # 6. The load was what the soak claims.
     u = updater.summary()
     planned_tx = a.rate * sum(s["planned_s"] for s in traffic.segments)
     load_ok = u["rate"] >= 0.9 * a.updates and tg["tx_packets"] >= 0.9 * planned_tx
@@ -1156,7 +1202,8 @@ def main_run(a):
                 "%.1f" % u["latency_ms_p50"] if u["latency_ms_p50"] is not None else "-",
                 "%.1f" % u["latency_ms_p99"] if u["latency_ms_p99"] is not None else "-"),
             "dataplane table versions during the soak: %d (UPDATEs applied, each carrying the updates "
-            "coalesced behind the previous one)" % d["table_version"],
+            "coalesced behind the previous one); flows: %d new, %d re-steered, %d expired" % (
+                d["table_version"], d["totals"]["new_flows"], d["totals"]["resteered"], d["totals"]["expired"]),
             "traffic: %d packets sent by trafgen (%.0f pps; %d malformed, %d of them received), %d good sent, "
             "%d received, %d lost, %d duplicates; injector: %d frames of %d kinds" % (
                 tg["tx_packets"], tg["tx_packets"] / max(1.0, sum(s["t_end"] - s["t_start"] for s in traffic.segments)),
@@ -1198,6 +1245,7 @@ def main_run(a):
                "incarnations": [{k: v for k, v in inc.items() if k != "popen"} for inc in rec.incarnations],
                "dataplane_delta": d, "veth_delta": dv}
     summary.update(results)
+    summary["converged"] = converged
     with open(os.path.join(out, "summary.json"), "w") as fh:
         json.dump(summary, fh, indent=1, default=str)
     if not a.keep_capture and all(ok for _, ok, _ in checks):
