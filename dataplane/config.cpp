@@ -292,6 +292,20 @@ Config parse_config(const YAML::Node& root) {
         }
     }
 
+    // The outer source of what we encapsulate: replies (ICMPv6 errors about
+    // the tunnel, return traffic) come back to it, so it must be the
+    // gateway's own: one of the ports' addresses, or outside every port's
+    // on-link prefix (a loopback address the network routes to the
+    // gateway). Inside a link's prefix, any other address is another host's.
+    if (!own_addrs.contains(c.gateway.encap_source)) {
+        const int link = on_link_port(c.ports, c.gateway.encap_source);
+        if (link >= 0)
+            fail("gateway.encap_source",
+                 format_ipv6(c.gateway.encap_source) + " is on the link of ports[" + std::to_string(link) +
+                     "] but is not one of its addresses: use one of them, or a loopback address of the gateway "
+                     "outside the ports' prefixes");
+    }
+
     std::map<Ipv6Addr, std::string> neighbor_addrs;  // address -> path of first use
     m.with("neighbors", [&](const YAML::Node& list, const std::string& lp) {
         for_each_item(list, lp, [&](const YAML::Node& v, const std::string& p) {

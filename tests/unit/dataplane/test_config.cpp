@@ -790,6 +790,14 @@ TEST_CASE("config: bad port addresses name the field", "[config]") {
                                                      "routes:\n  - {prefix: '::/0', via: '2001:db8:f1::1'}\n")),
                         Contains("routes[0].via: 2001:db8:f1::1 is the gateway's own address"));
     REQUIRE_THROWS_WITH(load_config_string(cfg("  exception_rate: -1\n")), Contains("gateway.exception_rate"));
+    // encap_source on a port's link but not the gateway's address there.
+    REQUIRE_THROWS_WITH(load_config_string(addressed(", addresses: ['2001:db8:ff::2/64']")),
+                        Equals("gateway.encap_source: 2001:db8:ff::1 is on the link of ports[0] but is not one of its "
+                               "addresses: use one of them, or a loopback address of the gateway outside the ports' "
+                               "prefixes"));
+    // One of the port's addresses, or outside every link (a loopback): fine.
+    CHECK_NOTHROW(load_config_string(addressed(", addresses: ['2001:db8:ff::1/64']")));
+    CHECK_NOTHROW(load_config_string(addressed(", addresses: ['2001:db8:f1::1/64']")));
 }
 
 TEST_CASE("config: the real-network sample has no static MAC", "[config]") {
