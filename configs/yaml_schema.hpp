@@ -10,6 +10,8 @@
 // Thread safety: pure functions and a reader object owned by its caller.
 #pragma once
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/parser.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -78,18 +80,51 @@ inline std::string join(std::initializer_list<std::string_view> words) {
 // document is an error, not ignored. A syntax error names the line and the
 // column, after `source` unless that is empty (a caller that puts the file
 // name in front of every error itself).
+namespace detail {
+
+// Parses and discards: counting documents without building them.
+struct DiscardEvents final : YAML::EventHandler {
+    void OnDocumentStart(const YAML::Mark&) override {}
+    void OnDocumentEnd() override {}
+    void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+    void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t, const std::string&) override {}
+    void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnSequenceEnd() override {}
+    void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {}
+    void OnMapEnd() override {}
+};
+
+}  // namespace detail
+
 inline YAML::Node load_one_document(const std::string& text, const std::string& source) {
     const std::string where = source.empty() ? std::string() : source + ": ";
-    std::vector<YAML::Node> docs;
+    // Documents are counted first, up to a bound, and never with
+    // YAML::LoadAll(): yaml-cpp 0.7 (Debian 12) returns an empty document
+    // for a stray ',' without consuming it, forever (jbeder/yaml-cpp#1040),
+    // and LoadAll() keeps every one: a config of one comma hung the daemons
+    // at start and ate memory (found by tests/fuzz).
+    constexpr std::size_t kMaxDocs = 16;
+    std::size_t docs = 0;
+    YAML::Node doc;
     try {
-        docs = YAML::LoadAll(text);
+        std::istringstream in(text);
+        YAML::Parser parser(in);
+        detail::DiscardEvents discard;
+        while (docs < kMaxDocs && parser.HandleNextDocument(discard))
+            ++docs;
+        if (docs == 1)
+            doc = YAML::Load(text);
     } catch (const YAML::ParserException& e) {
         throw ConfigError(where + "YAML syntax error at line " + std::to_string(e.mark.line + 1) + ", column " +
                           std::to_string(e.mark.column + 1) + ": " + e.msg);
     }
-    if (docs.size() > 1)
-        throw ConfigError(where + "expected one YAML document, found " + std::to_string(docs.size()));
-    return docs.empty() ? YAML::Node() : docs.front();
+    if (docs == kMaxDocs)
+        throw ConfigError(where + "expected one YAML document, found " + std::to_string(kMaxDocs) +
+                          " or more (a stray ',' outside [] or {} reads as endless empty documents)");
+    if (docs > 1)
+        throw ConfigError(where + "expected one YAML document, found " + std::to_string(docs));
+    return doc;
 }
 
 namespace detail {

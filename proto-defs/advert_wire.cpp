@@ -42,7 +42,6 @@ static_assert(kOffReserved + 2 == kOffNodeId);
 constexpr std::size_t kAdvFixedLen = 12;
 constexpr std::size_t kSidLen = 16;
 constexpr std::size_t kWithdrawRecordLen = 8;
-constexpr std::size_t kTlvHeaderLen = 2;
 constexpr std::uint16_t kComputeMask = 0x0F;  // CPU | GPU | NPU | FPGA
 constexpr std::uint8_t kMaxLoadPct = 100;
 constexpr std::uint8_t kMaxL2Score = 10;

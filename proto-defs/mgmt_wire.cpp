@@ -237,6 +237,8 @@ std::string decode_ack(std::span<const std::uint8_t> in, Ack& out) {
     if (st > static_cast<std::uint8_t>(Status::Unsupported))
         return "unknown status " + std::to_string(st);
     out.status = static_cast<Status>(st);
+    if (el > r.left())  // before sizing anything by what the sender claims
+        return "truncated ack text";
     out.error.resize(el);
     if (!r.bytes(out.error.data(), el))
         return "truncated ack text";

@@ -181,6 +181,11 @@ TEST_CASE("control config: every error names its YAML path", "[config]") {
          "services: 2 instances exceed policy.max_instances (1)"},
         {"listen: [", "<string>: YAML syntax error at line 1, column 1: end of sequence flow not found"},
         {"a: 1\n---\nb: 2", "<string>: expected one YAML document, found 2"},
+        // yaml-cpp 0.7 reads a stray comma as endless empty documents: an
+        // error now, not a hang (found by tests/fuzz).
+        {",", "<string>: expected one YAML document, found 16 or more (a stray ',' outside [] or {} reads as "
+              "endless empty documents)"},
+        {"peers: []\n,\n", "<string>: YAML syntax error at line 2, column 1: end of map not found"},
     };
     for (const auto& [yaml, want] : cases) {
         INFO(yaml);
