@@ -101,8 +101,8 @@ DP_YAML = {
 }
 CONTROL_YAML = {
     "empty": "",
-    # yaml-cpp 0.7's endless LoadAll() (jbeder/yaml-cpp#1040): the targets
-    # skip it (config_target.hpp); kept so that the replay shows they do.
+    # yaml-cpp 0.7's endless LoadAll() (jbeder/yaml-cpp#1040): hung both
+    # loaders until c043695; kept as a regression input.
     "yaml-cpp-1040-comma": ",",
     "listen": "listen: []\n",
     "peer-key": f"peers: [{{node_id: 3, key_id: 4, key: {KEY}, name: a1, lifetime_cap_s: 60}}]\n",
