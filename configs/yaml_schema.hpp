@@ -42,11 +42,30 @@ namespace cats::yaml {
     throw ConfigError((path.empty() ? std::string("(root)") : path) + ": " + what);
 }
 
+// Text the user wrote, for an error message: control bytes (a NUL would
+// end the message where a terminal or what() stops) as \xNN.
+inline std::string printable(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (const char ch : text) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c < 0x20 || c == 0x7f) {
+            static constexpr char kHex[] = "0123456789abcdef";
+            out += "\\x";
+            out += kHex[c >> 4];
+            out += kHex[c & 15];
+        } else {
+            out += ch;
+        }
+    }
+    return out;
+}
+
 inline std::string child_path(const std::string& path, std::string_view key) {
     std::string out = path;
     if (!out.empty())
         out += '.';
-    out += key;
+    out += printable(key);
     return out;
 }
 
@@ -57,7 +76,7 @@ inline std::string item_path(const std::string& path, std::size_t i) {
 // What the user wrote, for "expected X, got Y" messages.
 inline std::string describe(const YAML::Node& n) {
     switch (n.Type()) {
-    case YAML::NodeType::Scalar: return "'" + n.Scalar() + "'";
+    case YAML::NodeType::Scalar: return "'" + printable(n.Scalar()) + "'";
     case YAML::NodeType::Sequence: return "a list";
     case YAML::NodeType::Map: return "a map";
     case YAML::NodeType::Null:
