@@ -107,6 +107,29 @@ def start_dataplane(tmp, tag, args, yaml=None, umask=None, wait_socket=None):
     return p
 
 
+def run_dataplane(tag, cfg, vdevs, args=(), mem="512"):
+    """cats-dataplane to completion on `vdevs` (net_pcap ones end with their
+    input): the CompletedProcess, output as text."""
+    prefix = "cats-robust-%d-%s" % (os.getpid(), tag)
+    _prefixes.append(prefix)
+    cmd = [DP, "--no-huge", "-m", mem, "--no-pci", "--file-prefix", prefix, "-l", "0",
+           "--log-level", "lib.eal:error", "--no-telemetry"]
+    for v in vdevs:
+        cmd += ["--vdev", v]
+    return subprocess.run(cmd + ["--", "--config", cfg] + list(args), capture_output=True, text=True, timeout=120)
+
+
+def run(main):
+    """A test's entry point: an exception is a failure, never a pass, and
+    finish() reports and cleans up whatever happened."""
+    try:
+        main()
+    except Exception as e:  # noqa: BLE001 - a crash of the test is a failure, not a pass
+        check(False, "test raised %r" % e)
+    finally:
+        finish()
+
+
 def output(p):
     p.log.flush()
     p.log.seek(0)

@@ -25,7 +25,7 @@ import subprocess
 import tempfile
 import time
 
-from robust_common import BUILD, CONTROL, _procs, check, ctl_call, finish, stop
+from robust_common import BUILD, CONTROL, _procs, check, ctl_call, run, stop
 
 AGENT = os.path.join(BUILD, "tools", "agent", "cats-agent")
 KEY = "00112233445566778899aabbccddeeff"
@@ -159,9 +159,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as e:  # noqa: BLE001 - a crash of the test is a failure, not a pass
-        check(False, "test raised %r" % e)
-    finally:
-        finish()
+    run(main)

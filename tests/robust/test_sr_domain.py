@@ -26,7 +26,7 @@ sys.path.insert(0, "/usr/lib/python3/dist-packages")
 from scapy.all import UDP, Ether, rdpcap, wrpcap  # noqa: E402
 from scapy.layers.inet6 import IPv6, IPv6ExtHdrSegmentRouting  # noqa: E402
 
-from robust_common import DP, _prefixes, check, finish, need_root  # noqa: E402
+from robust_common import check, need_root, run, run_dataplane  # noqa: E402
 
 CLIENT_MAC = "02:00:00:00:00:c1"
 GW_MAC = "02:ca:75:00:00:00"  # net_pcap takes any destination MAC
@@ -75,17 +75,12 @@ def packets():
     ]
 
 
-def run(tmp, cfg, client_pcap, trusted_pcap, tag):
+def run_ports(tmp, cfg, client_pcap, trusted_pcap, tag):
     out0, out1 = os.path.join(tmp, "out0-%s.pcap" % tag), os.path.join(tmp, "out1-%s.pcap" % tag)
     stats = os.path.join(tmp, "stats-%s.json" % tag)
-    prefix = "cats-robust-srd-%d-%s" % (os.getpid(), tag)
-    _prefixes.append(prefix)
-    cmd = [DP, "--no-huge", "-m", "512", "--no-pci", "--file-prefix", prefix, "-l", "0",
-           "--log-level", "lib.eal:error", "--no-telemetry",
-           "--vdev", "net_pcap0,rx_pcap=%s,tx_pcap=%s" % (client_pcap, out0),
-           "--vdev", "net_pcap1,rx_pcap=%s,tx_pcap=%s" % (trusted_pcap, out1),
-           "--", "--config", cfg, "--idle-exit", "300", "--stats-file", stats]
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    p = run_dataplane("srd-" + tag, cfg, ["net_pcap0,rx_pcap=%s,tx_pcap=%s" % (client_pcap, out0),
+                                          "net_pcap1,rx_pcap=%s,tx_pcap=%s" % (trusted_pcap, out1)],
+                      ["--idle-exit", "300", "--stats-file", stats])
     if not check(p.returncode == 0, "%s: cats-dataplane exits 0 (%d: %s)" % (tag, p.returncode, p.stderr[-600:])):
         return None, [], []
     with open(stats) as fh:
@@ -110,7 +105,7 @@ def main():
     wrpcap(empty, [])
 
     # From the client port: 0, 1, 2 dropped; 3 steered, 4 forwarded.
-    st, out0, out1 = run(tmp, cfg, client, empty, "client")
+    st, out0, out1 = run_ports(tmp, cfg, client, empty, "client")
     if st is None:
         return
     drops = st["drops"]
@@ -127,7 +122,7 @@ def main():
     check(inner_ok, "the steered packet is the client's request inside H.Encaps")
 
     # The same three from the trusted port are not refused for the domain.
-    st, out0, out1 = run(tmp, cfg, empty, trusted, "trusted")
+    st, out0, out1 = run_ports(tmp, cfg, empty, trusted, "trusted")
     if st is None:
         return
     check(st["drops"].get("sr_domain", 0) == 0, "from the trusted port nothing is dropped as sr_domain (%s)" %
@@ -138,11 +133,7 @@ def main():
     bad = os.path.join(tmp, "bad.yaml")
     with open(bad, "w") as fh:
         fh.write(CONFIG.replace("sr_domain: [2001:db8:a0::/44, 2001:db8:ff::/48]", "sr_domain: [2001:db8::/32]"))
-    prefix = "cats-robust-srd-%d-bad" % os.getpid()
-    _prefixes.append(prefix)
-    p = subprocess.run([DP, "--no-huge", "-m", "256", "--no-pci", "--file-prefix", prefix, "-l", "0",
-                        "--no-telemetry", "--vdev", "net_null0", "--", "--config", bad],
-                       capture_output=True, text=True, timeout=60)
+    p = run_dataplane("srd-bad", bad, ["net_null0"], mem="256")
     out = p.stdout + p.stderr
     check(p.returncode != 0 and "gateway.sr_domain[0]" in out and "service_sid_prefix" in out,
           "a domain over the service SIDs is a config error naming gateway.sr_domain[0] (%d: %s)" %
@@ -151,9 +142,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as e:  # noqa: BLE001 - a crash of the test is a failure, not a pass
-        check(False, "test raised %r" % e)
-    finally:
-        finish()
+    run(main)

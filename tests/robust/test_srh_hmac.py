@@ -25,7 +25,6 @@ import os
 import shutil
 import socket
 import struct
-import subprocess
 import sys
 import tempfile
 
@@ -33,7 +32,7 @@ sys.path.insert(0, "/usr/lib/python3/dist-packages")
 from scapy.all import UDP, Ether, Raw, rdpcap, wrpcap  # noqa: E402
 from scapy.layers.inet6 import IPv6  # noqa: E402
 
-from robust_common import DP, _prefixes, check, finish, need_root  # noqa: E402
+from robust_common import check, need_root, run, run_dataplane  # noqa: E402
 
 KEY = bytes(range(0x40, 0x60))
 KEY_ID = 0x00C0FFEE
@@ -102,13 +101,8 @@ def main():
 
     out = os.path.join(tmp, "out.pcap")
     stats = os.path.join(tmp, "stats.json")
-    prefix = "cats-robust-hmac-%d" % os.getpid()
-    _prefixes.append(prefix)
-    p = subprocess.run([DP, "--no-huge", "-m", "512", "--no-pci", "--file-prefix", prefix, "-l", "0",
-                        "--log-level", "lib.eal:error", "--no-telemetry",
-                        "--vdev", "net_pcap0,rx_pcap=%s,tx_pcap=%s" % (inp, out),
-                        "--", "--config", cfg, "--idle-exit", "300", "--stats-file", stats],
-                       capture_output=True, text=True, timeout=120)
+    p = run_dataplane("hmac", cfg, ["net_pcap0,rx_pcap=%s,tx_pcap=%s" % (inp, out)],
+                      ["--idle-exit", "300", "--stats-file", stats])
     if not check(p.returncode == 0, "cats-dataplane exits 0 (%d: %s)" % (p.returncode, p.stderr[-600:])):
         return
     with open(stats) as fh:
@@ -127,9 +121,4 @@ def main():
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except Exception as e:  # noqa: BLE001 - a crash of the test is a failure, not a pass
-        check(False, "test raised %r" % e)
-    finally:
-        finish()
+    run(main)
