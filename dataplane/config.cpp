@@ -40,19 +40,6 @@ std::string format_prefix(const Ipv6Prefix& p) {
     return format_ipv6(p.addr) + "/" + std::to_string(p.len);
 }
 
-// The prefix with every bit past `len` cleared.
-Ipv6Addr network_of(const Ipv6Prefix& p) {
-    Ipv6Addr out = p.addr;
-    for (std::size_t i = 0; i < out.size(); ++i) {
-        const std::size_t first_bit = i * 8;
-        if (first_bit >= p.len)
-            out[i] = 0;
-        else if (p.len - first_bit < 8)
-            out[i] &= static_cast<std::uint8_t>(0xFF << (8 - (p.len - first_bit)));
-    }
-    return out;
-}
-
 // A prefix whose host bits are zero, as a FIB entry must be.
 Ipv6Prefix read_prefix(const YAML::Node& n, const std::string& path) {
     const std::string s = read_string(n, path);
@@ -108,11 +95,30 @@ SrhHmacConfig parse_srh_hmac(const YAML::Node& n, const std::string& path) {
     return h;
 }
 
+KernelRoutesConfig parse_kernel_routes(const YAML::Node& n, const std::string& path) {
+    const MapReader m(n, path, {"table", "max_routes", "max_next_hops"});
+    KernelRoutesConfig k;
+    m.with("table", [&](const YAML::Node& v, const std::string& p) {
+        if (v.IsScalar() && v.Scalar() == "main")
+            return;
+        k.table = read_int<std::uint32_t>(v, p, 1, UINT32_MAX);
+        if (k.table == 255)
+            fail(p, "255 is the local table (the gateway's own addresses), not one to route by");
+    });
+    m.with("max_routes", [&](const YAML::Node& v, const std::string& p) {
+        k.max_routes = read_int<std::uint32_t>(v, p, 1, 1048576);
+    });
+    m.with("max_next_hops", [&](const YAML::Node& v, const std::string& p) {
+        k.max_next_hops = read_int<std::uint32_t>(v, p, 1, 4096);
+    });
+    return k;
+}
+
 GatewayConfig parse_gateway(const YAML::Node& n, const std::string& path) {
     const MapReader m(n, path,
                       {"encap_source", "service_sid_prefix", "encap_mode", "hop_limit", "flow_table_size",
                        "max_services", "max_instances", "non_cats", "rss", "burst", "icmp_rate",
-                       "exception_rate", "sr_domain", "srh_hmac"});
+                       "exception_rate", "sr_domain", "srh_hmac", "kernel_routes"});
     GatewayConfig g;
     g.encap_source = read_ipv6(m.require("encap_source"), m.path("encap_source"));
     // The outer source of every packet we encapsulate (RFC 8986 H.Encaps):
@@ -178,6 +184,9 @@ GatewayConfig parse_gateway(const YAML::Node& n, const std::string& path) {
             }
     });
     m.with("srh_hmac", [&](const YAML::Node& v, const std::string& p) { g.srh_hmac = parse_srh_hmac(v, p); });
+    m.with("kernel_routes", [&](const YAML::Node& v, const std::string& p) {
+        g.kernel_routes = parse_kernel_routes(v, p);
+    });
     return g;
 }
 
@@ -292,6 +301,10 @@ Config parse_config(const YAML::Node& root) {
         }
     }
 
+    // Routes are mirrored from the kernel interfaces' table: there must be one.
+    if (c.gateway.kernel_routes && kernel_names.empty())
+        fail("gateway.kernel_routes", "no port has a kernel interface to learn routes on (give a port addresses)");
+
     // The outer source of what we encapsulate: replies (ICMPv6 errors about
     // the tunnel, return traffic) come back to it, so it must be the
     // gateway's own: one of the ports' addresses, or outside every port's
@@ -366,6 +379,19 @@ Config load_from_text(const std::string& text, const std::string& source) {
 }
 
 }  // namespace
+
+// The prefix with every bit past `len` cleared.
+Ipv6Addr network_of(const Ipv6Prefix& p) noexcept {
+    Ipv6Addr out = p.addr;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        const std::size_t first_bit = i * 8;
+        if (first_bit >= p.len)
+            out[i] = 0;
+        else if (p.len - first_bit < 8)
+            out[i] &= static_cast<std::uint8_t>(0xFF << (8 - (p.len - first_bit)));
+    }
+    return out;
+}
 
 int on_link_port(const std::vector<PortConfig>& ports, const Ipv6Addr& a) noexcept {
     int best = -1;

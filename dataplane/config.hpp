@@ -45,6 +45,15 @@ struct SrhHmacConfig {
     bool enabled() const noexcept { return require || !keys.empty(); }
 };
 
+// gateway.kernel_routes (neigh.hpp): mirror a kernel routing table into
+// the FIB, as linux-cp does: the routes a BGP daemon (FRR, BIRD) or an
+// operator installs there through the ports' kernel interfaces.
+struct KernelRoutesConfig {
+    std::uint32_t table = 254;         // RT_TABLE_MAIN; 1..2^32-1 but 255 (local)
+    std::uint32_t max_routes = 4096;   // prefixes taken into the FIB
+    std::uint32_t max_next_hops = 64;  // distinct (next hop, port) pairs they use
+};
+
 struct GatewayConfig {
     Ipv6Addr encap_source{};
     std::optional<Ipv6Prefix> service_sid_prefix;  // must be a /96
@@ -62,6 +71,7 @@ struct GatewayConfig {
     // ports not `trusted` that address them are dropped. Empty: no check.
     std::vector<Ipv6Prefix> sr_domain;
     SrhHmacConfig srh_hmac;
+    std::optional<KernelRoutesConfig> kernel_routes;  // absent: only `routes`
 };
 
 // The gateway's own address on a port: the address, and the length of its
@@ -98,6 +108,9 @@ struct RouteConfig {
     Ipv6Prefix prefix;
     Ipv6Addr via{};                   // a static neighbor, or an address on-link on a port
 };
+
+// The prefix's address with every bit past its length cleared.
+Ipv6Addr network_of(const Ipv6Prefix& p) noexcept;
 
 // The port whose addresses make `a` on-link (the longest such prefix), or -1.
 int on_link_port(const std::vector<PortConfig>& ports, const Ipv6Addr& a) noexcept;

@@ -41,7 +41,7 @@ bool RateLimit::take(std::uint64_t now_us) noexcept {
 
 ExceptionPath::ExceptionPath(const Config& cfg, const std::vector<PortState>& ports, rte_mempool* pool,
                              const Fib& fib, std::uint32_t rate_pps)
-    : fib_(fib), held_by_nbr_(fib.neighbor_count()) {
+    : fib_(fib), held_by_nbr_(fib.neighbor_capacity()) {
     for (const PortState& p : ports) {
         if (p.port_id >= kMaxPorts)
             continue;

@@ -4,6 +4,7 @@
 #include <rte_errno.h>
 #include <rte_fib6.h>
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -19,21 +20,31 @@ std::uint64_t neighbor_of(const std::vector<Neighbor>& nbrs, const Ipv6Addr& a) 
 }  // namespace
 
 Fib::Fib(const std::string& name, int socket_id, const std::vector<RouteConfig>& routes,
-         std::vector<Neighbor> neighbors, const std::vector<Ipv6Addr>& own, bool punt_host)
-    : neighbors_(std::move(neighbors)),
-      words_(std::make_unique<std::atomic<std::uint64_t>[]>(neighbors_.size())),
-      wanted_(std::make_unique<std::atomic<std::uint8_t>[]>(neighbors_.size())) {
-    for (std::size_t i = 0; i < neighbors_.size(); ++i) {
-        words_[i].store(neighbors_[i].dynamic ? 0 : pack_mac(neighbors_[i].mac) | kMacValid);
+         std::vector<Neighbor> neighbors, const std::vector<Ipv6Addr>& own, bool punt_host, KernelRouteLimits kernel)
+    : capacity_(neighbors.size() + kernel.max_next_hops),
+      neighbors_(std::make_unique<Neighbor[]>(capacity_)),
+      words_(std::make_unique<std::atomic<std::uint64_t>[]>(capacity_)),
+      wanted_(std::make_unique<std::atomic<std::uint8_t>[]>(capacity_)),
+      kernel_max_routes_(kernel.max_routes),
+      max_run_time_neighbors_(kernel.max_next_hops) {
+    for (std::size_t i = 0; i < capacity_; ++i) {
+        words_[i].store(0);
         wanted_[i].store(0);
     }
+    for (std::size_t i = 0; i < neighbors.size(); ++i) {
+        neighbors_[i] = neighbors[i];
+        words_[i].store(neighbors[i].dynamic ? 0 : pack_mac(neighbors[i].mac) | kMacValid);
+    }
+    count_.store(neighbors.size());
     rte_fib6_conf conf{};
     conf.type = RTE_FIB6_TRIE;
     conf.default_nh = kNoRoute;
-    conf.max_routes = static_cast<int>(routes.size() + neighbors_.size() + own.size() + 16);
+    conf.max_routes = static_cast<int>(routes.size() + neighbors.size() + own.size() + 16 + kernel.max_routes);
     conf.rib_ext_sz = 0;
     conf.trie.nh_sz = RTE_FIB6_TRIE_4B;
-    conf.trie.num_tbl8 = 1u << 12;
+    // tbl8 groups: prefixes longer than /24 take up to one per byte past
+    // the 24th; kernel routes (BGP, mostly /48 and shorter) get room too.
+    conf.trie.num_tbl8 = (1u << 12) + std::min<std::uint32_t>(kernel.max_routes, 1u << 20) * 2;
     fib_ = rte_fib6_create(name.c_str(), socket_id, &conf);
     if (fib_ == nullptr)
         throw std::runtime_error("rte_fib6_create: " + std::string(rte_strerror(rte_errno)));
@@ -42,11 +53,12 @@ Fib::Fib(const std::string& name, int socket_id, const std::vector<RouteConfig>&
             rte_fib6_free(fib_);
             throw std::runtime_error(what + ": rte_fib6_add failed");
         }
+        fixed_.emplace(network_of({a, len}), len);
     };
-    for (std::size_t i = 0; i < neighbors_.size(); ++i)
-        add(neighbors_[i].address, 128, i + 1, "neighbors[" + std::to_string(i) + "]");
+    for (std::size_t i = 0; i < neighbors.size(); ++i)
+        add(neighbors[i].address, 128, i + 1, "neighbors[" + std::to_string(i) + "]");
     for (std::size_t i = 0; i < routes.size(); ++i) {
-        const std::uint64_t nh = neighbor_of(neighbors_, routes[i].via);
+        const std::uint64_t nh = neighbor_of(neighbors, routes[i].via);
         if (nh == kNoRoute) {
             rte_fib6_free(fib_);
             throw std::runtime_error("routes[" + std::to_string(i) + "].via: not a neighbor");
@@ -71,6 +83,46 @@ int Fib::lookup(const Ipv6Addr& addr) const noexcept {
     std::uint64_t nh = kNoRoute;
     rte_fib6_lookup_bulk(fib_, ip, &nh, 1);
     return nh == kNoRoute || nh == kPunt ? -1 : static_cast<int>(nh - 1);
+}
+
+int Fib::add_neighbor(const Ipv6Addr& address, std::uint16_t port_id) {
+    const std::size_t n = neighbor_count();
+    for (std::size_t i = 0; i < n; ++i)
+        if (neighbors_[i].address == address && neighbors_[i].port_id == port_id)
+            return static_cast<int>(i);
+    if (run_time_neighbors_ == max_run_time_neighbors_ || n == capacity_)
+        return -1;
+    neighbors_[n] = Neighbor{address, MacAddr{}, port_id, true};
+    words_[n].store(0, std::memory_order_relaxed);
+    wanted_[n].store(0, std::memory_order_relaxed);
+    // Published before any route points to it (rte_fib6_add comes after).
+    count_.store(n + 1, std::memory_order_release);
+    ++run_time_neighbors_;
+    return static_cast<int>(n);
+}
+
+Fib::KernelRoute Fib::set_kernel_route(const Ipv6Prefix& prefix, std::size_t nbr) {
+    const Key key{network_of(prefix), prefix.len};
+    if (fixed_.contains(key))
+        return KernelRoute::Shadowed;
+    const auto it = kernel_.find(key);
+    if (it == kernel_.end() && kernel_.size() >= kernel_max_routes_)
+        return KernelRoute::Full;
+    if (nbr >= neighbor_count() || rte_fib6_add(fib_, key.first.data(), key.second, nbr + 1) != 0)
+        return KernelRoute::Failed;
+    kernel_[key] = nbr;
+    return KernelRoute::Installed;
+}
+
+void Fib::delete_kernel_route(const Ipv6Prefix& prefix) {
+    const Key key{network_of(prefix), prefix.len};
+    if (kernel_.erase(key) != 0)
+        rte_fib6_delete(fib_, key.first.data(), key.second);
+}
+
+int Fib::kernel_route(const Ipv6Prefix& prefix) const noexcept {
+    const auto it = kernel_.find(Key{network_of(prefix), prefix.len});
+    return it == kernel_.end() ? -1 : static_cast<int>(it->second);
 }
 
 void Fib::lookup_bulk(std::uint8_t (*ips)[16], std::uint64_t* next_hops, unsigned n) const noexcept {

@@ -245,6 +245,7 @@ struct App {
         }
         r["kernel_ports"] = std::move(kif);
         r["neighbors"] = neigh ? neigh->list(now_ms()) : nlohmann::json::array();
+        r["kernel_routes"] = neigh ? neigh->routes_json() : nlohmann::json(nullptr);
         if (exc)
             r["held"] = {{"now", exc->held_now()}, {"sent", exc->held_sent()}, {"dropped", exc->held_dropped()}};
     }
@@ -446,7 +447,10 @@ int run(App& app) {
             own.push_back(a.addr);
         punt_host |= !cfg.ports[i].kernel_interface.empty() && app.ports[i].driver != "net_af_xdp";
     }
-    app.fib = std::make_unique<Fib>("cats_fib", socket, cfg.routes, std::move(nbrs), own, punt_host);
+    KernelRouteLimits kernel_limits;
+    if (cfg.gateway.kernel_routes)
+        kernel_limits = {cfg.gateway.kernel_routes->max_routes, cfg.gateway.kernel_routes->max_next_hops};
+    app.fib = std::make_unique<Fib>("cats_fib", socket, cfg.routes, std::move(nbrs), own, punt_host, kernel_limits);
     attach_xdp(app, own);
     if (kernel_links) {
         app.exc = std::make_unique<ExceptionPath>(cfg, app.ports, app.pool, *app.fib, cfg.gateway.exception_rate);
@@ -467,7 +471,7 @@ int run(App& app) {
             }
             links.push_back(std::move(kl));
         }
-        app.neigh = std::make_unique<NeighborMirror>(*app.fib, std::move(links));
+        app.neigh = std::make_unique<NeighborMirror>(*app.fib, std::move(links), cfg.gateway.kernel_routes);
         app.neigh->start();
         for (const KernelLink& l : app.neigh->links())
             std::fprintf(stderr, "cats-dataplane: %s: kernel interface %s (ifindex %u, %s), %zu address(es)\n",

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -27,6 +28,82 @@ std::string errno_text(int e) { return std::strerror(e); }
 
 }  // namespace
 
+std::optional<KernelRouteMsg> parse_route_message(const void* p) {
+    const auto* nlh = static_cast<const nlmsghdr*>(p);
+    if ((nlh->nlmsg_type != RTM_NEWROUTE && nlh->nlmsg_type != RTM_DELROUTE) ||
+        nlh->nlmsg_len < NLMSG_LENGTH(sizeof(rtmsg)))
+        return std::nullopt;
+    const auto* rtm = static_cast<const rtmsg*>(mnl_nlmsg_get_payload(nlh));
+    if (rtm->rtm_family != AF_INET6 || rtm->rtm_dst_len > 128)
+        return std::nullopt;
+    KernelRouteMsg m;
+    m.add = nlh->nlmsg_type == RTM_NEWROUTE;
+    m.prefix.len = rtm->rtm_dst_len;
+    m.table = rtm->rtm_table;
+    m.type = rtm->rtm_type;
+    m.protocol = rtm->rtm_protocol;
+    // Every attribute whole, up to the end of the message (mnl_attr_parse
+    // would stop quietly at one that runs past it).
+    const nlattr* tb[RTA_MAX + 1] = {};
+    const auto* attr = static_cast<const nlattr*>(mnl_nlmsg_get_payload_offset(nlh, sizeof(rtmsg)));
+    int left = static_cast<int>(nlh->nlmsg_len) - static_cast<int>(MNL_NLMSG_HDRLEN + MNL_ALIGN(sizeof(rtmsg)));
+    for (; mnl_attr_ok(attr, left); attr = mnl_attr_next(attr)) {
+        left -= static_cast<int>(MNL_ALIGN(attr->nla_len));
+        if (mnl_attr_get_type(attr) <= RTA_MAX)
+            tb[mnl_attr_get_type(attr)] = attr;
+    }
+    if (left > 0)
+        return std::nullopt;
+    auto u32 = [&](int type, std::uint32_t& out) {
+        if (tb[type] == nullptr)
+            return true;
+        if (mnl_attr_validate(tb[type], MNL_TYPE_U32) < 0)
+            return false;
+        out = mnl_attr_get_u32(tb[type]);
+        return true;
+    };
+    if (tb[RTA_DST] != nullptr) {
+        if (mnl_attr_get_payload_len(tb[RTA_DST]) != 16)
+            return std::nullopt;
+        std::memcpy(m.prefix.addr.data(), mnl_attr_get_payload(tb[RTA_DST]), 16);
+    } else if (m.prefix.len != 0) {
+        return std::nullopt;
+    }
+    m.prefix.addr = network_of(m.prefix);
+    if (tb[RTA_GATEWAY] != nullptr) {
+        if (mnl_attr_get_payload_len(tb[RTA_GATEWAY]) != 16)
+            return std::nullopt;
+        Ipv6Addr gw;
+        std::memcpy(gw.data(), mnl_attr_get_payload(tb[RTA_GATEWAY]), 16);
+        m.gateway = gw;
+    }
+    std::uint32_t oif = 0;
+    if (!u32(RTA_TABLE, m.table) || !u32(RTA_PRIORITY, m.metric) || !u32(RTA_OIF, oif))
+        return std::nullopt;
+    m.oif = oif;
+    m.multipath = tb[RTA_MULTIPATH] != nullptr;
+    m.nexthop_object = tb[RTA_NH_ID] != nullptr;
+    return m;
+}
+
+std::string route_protocol_name(std::uint8_t p) {
+    switch (p) {
+    case RTPROT_UNSPEC: return "unspec";
+    case RTPROT_REDIRECT: return "redirect";
+    case RTPROT_KERNEL: return "kernel";
+    case RTPROT_BOOT: return "boot";
+    case RTPROT_STATIC: return "static";
+    case RTPROT_RA: return "ra";
+    case RTPROT_ZEBRA: return "zebra";
+    case RTPROT_BIRD: return "bird";
+    case RTPROT_BGP: return "bgp";
+    case RTPROT_ISIS: return "isis";
+    case RTPROT_OSPF: return "ospf";
+    case RTPROT_RIP: return "rip";
+    default: return std::to_string(p);
+    }
+}
+
 std::string nud_state_name(std::uint16_t s) {
     switch (s) {
     case 0: return "none";
@@ -42,13 +119,15 @@ std::string nud_state_name(std::uint16_t s) {
     }
 }
 
-NeighborMirror::NeighborMirror(Fib& fib, std::vector<KernelLink> links)
-    : fib_(fib), links_(std::move(links)), entries_(fib.neighbor_count()) {
+NeighborMirror::NeighborMirror(Fib& fib, std::vector<KernelLink> links, std::optional<KernelRoutesConfig> routes)
+    : fib_(fib), links_(std::move(links)), entries_(fib.neighbor_capacity()), configured_(fib.neighbor_count()),
+      routes_cfg_(routes) {
     events_ = mnl_socket_open2(NETLINK_ROUTE, SOCK_NONBLOCK | SOCK_CLOEXEC);
     req_ = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
     if (events_ == nullptr || req_ == nullptr)
         throw std::runtime_error("neighbor mirror: rtnetlink socket: " + errno_text(errno));
-    if (mnl_socket_bind(events_, 1u << (RTNLGRP_NEIGH - 1), MNL_SOCKET_AUTOPID) < 0 ||
+    const unsigned groups = (1u << (RTNLGRP_NEIGH - 1)) | (routes_cfg_ ? 1u << (RTNLGRP_IPV6_ROUTE - 1) : 0u);
+    if (mnl_socket_bind(events_, groups, MNL_SOCKET_AUTOPID) < 0 ||
         mnl_socket_bind(req_, 0, MNL_SOCKET_AUTOPID) < 0)
         throw std::runtime_error("neighbor mirror: rtnetlink bind: " + errno_text(errno));
     // A burst of neighbor events must not overflow the socket between polls.
@@ -139,7 +218,17 @@ void NeighborMirror::start() {
         for (const InterfaceAddress& a : l.addresses)
             address(l, a, true, !l.tap);
     }
-    dump(0);
+    dump_neighbors(0);
+    if (routes_cfg_) {
+        // Without the compat mode, a route using a nexthop object (FRR's
+        // default where the kernel has them) carries only its id.
+        std::ifstream compat("/proc/sys/net/ipv4/nexthop_compat_mode");
+        int mode = 1;
+        if (compat >> mode && mode == 0)
+            std::fprintf(stderr, "cats-dataplane: kernel_routes: net.ipv4.nexthop_compat_mode is 0: routes that use "
+                                 "nexthop objects (FRR) are not mirrored; set it to 1\n");
+        dump_routes();
+    }
 }
 
 // The kernel answers a failed fire-and-forget request with an error message
@@ -151,42 +240,168 @@ void NeighborMirror::drain_requests() {
         ++request_errors_;
 }
 
-void NeighborMirror::dump(std::uint64_t now_ms) {
+template <class F>
+void NeighborMirror::dump(std::uint16_t type, std::size_t header_size, F&& f) {
     drain_requests();
     char buf[MNL_SOCKET_BUFFER_SIZE];
     nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
-    nlh->nlmsg_type = RTM_GETNEIGH;
+    nlh->nlmsg_type = type;
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     nlh->nlmsg_seq = seq_++;
-    auto* ndm = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
-    ndm->ndm_family = AF_INET6;
+    // ndmsg and rtmsg both start with the family byte.
+    auto* family = static_cast<std::uint8_t*>(mnl_nlmsg_put_extra_header(nlh, header_size));
+    *family = AF_INET6;
+    const std::string what = type == RTM_GETROUTE ? "route dump" : "neighbor dump";
     if (mnl_socket_sendto(req_, nlh, nlh->nlmsg_len) < 0)
-        throw std::runtime_error("neighbor dump: " + errno_text(errno));
+        throw std::runtime_error(what + ": " + errno_text(errno));
     const std::uint32_t seq = nlh->nlmsg_seq;
-    struct Ctx {
-        NeighborMirror* self;
-        std::uint64_t now;
-    } ctx{this, now_ms};
     for (;;) {
         const ssize_t n = mnl_socket_recvfrom(req_, buf, sizeof buf);
         if (n <= 0)
-            throw std::runtime_error("neighbor dump: " + errno_text(errno));
+            throw std::runtime_error(what + ": " + errno_text(errno));
         const int rc = mnl_cb_run(buf, static_cast<std::size_t>(n), seq, req_port_,
                                   [](const nlmsghdr* h, void* data) {
-                                      auto* c = static_cast<Ctx*>(data);
-                                      c->self->handle(h, c->now);
+                                      (*static_cast<F*>(data))(h);
                                       return MNL_CB_OK;
                                   },
-                                  &ctx);
+                                  &f);
         if (rc <= MNL_CB_STOP)
             break;
     }
+}
+
+void NeighborMirror::dump_neighbors(std::uint64_t now_ms) {
+    dump(RTM_GETNEIGH, sizeof(ndmsg), [this, now_ms](const nlmsghdr* h) { handle(h, now_ms); });
+}
+
+// The kernel's table again, from scratch: at start, after lost events, and
+// when an event alone cannot say what the table became (multipath).
+void NeighborMirror::dump_routes() {
+    resync_routes_ = false;
+    std::map<Key, Hops> fresh;
+    const bool count = !routes_dumped_;
+    dump(RTM_GETROUTE, sizeof(rtmsg), [&](const nlmsghdr* h) {
+        const std::optional<KernelRouteMsg> m = parse_route_message(h);
+        if (!m || !m->add || m->table != routes_cfg_->table)
+            return;
+        if (const std::optional<Hop> hop = usable(*m, count))
+            fresh[Key{m->prefix.addr, m->prefix.len}][m->metric] = *hop;
+    });
+    routes_dumped_ = true;
+    for (const auto& [k, r] : kroutes_)
+        fresh.try_emplace(k);
+    for (auto& [k, hops] : fresh) {
+        kroutes_[k].hops = std::move(hops);
+        apply_route(k);
+    }
+}
+
+std::optional<NeighborMirror::Hop> NeighborMirror::usable(const KernelRouteMsg& m, bool count) {
+    const char* why = nullptr;
+    const KernelLink* link = link_of_ifindex(m.oif);
+    if (m.type != RTN_UNICAST)
+        why = "not_unicast";          // blackhole, unreachable, prohibit, local, multicast
+    else if (m.multipath)
+        why = "multipath";
+    else if (m.nexthop_object && !m.gateway && m.oif == 0)
+        why = "nexthop_object";       // nexthop_compat_mode 0
+    else if (link == nullptr)
+        why = "other_interface";
+    else if (!m.gateway)
+        why = "on_link";              // connected prefixes: no next hop to resolve
+    if (why != nullptr) {
+        if (count)
+            ++route_skips_[why];
+        return std::nullopt;
+    }
+    return Hop{*m.gateway, link->port_id, m.protocol};
+}
+
+bool NeighborMirror::handle_route(const nlmsghdr* nlh) {
+    const std::optional<KernelRouteMsg> m = parse_route_message(nlh);
+    if (!m) {
+        ++route_skips_["malformed"];
+        return false;
+    }
+    if (m->table != routes_cfg_->table)
+        return false;
+    ++route_events_;
+    const Key key{m->prefix.addr, m->prefix.len};
+    const auto it = kroutes_.find(key);
+    if (m->multipath) {
+        // An appended or removed sibling: what remains is in the table.
+        ++route_skips_["multipath"];
+        resync_routes_ = true;
+        return false;
+    }
+    if (!m->add) {
+        if (it == kroutes_.end())
+            return false;
+        const auto h = it->second.hops.find(m->metric);
+        if (h == it->second.hops.end())
+            return false;
+        if (m->gateway && *m->gateway != h->second.via) {
+            resync_routes_ = true;    // not the route we hold: a sibling of one
+            return false;
+        }
+        it->second.hops.erase(h);
+        return apply_route(key);
+    }
+    const std::optional<Hop> hop = usable(*m, true);
+    if (!hop) {
+        // A route that replaced ours with one we cannot take.
+        if (it == kroutes_.end() || it->second.hops.erase(m->metric) == 0)
+            return false;
+        return apply_route(key);
+    }
+    kroutes_[key].hops[m->metric] = *hop;
+    return apply_route(key);
+}
+
+bool NeighborMirror::apply_route(const Key& key) {
+    const auto it = kroutes_.find(key);
+    if (it == kroutes_.end())
+        return false;
+    Route& r = it->second;
+    const Ipv6Prefix prefix{key.first, key.second};
+    int nbr = -1;
+    if (r.hops.empty()) {
+        r.state.clear();
+    } else {
+        const Hop& best = r.hops.begin()->second;   // the lowest metric
+        nbr = fib_.add_neighbor(best.via, best.port_id);
+        if (nbr < 0) {
+            r.state = "next_hops_full";
+        } else {
+            switch (fib_.set_kernel_route(prefix, static_cast<std::size_t>(nbr))) {
+            case Fib::KernelRoute::Installed: r.state = "installed"; break;
+            case Fib::KernelRoute::Shadowed: r.state = "shadowed"; nbr = -1; break;
+            case Fib::KernelRoute::Full: r.state = "routes_full"; nbr = -1; break;
+            case Fib::KernelRoute::Failed: r.state = "failed"; nbr = -1; break;
+            }
+        }
+    }
+    if (nbr < 0)
+        fib_.delete_kernel_route(prefix);
+    const bool changed = nbr != r.nbr;
+    if (changed) {
+        if (nbr >= 0)
+            ++entries_[static_cast<std::size_t>(nbr)].routes;
+        if (r.nbr >= 0)
+            --entries_[static_cast<std::size_t>(r.nbr)].routes;
+    }
+    r.nbr = nbr;
+    if (r.hops.empty())
+        kroutes_.erase(it);
+    return changed;
 }
 
 // One RTM_NEWNEIGH / RTM_DELNEIGH from the kernel. True when a worker-visible
 // word changed.
 bool NeighborMirror::handle(const void* p, std::uint64_t now_ms) {
     const auto* nlh = static_cast<const nlmsghdr*>(p);
+    if (routes_cfg_ && (nlh->nlmsg_type == RTM_NEWROUTE || nlh->nlmsg_type == RTM_DELROUTE))
+        return handle_route(nlh);
     if ((nlh->nlmsg_type != RTM_NEWNEIGH && nlh->nlmsg_type != RTM_DELNEIGH) ||
         nlh->nlmsg_len < NLMSG_LENGTH(sizeof(ndmsg)))
         return false;
@@ -271,8 +486,10 @@ bool NeighborMirror::poll(std::uint64_t now_ms) {
         const ssize_t n = mnl_socket_recvfrom(events_, buf, sizeof buf);
         if (n < 0) {
             if (errno == ENOBUFS) {
-                // Events were lost: read the whole table again.
-                dump(now_ms);
+                // Events were lost: read the whole tables again.
+                dump_neighbors(now_ms);
+                if (routes_cfg_)
+                    dump_routes();
                 changed = true;
                 continue;
             }
@@ -283,9 +500,14 @@ bool NeighborMirror::poll(std::uint64_t now_ms) {
              h = mnl_nlmsg_next(h, &len))
             changed |= handle(h, now_ms);
     }
+    if (resync_routes_) {
+        dump_routes();
+        changed = true;
+    }
     drain_requests();
     for (std::size_t i = 0; i < fib_.neighbor_count(); ++i) {
-        if (!fib_.neighbor(i).dynamic)
+        // A next hop of kernel routes only while a route uses it.
+        if (!fib_.neighbor(i).dynamic || (i >= configured_ && entries_[i].routes == 0))
             continue;
         const Entry& e = entries_[i];
         const bool wanted = fib_.take_wanted(i);
@@ -318,9 +540,43 @@ nlohmann::json NeighborMirror::list(std::uint64_t now_ms) const {
             j["usable"] = mac.has_value();
         }
         j["interface"] = link ? link->ifname : "";
+        j["source"] = i < configured_ ? "config" : "kernel_route";
+        if (i >= configured_)
+            j["routes"] = entries_[i].routes;
         out.push_back(std::move(j));
     }
     return out;
+}
+
+nlohmann::json NeighborMirror::routes_json() const {
+    if (!routes_cfg_)
+        return nullptr;
+    nlohmann::json list = nlohmann::json::array();
+    std::uint64_t installed = 0;
+    for (const auto& [k, r] : kroutes_) {
+        installed += r.state == "installed";
+        if (list.size() == kRouteListMax)
+            continue;
+        const Hop& best = r.hops.begin()->second;
+        const KernelLink* link = link_of_port(best.port_id);
+        list.push_back({{"prefix", format_ipv6(k.first) + "/" + std::to_string(k.second)},
+                        {"via", format_ipv6(best.via)},
+                        {"interface", link ? link->ifname : ""},
+                        {"port", link ? link->port_name : ""},
+                        {"metric", r.hops.begin()->first},
+                        {"protocol", route_protocol_name(best.protocol)},
+                        {"state", r.state}});
+    }
+    const bool truncated = kroutes_.size() > list.size();
+    return {{"table", routes_cfg_->table},
+            {"max_routes", routes_cfg_->max_routes},
+            {"max_next_hops", routes_cfg_->max_next_hops},
+            {"routes_installed", installed},
+            {"routes_known", kroutes_.size()},
+            {"events", route_events_},
+            {"skipped", route_skips_},
+            {"routes", std::move(list)},
+            {"truncated", truncated}};
 }
 
 }  // namespace cats::dp

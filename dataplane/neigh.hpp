@@ -23,13 +23,30 @@
 // Advertisements there; the kernel routes nothing itself, as cats owns the
 // port's traffic.
 //
+// With gateway.kernel_routes it also mirrors a kernel routing table into
+// the FIB (what linux-cp does): a route there through one of the kernel
+// interfaces to a next hop - installed by FRR or BIRD from BGP, or by an
+// operator with `ip -6 route` - becomes a FIB route to that neighbor, which
+// is then resolved like any other; deleting it takes it out again. Of a
+// prefix's routes the lowest metric wins, as in the kernel. Routes the
+// config has (`routes`, the gateway's own) win over the kernel's. Not taken,
+// counted by reason: routes without a gateway (on-link: connected
+// prefixes), multipath routes (rte_fib6 has one next hop per prefix),
+// routes through other interfaces, and other types (blackhole,
+// unreachable). FRR's nexthop objects need net.ipv4.nexthop_compat_mode=1
+// (the default), which gives their routes the gateway and interface.
+//
 // Thread safety: everything here is for the management thread (the one
-// writer of the FIB's neighbor words and of the service table).
+// writer of the FIB's neighbor words, its kernel routes and of the service
+// table).
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
@@ -38,6 +55,7 @@
 #include "fib.hpp"
 
 struct mnl_socket;
+struct nlmsghdr;
 
 namespace cats::dp {
 
@@ -53,11 +71,30 @@ struct KernelLink {
 // The kernel's NUD state as text ("reachable", ...); "none" for 0.
 std::string nud_state_name(std::uint16_t state);
 
+// An IPv6 route message (RTM_NEWROUTE, RTM_DELROUTE) as the kernel sends it.
+struct KernelRouteMsg {
+    bool add = true;                   // RTM_NEWROUTE; false: RTM_DELROUTE
+    Ipv6Prefix prefix{};               // RTA_DST (::/0 without it), host bits cleared
+    std::uint32_t table = 0;           // RTA_TABLE, else rtm_table
+    std::uint32_t metric = 0;          // RTA_PRIORITY
+    std::uint8_t type = 0;             // RTN_*
+    std::uint8_t protocol = 0;         // RTPROT_*
+    std::optional<Ipv6Addr> gateway;   // RTA_GATEWAY
+    unsigned oif = 0;                  // RTA_OIF
+    bool multipath = false;            // RTA_MULTIPATH
+    bool nexthop_object = false;       // RTA_NH_ID
+};
+// nullopt for anything else, or a message too short for what it claims.
+std::optional<KernelRouteMsg> parse_route_message(const void* nlh);
+// "bgp", "static", ... or the number.
+std::string route_protocol_name(std::uint8_t protocol);
+
 class NeighborMirror {
 public:
     // Opens two rtnetlink sockets (events, requests). Throws
     // std::runtime_error with the reason.
-    NeighborMirror(Fib& fib, std::vector<KernelLink> links);
+    NeighborMirror(Fib& fib, std::vector<KernelLink> links,
+                   std::optional<KernelRoutesConfig> routes = std::nullopt);
     ~NeighborMirror();
     NeighborMirror(const NeighborMirror&) = delete;
     NeighborMirror& operator=(const NeighborMirror&) = delete;
@@ -80,7 +117,32 @@ public:
     // Counters: requests sent, kernel messages read, bad messages.
     std::uint64_t resolutions_requested() const noexcept { return requests_; }
 
+    // For the stats: the mirrored table, its counters and up to
+    // kRouteListMax routes; null without gateway.kernel_routes.
+    static constexpr std::size_t kRouteListMax = 1024;
+    nlohmann::json routes_json() const;
+
 private:
+    using Key = std::pair<Ipv6Addr, std::uint8_t>;   // prefix
+    struct Hop {
+        Ipv6Addr via{};
+        std::uint16_t port_id = 0;
+        std::uint8_t protocol = 0;
+    };
+    using Hops = std::map<std::uint32_t, Hop>;       // by metric
+    struct Route {
+        Hops hops;
+        int nbr = -1;                                // installed next hop's neighbor
+        std::string state;                           // installed, shadowed, ...
+    };
+    // The next hop of a route we can take, or nullopt (counted by reason
+    // when `count`).
+    std::optional<Hop> usable(const KernelRouteMsg& m, bool count);
+    // An RTM_NEWROUTE / RTM_DELROUTE event. True if the FIB changed.
+    bool handle_route(const nlmsghdr* nlh);
+    // Install the best of kroutes_[key] (or remove it). True if the FIB changed.
+    bool apply_route(const Key& key);
+    void dump_routes();
     struct Entry {
         std::uint16_t nud = 0;          // kernel NUD state
         std::uint32_t probes = 0;       // NDA_PROBES
@@ -88,6 +150,7 @@ private:
         std::uint64_t asked_ms = 0;     // last NTF_USE
         bool seen = false;              // the kernel has an entry
         MacAddr mac{};
+        std::uint32_t routes = 0;       // kernel routes through it
     };
     const KernelLink* link_of_port(std::uint16_t port_id) const noexcept;
     const KernelLink* link_of_ifindex(unsigned ifindex) const noexcept;
@@ -97,12 +160,22 @@ private:
     // any error but `tolerated`.
     int request(void* nlh, const std::string& what, bool ack, int tolerated = 0);
     void address(const KernelLink& l, const InterfaceAddress& a, bool add, bool exclusive);
-    void dump(std::uint64_t now_ms);
+    // Dump a kernel table (RTM_GETNEIGH, RTM_GETROUTE); f(nlmsghdr*) for each.
+    template <class F>
+    void dump(std::uint16_t type, std::size_t header_size, F&& f);
+    void dump_neighbors(std::uint64_t now_ms);
     void drain_requests();
 
     Fib& fib_;
     std::vector<KernelLink> links_;
-    std::vector<Entry> entries_;       // by neighbor index
+    std::vector<Entry> entries_;       // by neighbor index (the FIB's capacity)
+    std::size_t configured_ = 0;       // neighbors from the config: always kept resolved
+    std::optional<KernelRoutesConfig> routes_cfg_;
+    std::map<Key, Route> kroutes_;     // the mirrored table: our interfaces' unicast routes
+    std::map<std::string, std::uint64_t> route_skips_;  // route messages not taken, by reason
+    std::uint64_t route_events_ = 0;
+    bool routes_dumped_ = false;
+    bool resync_routes_ = false;
     mnl_socket* events_ = nullptr;
     mnl_socket* req_ = nullptr;
     unsigned req_port_ = 0;

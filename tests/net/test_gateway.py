@@ -33,7 +33,15 @@ Checked, in order:
      restart, f1::2 is reachable again and new flows reach cn1 again;
   5. malformed NDP (hop limit 254, a truncated NS, a bad option length) and
      a frame larger than the port MTU: dropped (counted by the kernel or
-     the gateway), nothing crashes, the gateway still answers ping6.
+     the gateway), nothing crashes, the gateway still answers ping6;
+  6. routes from the kernel (gateway.kernel_routes): a prefix the config
+     does not route is dropped as no_route until `ip -6 route add` puts it
+     in the gateway's main table through the kernel interface towards cn2,
+     via cn2's link-local address (as a BGP daemon would) at metric 50 and
+     via its global address at metric 100; the lower metric is installed
+     and traffic reaches cn2, its next hop resolved by NDP; deleting it
+     installs the other, deleting that drops as no_route again; a route
+     the config has is not overridden (shadowed).
 
 With --af-xdp the same runs with the kernel owning the gateway's veths:
 net_af_xdp ports with cats_xdp.bpf.o as their xdp_prog. No TAP then: the
@@ -198,7 +206,8 @@ def configs(tmp, adv_port):
     ctl_sock = os.path.join(tmp, "ctl.sock")
     with open(os.path.join(tmp, "gw.yaml"), "w") as fh:
         fh.write("""
-gateway: {encap_source: "%s", service_sid_prefix: "2001:db8:5::/96", flow_table_size: 4096}
+gateway: {encap_source: "%s", service_sid_prefix: "2001:db8:5::/96", flow_table_size: 4096,
+          kernel_routes: {table: main, max_next_hops: 8}}
 ports:
   - {name: %s0, addresses: ["%s/64"]}
   - {name: %s1, addresses: ["%s/64"]}
@@ -325,6 +334,92 @@ for f in frames:
     time.sleep(0.05)
 print(len(frames))
 """
+
+
+# Plain UDP (no CATS marking) from the client, one datagram per tag.
+PLAIN_SENDER = r"""
+import socket, sys
+dst, tag, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+for i in range(n):
+    s.sendto(("%%s-%%d" %% (tag, i)).encode(), (dst, %d))
+""" % UDP_PORT
+
+
+def kernel_routes_step(ctl_sock, tmp, procs):
+    """6. Routes mirrored from the gateway's kernel table."""
+    prefix, dst = "2001:db8:a9::/48", "2001:db8:a9::5"
+    gw = NS["gw"]
+    sh("ip", "-6", "addr", "add", dst + "/128", "dev", "lo", ns=NS["cn2"])
+    sh("ip", "-6", "route", "add", prefix, "via", GW_C, ns=NS["cl"])
+    rx = os.path.join(tmp, "rx-kr.txt")
+    procs.append(subprocess.Popen(["ip", "netns", "exec", NS["cn2"], "/usr/bin/python3", "-c", LISTENER, rx, dst]))
+    time.sleep(1)
+    cn2_ll = next(a["local"] for l in json.loads(sh("ip", "-j", "-6", "addr", "show", "dev", "cn2a", ns=NS["cn2"]))
+                  for a in l.get("addr_info", []) if a.get("local", "").startswith("fe80:"))
+
+    def got(tag):
+        return sum(1 for l in open(rx) if l.startswith(tag + "-")) if os.path.exists(rx) else 0
+
+    def send(tag, n=8):
+        sh("/usr/bin/python3", "-c", PLAIN_SENDER, dst, tag, n, ns=NS["cl"])
+        return wait_for(lambda: got(tag) >= n, 5) and got(tag)
+
+    def no_route():
+        return (dp_stats(ctl_sock) or {}).get("drops", {}).get("no_route", 0)
+
+    def kroutes():
+        return (dp_stats(ctl_sock) or {}).get("kernel_routes") or {}
+
+    def route(p):
+        return next((r for r in kroutes().get("routes", []) if r.get("prefix") == p), None)
+
+    before = no_route()
+    send("kr0", 5)
+    time.sleep(0.5)
+    check(got("kr0") == 0 and no_route() - before == 5,
+          "before any kernel route, 5 datagrams to %s are dropped as no_route (%d)" % (dst, no_route() - before))
+
+    sh("ip", "-6", "route", "add", prefix, "via", CN2, "dev", KIF[2], "metric", "100", "proto", "static", ns=gw)
+    sh("ip", "-6", "route", "add", prefix, "via", cn2_ll, "dev", KIF[2], "metric", "50", "proto", "static", ns=gw)
+    r = wait_for(lambda: (lambda x: x if x and x.get("via") == cn2_ll else None)(route(prefix)), 10)
+    check(r is not None and r.get("state") == "installed" and r.get("metric") == 50 and
+          r.get("interface") == KIF[2] and r.get("protocol") == "static",
+          "the lower-metric kernel route is installed: %s" % r)
+    # The mirror has the kernel resolve a new route's next hop at once, with
+    # no traffic (in af_xdp mode nothing holds packets meanwhile).
+    nb = wait_for(lambda: (lambda x: x if x.get("usable") else None)(neighbors(ctl_sock).get(cn2_ll, {})), 10) or \
+        neighbors(ctl_sock).get(cn2_ll, {})
+    check(nb.get("mac") == mac_of(NS["cn2"], "cn2a") and nb.get("source") == "kernel_route" and
+          nb.get("routes") == 1, "its link-local next hop is resolved by NDP before any traffic: %s" % nb)
+    n = send("kr1")
+    check(n == 8, "8 of 8 datagrams to %s reach cn2 through the kernel route (%s)" % (dst, n))
+
+    sh("ip", "-6", "route", "del", prefix, "via", cn2_ll, "dev", KIF[2], "metric", "50", ns=gw)
+    r = wait_for(lambda: (lambda x: x if x and x.get("via") == CN2 else None)(route(prefix)), 10)
+    check(r is not None and r.get("state") == "installed" and r.get("metric") == 100,
+          "deleted, the metric-100 route takes its place: %s" % r)
+    n = send("kr2")
+    check(n == 8, "8 of 8 datagrams reach cn2 via %s (%s)" % (CN2, n))
+
+    # A route the config has (2001:db8:a1::/48 via r1) is not overridden.
+    sh("ip", "-6", "route", "add", "2001:db8:a1::/48", "via", CN2, "dev", KIF[2], ns=gw)
+    r = wait_for(lambda: route("2001:db8:a1::/48"), 10)
+    check(r is not None and r.get("state") == "shadowed", "a kernel route for a configured prefix is shadowed: %s"
+          % r)
+    sh("ip", "-6", "route", "del", "2001:db8:a1::/48", "via", CN2, "dev", KIF[2], ns=gw)
+
+    sh("ip", "-6", "route", "del", prefix, "via", CN2, "dev", KIF[2], "metric", "100", ns=gw)
+    check(wait_for(lambda: route(prefix) is None and route("2001:db8:a1::/48") is None, 10),
+          "both routes deleted, none is mirrored: %s" % kroutes().get("routes"))
+    before = no_route()
+    send("kr3", 5)
+    time.sleep(0.5)
+    kr = kroutes()
+    check(got("kr3") == 0 and no_route() - before == 5,
+          "without it, 5 datagrams are dropped as no_route again (%d)" % (no_route() - before))
+    check(kr.get("skipped", {}).get("on_link", 0) > 0 and kr.get("routes_installed") == 0,
+          "the kernel interfaces' connected prefixes are not taken (skipped %s)" % kr.get("skipped"))
 
 
 def run(tmp):
@@ -541,6 +636,7 @@ def run(tmp):
     p = subprocess.run(["ip", "netns", "exec", NS["cl"], "ping", "-6", "-c", "2", "-i", "0.3", "-W", "2", GW_C],
                        capture_output=True, text=True, timeout=30)
     check(" 0 received" not in p.stdout and p.returncode == 0, "the gateway still answers ping6")
+    kernel_routes_step(ctl_sock, tmp, procs)
     print("ports:", json.dumps(ports(ctl_sock)))
     print("neighbors:", json.dumps(neighbors(ctl_sock)))
     return procs, dp

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <string>
 
+#include "addr_literal.hpp"
 #include "cats_wire.hpp"
 #include "config.hpp"
 
@@ -15,13 +16,9 @@ using namespace cats::dp;
 using Catch::Contains;
 using Catch::StartsWith;
 
-namespace {
+using cats::test::addr;
 
-Ipv6Addr addr(const std::string& s) {
-    const auto a = parse_ipv6_addr(s);
-    REQUIRE(a.has_value());
-    return *a;
-}
+namespace {
 
 MacAddr mac(const std::string& s) {
     const auto m = parse_mac(s);
@@ -811,6 +808,8 @@ TEST_CASE("config: the real-network sample has no static MAC", "[config]") {
     CHECK(c.ports[1].kernel_interface == "cats-core");
     for (const RouteConfig& r : c.routes)
         CHECK(on_link_port(c.ports, r.via) == 1);
+    REQUIRE(c.gateway.kernel_routes);
+    CHECK(c.gateway.kernel_routes->table == 254);
 }
 
 TEST_CASE("config: sr_domain and trusted ports (issue 20, item 6)", "[config][sr_domain]") {
@@ -874,4 +873,40 @@ TEST_CASE("config: srh_hmac keys (issue 20, item 6)", "[config][srh_hmac]") {
                         Equals("gateway.srh_hmac.require: must be one of true | false, got 'maybe'"));
     REQUIRE_THROWS_WITH(load_config_string(cfg("  srh_hmac: {algorithm: sha1}\n")),
                         Contains("gateway.srh_hmac.algorithm: unknown key"));
+}
+
+TEST_CASE("config: kernel_routes (issue 17)", "[config][kernel_routes]") {
+    using Catch::Equals;
+    const std::string port = "ports:\n  - {name: p0, addresses: [2001:db8:f1::1/64]}\n";
+    auto with = [&](const std::string& kr) {
+        return "gateway:\n  encap_source: 2001:db8:ff::1\n  kernel_routes: " + kr + "\n" + port;
+    };
+    CHECK(!load_config_string(addressed(", addresses: [2001:db8:f1::1/64]")).gateway.kernel_routes);
+    const Config d = load_config_string(with("{}"));
+    REQUIRE(d.gateway.kernel_routes);
+    CHECK(d.gateway.kernel_routes->table == 254);
+    CHECK(d.gateway.kernel_routes->max_routes == 4096);
+    CHECK(d.gateway.kernel_routes->max_next_hops == 64);
+    CHECK(load_config_string(with("{table: main}")).gateway.kernel_routes->table == 254);
+    const Config c = load_config_string(with("{table: 1000, max_routes: 10, max_next_hops: 2}"));
+    CHECK(c.gateway.kernel_routes->table == 1000);
+    CHECK(c.gateway.kernel_routes->max_routes == 10);
+    CHECK(c.gateway.kernel_routes->max_next_hops == 2);
+
+    REQUIRE_THROWS_WITH(load_config_string(with("{table: 255}")),
+                        Equals("gateway.kernel_routes.table: 255 is the local table (the gateway's own addresses), "
+                               "not one to route by"));
+    REQUIRE_THROWS_WITH(load_config_string(with("{table: 0}")),
+                        Equals("gateway.kernel_routes.table: must be 1..4294967295, got 0"));
+    REQUIRE_THROWS_WITH(load_config_string(with("{table: local}")),
+                        Contains("gateway.kernel_routes.table: "));
+    REQUIRE_THROWS_WITH(load_config_string(with("{max_routes: 0}")),
+                        Equals("gateway.kernel_routes.max_routes: must be 1..1048576, got 0"));
+    REQUIRE_THROWS_WITH(load_config_string(with("{max_next_hops: 5000}")),
+                        Equals("gateway.kernel_routes.max_next_hops: must be 1..4096, got 5000"));
+    REQUIRE_THROWS_WITH(load_config_string(with("{protocols: [bgp]}")),
+                        Contains("gateway.kernel_routes.protocols: unknown key"));
+    REQUIRE_THROWS_WITH(load_config_string(cfg("  kernel_routes: {}\n")),
+                        Equals("gateway.kernel_routes: no port has a kernel interface to learn routes on (give a "
+                               "port addresses)"));
 }

@@ -29,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "addr_literal.hpp"
 #include "eal_fixture.hpp"
 #include "parse.hpp"
 #include "service_table.hpp"
@@ -36,14 +37,9 @@
 using namespace cats::dp;
 using Catch::Contains;
 
-namespace {
+using cats::test::addr;
 
-Ipv6Addr addr(const char* text) {
-    const auto a = parse_ipv6_addr(text);
-    if (!a)
-        throw std::invalid_argument(std::string("bad IPv6 literal in test: ") + text);
-    return *a;
-}
+namespace {
 
 const Ipv6Addr kNbr0 = addr("fe80::1");
 const Ipv6Addr kNbr1 = addr("fe80::2");
