@@ -222,6 +222,9 @@ void Daemon::handle(const ctl::Request& req, CtlServer::Respond respond) {
     if (cmd == ctl::kPortList)
         return dataplane_query(mgmt::MsgType::StatsReq, {}, std::move(respond), "cannot list ports",
                                ctl::port_list_result);
+    if (cmd == ctl::kRouteList)
+        return dataplane_query(mgmt::MsgType::StatsReq, {}, std::move(respond), "cannot list routes",
+                               ctl::route_list_result);
     respond(ctl::encode_error("request.cmd: '" + cmd + "' is not implemented"));
 }
 

@@ -246,6 +246,20 @@ struct App {
         r["kernel_ports"] = std::move(kif);
         r["neighbors"] = neigh ? neigh->list(now_ms()) : nlohmann::json::array();
         r["kernel_routes"] = neigh ? neigh->routes_json() : nlohmann::json(nullptr);
+        // The config's routes (catsctl route list, with the kernel's).
+        nlohmann::json configured = nlohmann::json::array();
+        for (const RouteConfig& rc : cfg.routes) {
+            const int nbr = fib->lookup(rc.via);
+            std::string port;
+            for (const PortState& p : ports)
+                if (nbr >= 0 && p.port_id == fib->neighbor(static_cast<std::size_t>(nbr)).port_id)
+                    port = p.name;
+            configured.push_back({{"prefix", format_ipv6(rc.prefix.addr) + "/" + std::to_string(rc.prefix.len)},
+                                  {"via", format_ipv6(rc.via)},
+                                  {"port", port},
+                                  {"state", "installed"}});
+        }
+        r["config_routes"] = std::move(configured);
         if (exc)
             r["held"] = {{"now", exc->held_now()}, {"sent", exc->held_sent()}, {"dropped", exc->held_dropped()}};
     }

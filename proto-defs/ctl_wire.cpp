@@ -414,6 +414,41 @@ std::string port_list_result(const Json& stats, Json& out) {
     return {};
 }
 
+std::string route_list_result(const Json& stats, Json& out) {
+    const Json* configured = nullptr;
+    if (std::string e = stats_list(stats, kStatsConfigRoutes, "config routes", configured); !e.empty())
+        return e;
+    Json routes = Json::array();
+    for (const Json& r : *configured) {
+        Json row = r;
+        row["source"] = "config";
+        routes.push_back(std::move(row));
+    }
+    Json kernel;  // null: routes are not mirrored from the kernel
+    if (const auto it = stats.find(kStatsKernelRoutes); it != stats.end() && !it->is_null()) {
+        const std::string path = "dataplane stats." + std::string(kStatsKernelRoutes);
+        if (!it->is_object())
+            return path + ": expected an object, got " + describe(*it);
+        kernel = *it;
+        const auto list = kernel.find("routes");
+        if (list != kernel.end()) {
+            if (!list->is_array())
+                return path + ".routes: expected a list, got " + describe(*list);
+            for (std::size_t i = 0; i < list->size(); ++i) {
+                if (!(*list)[i].is_object())
+                    return path + ".routes[" + std::to_string(i) + "]: expected an object, got " +
+                           describe((*list)[i]);
+                Json row = (*list)[i];
+                row["source"] = "kernel";
+                routes.push_back(std::move(row));
+            }
+            kernel.erase(list);
+        }
+    }
+    out = {{"routes", std::move(routes)}, {"kernel", std::move(kernel)}};
+    return {};
+}
+
 std::optional<std::uint16_t> parse_compute_types(std::string_view list) {
     std::uint16_t bits = 0;
     while (true) {

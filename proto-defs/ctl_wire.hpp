@@ -60,9 +60,10 @@ inline constexpr std::string_view kStats = "stats";
 inline constexpr std::string_view kDataplaneStatus = "dataplane.status";
 inline constexpr std::string_view kNeighborList = "neighbor.list";
 inline constexpr std::string_view kPortList = "port.list";
-inline constexpr std::array<std::string_view, 10> kCommands = {
-    kServiceList, kInstanceAdd, kInstanceDel, kInstanceSet, kFlowList,
-    kPeerList,    kStats,       kDataplaneStatus, kNeighborList, kPortList,
+inline constexpr std::string_view kRouteList = "route.list";
+inline constexpr std::array<std::string_view, 11> kCommands = {
+    kServiceList, kInstanceAdd,     kInstanceDel,  kInstanceSet, kFlowList,  kPeerList,
+    kStats,       kDataplaneStatus, kNeighborList, kPortList,    kRouteList,
 };
 
 using Json = nlohmann::json;
@@ -146,22 +147,28 @@ struct ServiceListArgs {
 };
 std::string parse_service_list_args(const Json& args, ServiceListArgs& out);
 
-// peer.list, stats, dataplane.status, neighbor.list, port.list take no
-// arguments.
+// peer.list, stats, dataplane.status, neighbor.list, port.list, route.list
+// take no arguments.
 std::string parse_no_args(const Json& args);
 
-// neighbor.list and port.list are answered from the dataplane's STATS reply
+// neighbor.list, port.list and route.list are answered from the dataplane's STATS reply
 // (cats-dataplane's report): cats-control asks for it and passes on these
 // parts of it, the entries as the dataplane wrote them (control/README.md
 // lists their keys). Its keys:
 inline constexpr std::string_view kStatsNeighbors = "neighbors";       // list of objects
 inline constexpr std::string_view kStatsHeld = "held";                 // object, absent without a kernel path
 inline constexpr std::string_view kStatsKernelPorts = "kernel_ports";  // list of objects
+inline constexpr std::string_view kStatsConfigRoutes = "config_routes"; // list of objects
+inline constexpr std::string_view kStatsKernelRoutes = "kernel_routes"; // object; null or absent: not mirrored
 // The results: {"neighbors":[...],"held":{...}|null} and {"ports":[...]}.
 // Return "" or what is wrong with `stats` (a dataplane too old to report
 // neighbors, or a part of the wrong shape), naming its path.
 std::string neighbor_list_result(const Json& stats, Json& out);
 std::string port_list_result(const Json& stats, Json& out);
+// {"routes":[...],"kernel":{...}|null}: the config's routes (source
+// "config") then the kernel's (source "kernel", kernel_routes.routes), and
+// the mirror's counters (kernel_routes without its list).
+std::string route_list_result(const Json& stats, Json& out);
 
 // Compute types: bit set <-> names ("cpu,gpu" on the command line,
 // ["cpu","gpu"] in JSON). parse returns nullopt for an unknown or repeated

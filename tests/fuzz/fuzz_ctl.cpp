@@ -11,7 +11,7 @@
 //     instance_args_to_json() of them parses back to the same arguments;
 //   - an accepted response re-encodes (encode_ok/encode_error) to one that
 //     parses to the same response;
-//   - neighbor_list_result()/port_list_result() take any result.
+//   - neighbor_list_result()/port_list_result()/route_list_result() take any result.
 #include <algorithm>
 #include <string>
 #include <string_view>
@@ -96,6 +96,7 @@ void check_response(std::string_view line) {
         Json out;
         (void)neighbor_list_result(r.result, out);
         (void)port_list_result(r.result, out);
+        (void)route_list_result(r.result, out);
     } else {
         // Not valid UTF-8 never reaches here: the JSON parser refuses it.
         FUZZ_CHECK(back.error == r.error);

@@ -401,6 +401,11 @@ def kernel_routes_step(ctl_sock, tmp, procs):
           "deleted, the metric-100 route takes its place: %s" % r)
     n = send("kr2")
     check(n == 8, "8 of 8 datagrams reach cn2 via %s (%s)" % (CN2, n))
+    p = subprocess.run([CATSCTL, "-s", ctl_sock, "route", "list"], capture_output=True, text=True, timeout=30)
+    rows = {tuple(l.split()[:2]): l.split() for l in p.stdout.splitlines()[1:] if l.startswith("2001:")}
+    check(p.returncode == 0 and rows.get((prefix, CN2), [])[-4:] == ["kernel", "static", "100", "installed"] and
+          rows.get(("2001:db8:a1::/48", R1), [])[-1:] == ["installed"],
+          "catsctl route list shows the config's route and the kernel's: %s" % p.stdout.strip().splitlines())
 
     # A route the config has (2001:db8:a1::/48 via r1) is not overridden.
     sh("ip", "-6", "route", "add", "2001:db8:a1::/48", "via", CN2, "dev", KIF[2], ns=gw)

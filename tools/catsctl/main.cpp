@@ -318,6 +318,10 @@ int main(int argc, char** argv) {
     port->add_subcommand("list", "mode, addresses, kernel interface, punt and inject counters")
         ->callback([&] { req.cmd = ctl::kPortList; });
 
+    CLI::App* route = app.add_subcommand("route", "the dataplane's IPv6 routes")->require_subcommand(1);
+    route->add_subcommand("list", "the config's and the kernel's (gateway.kernel_routes), with their state")
+        ->callback([&] { req.cmd = ctl::kRouteList; });
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -348,6 +352,7 @@ int main(int argc, char** argv) {
         else if (req.cmd == ctl::kDataplaneStatus) out = r::render_status(resp.result);
         else if (req.cmd == ctl::kNeighborList) out = r::render_neighbors(resp.result);
         else if (req.cmd == ctl::kPortList) out = r::render_ports(resp.result);
+        else if (req.cmd == ctl::kRouteList) out = r::render_routes(resp.result);
         else out = r::render_instance_result(verb, resp.result);
         std::cout << out;
         return kExitOk;

@@ -367,4 +367,35 @@ std::string render_ports(const Json& result) {
                         rows);
 }
 
+std::string render_routes(const Json& result) {
+    const Json& routes = at(result, "routes");
+    std::string out;
+    if (!routes.is_array() || routes.empty()) {
+        out = "no routes\n";
+    } else {
+        std::vector<std::vector<std::string>> rows;
+        for (const Json& r : routes)
+            rows.push_back({text(at(r, "prefix")), text(at(r, "via")), text_or_dash(at(r, "port")),
+                            text_or_dash(at(r, "interface")), text(at(r, "source")),
+                            at(r, "protocol").is_string() ? text(at(r, "protocol")) : "-",
+                            at(r, "metric").is_number() ? text(at(r, "metric")) : "-", text(at(r, "state"))});
+        out = render_table({"PREFIX", "VIA", "PORT", "INTERFACE", "SOURCE", "PROTOCOL", "METRIC", "STATE"}, rows);
+    }
+    const Json& k = at(result, "kernel");
+    if (!k.is_object())
+        return out + "kernel routes: not mirrored (gateway.kernel_routes)\n";
+    out += "kernel table " + text(at(k, "table")) + ": " + text(at(k, "routes_installed")) + " of " +
+           text(at(k, "routes_known")) + " installed (max " + text(at(k, "max_routes")) + " routes, " +
+           text(at(k, "max_next_hops")) + " next hops)";
+    if (at(k, "truncated").is_boolean() && at(k, "truncated").get<bool>())
+        out += ", list truncated";
+    const Json& skipped = at(k, "skipped");
+    if (skipped.is_object() && !skipped.empty()) {
+        out += "; not taken:";
+        for (const auto& [why, n] : skipped.items())
+            out += " " + why + " " + text(n);
+    }
+    return out + "\n";
+}
+
 }  // namespace cats::catsctl

@@ -27,6 +27,8 @@ std::string render_status(const Json& result);
 std::string render_neighbors(const Json& result);
 // port.list: one row per port with its kernel interface and its counters.
 std::string render_ports(const Json& result);
+// route list: {"routes":[...],"kernel":{...}|null} (ctl::route_list_result).
+std::string render_routes(const Json& result);
 // Any JSON as an indented tree (objects), tables (lists of objects) and
 // comma lists (lists of scalars): for dataplane replies whose shape
 // catsctl does not know.

@@ -48,7 +48,7 @@ TEST_CASE("ctl wire: request errors", "[ctl]") {
     CHECK(request_error(R"({"v":0,"cmd":5})") == "request.cmd: expected a string, got 5");
     CHECK(request_error(R"({"v":0,"cmd":"reboot"})") ==
           "request.cmd: unknown command 'reboot' (expected one of: service.list, instance.add, instance.del, "
-          "instance.set, flow.list, peer.list, stats, dataplane.status, neighbor.list, port.list)");
+          "instance.set, flow.list, peer.list, stats, dataplane.status, neighbor.list, port.list, route.list)");
     CHECK(request_error(R"({"v":0,"cmd":"stats","args":[]})") == "request.args: expected an object, got a list");
     CHECK(request_error(R"({"v":0,"cmd":"stats","arg":{}})") ==
           "request.arg: unknown key (expected one of: v, cmd, args)");
@@ -228,6 +228,44 @@ TEST_CASE("ctl wire: neighbor.list and port.list are requests without arguments"
     CHECK(request_error(R"({"v":0,"cmd":"neighbour.list"})")
               .find("request.cmd: unknown command 'neighbour.list'") == 0);
     CHECK(parse_no_args(Json::parse(R"({"port":0})")) == "args.port: unknown key (no arguments expected)");
+}
+
+TEST_CASE("ctl wire: route.list from the dataplane's stats", "[ctl][neigh][kernel_routes]") {
+    Request req;
+    REQUIRE(parse_request(R"({"v":0,"cmd":"route.list"})", req).empty());
+    CHECK(req.cmd == kRouteList);
+    const Json stats = Json::parse(R"({"rx":1,
+      "config_routes":[{"prefix":"2001:db8:a1::/48","via":"2001:db8:1::2","port":"p0","state":"installed"}],
+      "kernel_routes":{"table":254,"routes_installed":1,"skipped":{"multipath":1},
+        "routes":[{"prefix":"::/0","via":"fe80::1","port":"p1","metric":1024,"state":"installed"}]}})");
+    Json out;
+    REQUIRE(route_list_result(stats, out) == "");
+    CHECK(out == Json::parse(R"({"routes":[
+        {"prefix":"2001:db8:a1::/48","via":"2001:db8:1::2","port":"p0","state":"installed","source":"config"},
+        {"prefix":"::/0","via":"fe80::1","port":"p1","metric":1024,"state":"installed","source":"kernel"}],
+      "kernel":{"table":254,"routes_installed":1,"skipped":{"multipath":1}}})"));
+    // Not mirrored: only the config's; kernel null.
+    Json plain = stats;
+    plain["kernel_routes"] = nullptr;
+    REQUIRE(route_list_result(plain, out) == "");
+    CHECK(out["routes"].size() == 1);
+    CHECK(out["kernel"].is_null());
+    plain.erase("kernel_routes");
+    REQUIRE(route_list_result(plain, out) == "");
+    CHECK(out["kernel"].is_null());
+
+    out = "untouched";
+    CHECK(route_list_result(Json::parse(R"({"rx":1})"), out) ==
+          "dataplane stats: no config routes in them (is cats-dataplane older than neighbor discovery?)");
+    CHECK(route_list_result(Json::parse(R"({"config_routes":[],"kernel_routes":[]})"), out) ==
+          "dataplane stats.kernel_routes: expected an object, got a list");
+    CHECK(route_list_result(Json::parse(R"({"config_routes":[],"kernel_routes":{"routes":{}}})"), out) ==
+          "dataplane stats.kernel_routes.routes: expected a list, got an object");
+    CHECK(route_list_result(Json::parse(R"({"config_routes":[],"kernel_routes":{"routes":[{},"x"]}})"), out) ==
+          "dataplane stats.kernel_routes.routes[1]: expected an object, got a string");
+    CHECK(route_list_result(Json::parse(R"({"config_routes":[3]})"), out) ==
+          "dataplane stats.config_routes[0]: expected an object, got 3");
+    CHECK(out == "untouched");
 }
 
 TEST_CASE("ctl wire: neighbor.list and port.list results from the dataplane's stats", "[ctl][neigh]") {

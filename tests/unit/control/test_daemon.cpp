@@ -102,7 +102,12 @@ Json fake_stats() {
          "age_s":4.31,"probes":1,"usable":true,"interface":"veth1"},
         {"address":"2001:db8:2::3","port":"p1","port_id":1,"state":"failed","mac":"",
          "age_s":30.0,"probes":3,"usable":false,"interface":"veth1"}],
-      "held":{"now":1,"sent":5,"dropped":2}})");
+      "held":{"now":1,"sent":5,"dropped":2},
+      "config_routes":[{"prefix":"2001:db8:a1::/48","via":"2001:db8:1::2","port":"p0","state":"installed"}],
+      "kernel_routes":{"table":254,"max_routes":4096,"max_next_hops":64,"routes_installed":1,"routes_known":1,
+        "events":3,"skipped":{"on_link":2},"truncated":false,
+        "routes":[{"prefix":"2001:db8:a9::/48","via":"fe80::2","interface":"veth1","port":"p1","metric":20,
+                   "protocol":"bgp","state":"installed"}]}})");
 }
 
 // A cats-dataplane stand-in: the server end of the management channel.
@@ -466,6 +471,14 @@ services:
     REQUIRE(r.ok);
     CHECK(r.result == Json{{"ports", fake_stats()["kernel_ports"]}});
     CHECK(r.result["ports"][0]["punted"] == 17);
+    r = call(ctl_path, ctl::kRouteList);
+    REQUIRE(r.ok);
+    REQUIRE(r.result["routes"].size() == 2);
+    CHECK(r.result["routes"][0]["source"] == "config");
+    CHECK(r.result["routes"][1]["source"] == "kernel");
+    CHECK(r.result["routes"][1]["via"] == "fe80::2");
+    CHECK(r.result["kernel"]["skipped"]["on_link"] == 2);
+    CHECK_FALSE(r.result["kernel"].contains("routes"));
     r = call(ctl_path, ctl::kNeighborList, {{"port", "p0"}});
     CHECK_FALSE(r.ok);
     CHECK(r.error == "args.port: unknown key (no arguments expected)");
@@ -550,6 +563,9 @@ services:
     r = call(ctl_path, ctl::kPortList);
     CHECK_FALSE(r.ok);
     CHECK(r.error.find("cannot list ports: dataplane at " + dp_path + " not connected") == 0);
+    r = call(ctl_path, ctl::kRouteList);
+    CHECK_FALSE(r.ok);
+    CHECK(r.error.find("cannot list routes: dataplane at " + dp_path + " not connected") == 0);
     if (const char* catsctl = std::getenv("CATSCTL"); catsctl != nullptr && *catsctl != '\0') {
         const RunResult o = run(std::string(catsctl) + " -s " + ctl_path + " neighbor list");
         CHECK(o.status == 1);
@@ -608,6 +624,13 @@ services:
               "2001:db8:2::3  failed (unusable)  -                  p1    veth1      30.0s  3\n"
               "3 neighbors\n"
               "held for resolution: 1 packets now, 5 sent, 2 dropped\n");
+        o = run(c + "route list");
+        CHECK(o.status == 0);
+        CHECK(o.output ==
+              "PREFIX            VIA            PORT  INTERFACE  SOURCE  PROTOCOL  METRIC  STATE\n"
+              "2001:db8:a1::/48  2001:db8:1::2  p0    -          config  -         -       installed\n"
+              "2001:db8:a9::/48  fe80::2        p1    veth1      kernel  bgp       20      installed\n"
+              "kernel table 254: 1 of 1 installed (max 4096 routes, 64 next hops); not taken: on_link 2\n");
         o = run(c + "--json neighbor list");
         CHECK(o.status == 0);
         const Json nj = Json::parse(o.output, nullptr, false);

@@ -84,6 +84,25 @@ TEST_CASE("catsctl render: neighbor list", "[catsctl][neigh]") {
           "held for resolution: 0 packets now, 0 sent, 0 dropped\n");
 }
 
+TEST_CASE("catsctl render: route list", "[catsctl][kernel_routes]") {
+    const Json j = Json::parse(R"({"routes":[
+      {"prefix":"2001:db8:a1::/48","via":"2001:db8:f1::2","port":"p1","state":"installed","source":"config"},
+      {"prefix":"::/0","via":"fe80::1","port":"p1","interface":"cats1","metric":20,"protocol":"bgp",
+       "state":"installed","source":"kernel"},
+      {"prefix":"2001:db8:a1::/48","via":"fe80::1","port":"p1","interface":"cats1","metric":1024,"protocol":"boot",
+       "state":"shadowed","source":"kernel"}],
+      "kernel":{"table":254,"max_routes":4096,"max_next_hops":64,"routes_installed":1,"routes_known":2,
+                "skipped":{"multipath":1,"on_link":4},"truncated":false}})");
+    CHECK(render_routes(j) ==
+          "PREFIX            VIA             PORT  INTERFACE  SOURCE  PROTOCOL  METRIC  STATE\n"
+          "2001:db8:a1::/48  2001:db8:f1::2  p1    -          config  -         -       installed\n"
+          "::/0              fe80::1         p1    cats1      kernel  bgp       20      installed\n"
+          "2001:db8:a1::/48  fe80::1         p1    cats1      kernel  boot      1024    shadowed\n"
+          "kernel table 254: 1 of 2 installed (max 4096 routes, 64 next hops); not taken: multipath 1 on_link 4\n");
+    CHECK(render_routes(Json::parse(R"({"routes":[],"kernel":null})")) ==
+          "no routes\nkernel routes: not mirrored (gateway.kernel_routes)\n");
+}
+
 TEST_CASE("catsctl render: port list", "[catsctl][neigh]") {
     const Json j = Json::parse(R"({"ports":[
       {"port":"p0","port_id":0,"mode":"dpdk","driver":"net_ixgbe","mac":"02:00:00:00:00:01","mtu":1500,
