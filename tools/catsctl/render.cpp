@@ -258,17 +258,63 @@ std::string render_tree(const Json& j, int indent) {
     return out;
 }
 
-std::string render_flows(const Json& result) {
-    // Whatever list of objects the dataplane calls its flows: a table.
-    if (is_list_of_objects(result))
-        return object_table(result);
-    if (result.is_object()) {
-        for (auto it = result.begin(); it != result.end(); ++it) {
-            if (it->is_array() && it->empty() && it.key() == "flows")
-                return "no flows\n";
-        }
+namespace {
+
+std::string proto_name(const Json& p) {
+    if (!p.is_number_unsigned())
+        return "-";
+    switch (p.get<std::uint64_t>()) {
+    case 6: return "tcp";
+    case 17: return "udp";
+    case 50: return "esp";
+    case 58: return "icmpv6";
+    case 132: return "sctp";
+    default: return text(p);
     }
-    return render_tree(result);
+}
+
+std::string hex_of(const char* prefix, const Json& v, int digits) {
+    if (!v.is_number_unsigned())
+        return "-";
+    char buf[48];
+    std::snprintf(buf, sizeof(buf), "%s0x%0*llx", prefix, digits,
+                  static_cast<unsigned long long>(v.get<std::uint64_t>()));
+    return buf;
+}
+
+}  // namespace
+
+std::string render_flows(const Json& result) {
+    // The dataplane's FLOWS reply: a list of flows (dataplane/stats.cpp
+    // list_flows), or an object holding it under "flows".
+    const Json& flows = result.is_array() ? result : at(result, "flows");
+    if (!flows.is_array())
+        return render_tree(result);
+    std::vector<std::vector<std::string>> rows;
+    for (const Json& f : flows) {
+        if (!f.is_object())
+            continue;
+        const std::string kind = text_or_dash(at(f, "kind"));
+        std::string id = "-";
+        if (at(f, "sport").is_number() || at(f, "dport").is_number())
+            id = text(at(f, "sport")) + " -> " + text(at(f, "dport"));
+        else if (!at(f, "spi").is_null())
+            id = hex_of("spi ", at(f, "spi"), 8);
+        else if (!at(f, "frag_id").is_null())
+            id = hex_of("frag ", at(f, "frag_id"), 8);
+        else if (!at(f, "affinity_key").is_null())
+            id = hex_of("key ", at(f, "affinity_key"), 16);
+        rows.push_back({text(at(f, "cs_id")), text(at(f, "instance_id")), kind, text_or_dash(at(f, "src")),
+                        text_or_dash(at(f, "dst")), proto_name(at(f, "proto")), id, seconds_text(at(f, "idle_ms")),
+                        text(at(f, "worker")),
+                        at(f, "best_effort").is_boolean() && at(f, "best_effort").get<bool>() ? "best-effort" : "-"});
+    }
+    if (rows.empty())
+        return "no flows\n";
+    return render_table({"CS-ID", "INSTANCE", "KIND", "SOURCE", "DESTINATION", "PROTO", "PORTS/ID", "IDLE", "WORKER",
+                         "FLAGS"},
+                        rows) +
+           std::to_string(rows.size()) + (rows.size() == 1 ? " flow\n" : " flows\n");
 }
 
 std::string render_stats(const Json& result) {

@@ -52,6 +52,33 @@ TEST_CASE("catsctl render: unknown shapes as trees and tables", "[catsctl]") {
     CHECK(render_flows(Json::parse(R"({"flows":[]})")) == "no flows\n");
 }
 
+TEST_CASE("catsctl render: flow list (issue 21, item 8)", "[catsctl]") {
+    // As dataplane/stats.cpp list_flows writes them: every kind of key.
+    const Json j = Json::parse(R"([
+      {"worker":0,"cs_id":100,"instance_id":2,"idle_ms":1250,"best_effort":false,"kind":"5tuple",
+       "src":"2001:db8:c::1","dst":"2001:db8:5::64","proto":17,"sport":10001,"dport":5000},
+      {"worker":1,"cs_id":100,"instance_id":1,"idle_ms":0,"best_effort":true,"kind":"5tuple",
+       "src":"2001:db8:c::2","dst":"2001:db8:5::64","proto":50,"spi":3735928559},
+      {"worker":0,"cs_id":200,"instance_id":7,"idle_ms":40,"best_effort":false,"kind":"fragment",
+       "src":"2001:db8:c::3","dst":"2001:db8:5::c8","frag_id":305419896},
+      {"worker":0,"cs_id":100,"instance_id":3,"idle_ms":10,"best_effort":false,"kind":"affinity",
+       "affinity_key":2684354560},
+      {"worker":0,"cs_id":100,"instance_id":3,"idle_ms":10,"best_effort":false,"kind":"5tuple",
+       "src":"2001:db8:c::4","dst":"2001:db8:5::64","proto":99,"sport":1,"dport":2}])");
+    CHECK(render_flows(j) ==
+          "CS-ID  INSTANCE  KIND      SOURCE         DESTINATION     PROTO  PORTS/ID                IDLE  WORKER  FLAGS\n"
+          "100    2         5tuple    2001:db8:c::1  2001:db8:5::64  udp    10001 -> 5000           1.2s  0       -\n"
+          "100    1         5tuple    2001:db8:c::2  2001:db8:5::64  esp    spi 0xdeadbeef          0.0s  1       best-effort\n"
+          "200    7         fragment  2001:db8:c::3  2001:db8:5::c8  -      frag 0x12345678         0.0s  0       -\n"
+          "100    3         affinity  -              -               -      key 0x00000000a0000000  0.0s  0       -\n"
+          "100    3         5tuple    2001:db8:c::4  2001:db8:5::64  99     1 -> 2                  0.0s  0       -\n"
+          "5 flows\n");
+    CHECK(render_flows(Json::array()) == "no flows\n");
+    CHECK(render_flows(Json::parse(R"([{"cs_id":1,"instance_id":1,"kind":"5tuple","proto":6,"sport":1,"dport":2}])"))
+              .find("tcp    1 -> 2") != std::string::npos);
+    CHECK(render_flows(Json::parse(R"([{"cs_id":1}])")).ends_with("1 flow\n"));
+}
+
 TEST_CASE("catsctl render: instance results", "[catsctl]") {
     CHECK(render_instance_result("added", Json::parse(R"({"cs_id":1,"id":2,"changed":true,"applied":true,"table_version":9})")) ==
           "cs 1 instance 2: added; the dataplane runs table version 9\n");
