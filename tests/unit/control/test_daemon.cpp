@@ -673,6 +673,25 @@ services:
         CHECK(o.status == 2);
         o = run(c);
         CHECK(o.status == 2);
+        // Usage errors: one line saying what, one saying where to look
+        // (issue 21, item 5); no class names, no help text.
+        o = run(c + "servce list");
+        CHECK(o.status == 2);
+        CHECK(o.output == "catsctl: 'servce' is not a command of catsctl; did you mean 'service'? (service, instance, "
+                          "flow, peer, stats, dataplane, neighbor, port, route)\n  (catsctl --help for usage)\n");
+        o = run(c + "neighbor lst");
+        CHECK(o.output == "catsctl: 'lst' is not a command of catsctl neighbor; did you mean 'list'? (list)\n"
+                          "  (catsctl neighbor --help for usage)\n");
+        o = run(c + "instance add 400 1 --sid zz");
+        CHECK(o.status == 2);
+        CHECK(o.output == "catsctl: instance add: --sid: 'zz' is not an IPv6 address\n"
+                          "  (catsctl instance add --help for usage)\n");
+        o = run(c + "route");
+        CHECK(o.output == "catsctl: a command is required after 'catsctl route'\n  (catsctl route --help for usage)\n");
+        // Global flags anywhere, after the command too.
+        o = run(std::string(catsctl) + " port list -s " + ctl_path + " --json");
+        CHECK(o.status == 0);
+        CHECK(Json::parse(o.output, nullptr, false).contains("ports"));
         o = run(std::string(catsctl) + " --help");
         CHECK(o.status == 0);
         // Unreachable daemon: 1, naming the socket.
