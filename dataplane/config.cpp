@@ -106,7 +106,7 @@ KernelRoutesConfig parse_kernel_routes(const YAML::Node& n, const std::string& p
             fail(p, "255 is the local table (the gateway's own addresses), not one to route by");
     });
     m.with("max_routes", [&](const YAML::Node& v, const std::string& p) {
-        k.max_routes = read_int<std::uint32_t>(v, p, 1, 1048576);
+        k.max_routes = read_int<std::uint32_t>(v, p, 1, 65536);
     });
     m.with("max_next_hops", [&](const YAML::Node& v, const std::string& p) {
         k.max_next_hops = read_int<std::uint32_t>(v, p, 1, 4096);

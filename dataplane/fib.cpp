@@ -4,7 +4,6 @@
 #include <rte_errno.h>
 #include <rte_fib6.h>
 
-#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 
@@ -42,9 +41,10 @@ Fib::Fib(const std::string& name, int socket_id, const std::vector<RouteConfig>&
     conf.max_routes = static_cast<int>(routes.size() + neighbors.size() + own.size() + 16 + kernel.max_routes);
     conf.rib_ext_sz = 0;
     conf.trie.nh_sz = RTE_FIB6_TRIE_4B;
-    // tbl8 groups: prefixes longer than /24 take up to one per byte past
-    // the 24th; kernel routes (BGP, mostly /48 and shorter) get room too.
-    conf.trie.num_tbl8 = (1u << 12) + std::min<std::uint32_t>(kernel.max_routes, 1u << 20) * 2;
+    // tbl8 groups (1 KB each): a prefix longer than /24 takes up to one
+    // per byte past the 24th that no covering prefix has made: 3 for a
+    // /48, 5 for a /64. Kernel routes get 5 each.
+    conf.trie.num_tbl8 = (1u << 12) + kernel.max_routes * 5;
     fib_ = rte_fib6_create(name.c_str(), socket_id, &conf);
     if (fib_ == nullptr)
         throw std::runtime_error("rte_fib6_create: " + std::string(rte_strerror(rte_errno)));
@@ -111,6 +111,15 @@ Fib::KernelRoute Fib::set_kernel_route(const Ipv6Prefix& prefix, std::size_t nbr
     if (nbr >= neighbor_count() || rte_fib6_add(fib_, key.first.data(), key.second, nbr + 1) != 0)
         return KernelRoute::Failed;
     kernel_[key] = nbr;
+    return KernelRoute::Installed;
+}
+
+Fib::KernelRoute Fib::kernel_route_room(const Ipv6Prefix& prefix) const noexcept {
+    const Key key{network_of(prefix), prefix.len};
+    if (fixed_.contains(key))
+        return KernelRoute::Shadowed;
+    if (!kernel_.contains(key) && kernel_.size() >= kernel_max_routes_)
+        return KernelRoute::Full;
     return KernelRoute::Installed;
 }
 

@@ -143,6 +143,9 @@ public:
     // gateway's own) is not overridden: Shadowed.
     enum class KernelRoute : std::uint8_t { Installed, Shadowed, Full, Failed };
     KernelRoute set_kernel_route(const Ipv6Prefix& prefix, std::size_t nbr);
+    // What set_kernel_route() would say of the prefix before it tries:
+    // Installed (there is room), Shadowed or Full.
+    KernelRoute kernel_route_room(const Ipv6Prefix& prefix) const noexcept;
     // Removes it if it was installed; the covering route applies again.
     void delete_kernel_route(const Ipv6Prefix& prefix);
     std::size_t kernel_route_count() const noexcept { return kernel_.size(); }

@@ -39,6 +39,7 @@ std::optional<KernelRouteMsg> parse_route_message(const void* p) {
     KernelRouteMsg m;
     m.add = nlh->nlmsg_type == RTM_NEWROUTE;
     m.prefix.len = rtm->rtm_dst_len;
+    m.source_specific = rtm->rtm_src_len != 0;
     m.table = rtm->rtm_table;
     m.type = rtm->rtm_type;
     m.protocol = rtm->rtm_protocol;
@@ -228,6 +229,10 @@ void NeighborMirror::start() {
             std::fprintf(stderr, "cats-dataplane: kernel_routes: net.ipv4.nexthop_compat_mode is 0: routes that use "
                                  "nexthop objects (FRR) are not mirrored; set it to 1\n");
         dump_routes();
+        if (new_neighbors_) {
+            new_neighbors_ = false;
+            dump_neighbors(0);
+        }
     }
 }
 
@@ -265,7 +270,9 @@ void NeighborMirror::dump(std::uint16_t type, std::size_t header_size, F&& f) {
                                       return MNL_CB_OK;
                                   },
                                   &f);
-        if (rc <= MNL_CB_STOP)
+        if (rc == MNL_CB_ERROR)
+            throw std::runtime_error(what + ": " + errno_text(errno));
+        if (rc == MNL_CB_STOP)
             break;
     }
 }
@@ -277,7 +284,6 @@ void NeighborMirror::dump_neighbors(std::uint64_t now_ms) {
 // The kernel's table again, from scratch: at start, after lost events, and
 // when an event alone cannot say what the table became (multipath).
 void NeighborMirror::dump_routes() {
-    resync_routes_ = false;
     std::map<Key, Hops> fresh;
     const bool count = !routes_dumped_;
     dump(RTM_GETROUTE, sizeof(rtmsg), [&](const nlmsghdr* h) {
@@ -288,33 +294,61 @@ void NeighborMirror::dump_routes() {
             fresh[Key{m->prefix.addr, m->prefix.len}][m->metric] = *hop;
     });
     routes_dumped_ = true;
+    resync_routes_ = false;
     for (const auto& [k, r] : kroutes_)
         fresh.try_emplace(k);
     for (auto& [k, hops] : fresh) {
         kroutes_[k].hops = std::move(hops);
         apply_route(k);
     }
+    retry_pending();
+}
+
+// Routes left out for want of room get it when others go.
+void NeighborMirror::retry_pending() {
+    if (!freed_)
+        return;
+    freed_ = false;
+    for (auto& [k, r] : kroutes_)
+        if (r.state == "routes_full" || r.state == "next_hops_full" || r.state == "failed")
+            apply_route(k);
 }
 
 std::optional<NeighborMirror::Hop> NeighborMirror::usable(const KernelRouteMsg& m, bool count) {
     const char* why = nullptr;
+    bool keep = false;  // an unusable route that still decides the prefix (lowest metric wins)
     const KernelLink* link = link_of_ifindex(m.oif);
-    if (m.type != RTN_UNICAST)
-        why = "not_unicast";          // blackhole, unreachable, prohibit, local, multicast
-    else if (m.multipath)
+    if (m.source_specific) {
+        why = "source_specific";      // RTA_SRC: the FIB routes by destination only
+    } else if (m.type == RTN_BLACKHOLE || m.type == RTN_UNREACHABLE || m.type == RTN_PROHIBIT ||
+               m.type == RTN_THROW) {
+        why = "not_unicast";
+        keep = true;
+    } else if (m.type != RTN_UNICAST) {
+        why = "not_unicast";          // local, anycast, multicast: not a route to forward by
+    } else if (m.multipath) {
         why = "multipath";
-    else if (m.nexthop_object && !m.gateway && m.oif == 0)
+    } else if (m.nexthop_object && !m.gateway && m.oif == 0) {
         why = "nexthop_object";       // nexthop_compat_mode 0
-    else if (link == nullptr)
+    } else if (link == nullptr) {
         why = "other_interface";
-    else if (!m.gateway)
+    } else if (!m.gateway) {
         why = "on_link";              // connected prefixes: no next hop to resolve
-    if (why != nullptr) {
-        if (count)
-            ++route_skips_[why];
-        return std::nullopt;
+        keep = true;
     }
-    return Hop{*m.gateway, link->port_id, m.protocol};
+    if (why != nullptr && count)
+        ++route_skips_[why];
+    if (why != nullptr && !keep)
+        return std::nullopt;
+    Hop h;
+    if (why == nullptr) {
+        h.via = *m.gateway;
+        h.port_id = link->port_id;
+    } else {
+        h.unusable = why;
+    }
+    h.protocol = m.protocol;
+    return h;
 }
 
 bool NeighborMirror::handle_route(const nlmsghdr* nlh) {
@@ -335,27 +369,33 @@ bool NeighborMirror::handle_route(const nlmsghdr* nlh) {
         return false;
     }
     if (!m->add) {
-        if (it == kroutes_.end())
-            return false;
-        const auto h = it->second.hops.find(m->metric);
-        if (h == it->second.hops.end())
-            return false;
-        if (m->gateway && *m->gateway != h->second.via) {
-            resync_routes_ = true;    // not the route we hold: a sibling of one
+        const auto h = it == kroutes_.end() ? Hops::iterator{} : it->second.hops.find(m->metric);
+        if (it == kroutes_.end() || h == it->second.hops.end() || (m->gateway && h->second.unusable.empty() &&
+                                                                  *m->gateway != h->second.via)) {
+            // Not a route we hold: a sibling of a multipath route (whose
+            // survivor the kernel does not announce), or one we skipped.
+            if (!m->source_specific && link_of_ifindex(m->oif) != nullptr)
+                resync_routes_ = true;
             return false;
         }
         it->second.hops.erase(h);
-        return apply_route(key);
+        const bool changed = apply_route(key);
+        retry_pending();
+        return changed;
     }
     const std::optional<Hop> hop = usable(*m, true);
     if (!hop) {
-        // A route that replaced ours with one we cannot take.
+        // A route that replaced ours with one we do not mirror.
         if (it == kroutes_.end() || it->second.hops.erase(m->metric) == 0)
             return false;
-        return apply_route(key);
+        const bool changed = apply_route(key);
+        retry_pending();
+        return changed;
     }
     kroutes_[key].hops[m->metric] = *hop;
-    return apply_route(key);
+    const bool changed = apply_route(key);
+    retry_pending();
+    return changed;
 }
 
 bool NeighborMirror::apply_route(const Key& key) {
@@ -367,9 +407,17 @@ bool NeighborMirror::apply_route(const Key& key) {
     int nbr = -1;
     if (r.hops.empty()) {
         r.state.clear();
+    } else if (const Hop& best = r.hops.begin()->second; !best.unusable.empty()) {
+        // The kernel routes this prefix by a route we cannot take (the
+        // lowest metric wins): not ours to forward by a worse one.
+        r.state = best.unusable;
+    } else if (const Fib::KernelRoute room = fib_.kernel_route_room(prefix); room != Fib::KernelRoute::Installed) {
+        // No next hop taken for a route that cannot go in.
+        r.state = room == Fib::KernelRoute::Shadowed ? "shadowed" : "routes_full";
     } else {
-        const Hop& best = r.hops.begin()->second;   // the lowest metric
+        const std::size_t before = fib_.neighbor_count();
         nbr = fib_.add_neighbor(best.via, best.port_id);
+        new_neighbors_ |= fib_.neighbor_count() != before;
         if (nbr < 0) {
             r.state = "next_hops_full";
         } else {
@@ -387,8 +435,10 @@ bool NeighborMirror::apply_route(const Key& key) {
     if (changed) {
         if (nbr >= 0)
             ++entries_[static_cast<std::size_t>(nbr)].routes;
-        if (r.nbr >= 0)
+        if (r.nbr >= 0) {
             --entries_[static_cast<std::size_t>(r.nbr)].routes;
+            freed_ |= nbr < 0;  // a FIB route went: room for a pending one
+        }
     }
     r.nbr = nbr;
     if (r.hops.empty())
@@ -482,26 +532,41 @@ void NeighborMirror::request_resolution(std::size_t i, std::uint64_t now_ms) {
 bool NeighborMirror::poll(std::uint64_t now_ms) {
     bool changed = false;
     char buf[MNL_SOCKET_BUFFER_SIZE];
+    bool lost = false;
     for (;;) {
         const ssize_t n = mnl_socket_recvfrom(events_, buf, sizeof buf);
         if (n < 0) {
             if (errno == ENOBUFS) {
-                // Events were lost: read the whole tables again.
-                dump_neighbors(now_ms);
-                if (routes_cfg_)
-                    dump_routes();
-                changed = true;
+                lost = true;
                 continue;
             }
             break;  // EAGAIN: nothing more
         }
+        // Once events were lost, those still queued are older than the lost
+        // ones: applied after them they would undo them. The dumps below
+        // replace them all.
+        if (lost)
+            continue;
         int len = static_cast<int>(n);
         for (const nlmsghdr* h = reinterpret_cast<const nlmsghdr*>(buf); mnl_nlmsg_ok(h, len);
              h = mnl_nlmsg_next(h, &len))
             changed |= handle(h, now_ms);
     }
+    if (lost) {
+        dump_neighbors(now_ms);
+        if (routes_cfg_)
+            resync_routes_ = true;
+        changed = true;
+    }
     if (resync_routes_) {
         dump_routes();
+        changed = true;
+    }
+    // A next hop new to the FIB may be in the kernel's table already
+    // (REACHABLE, PERMANENT): asking it to resolve sends no event then.
+    if (new_neighbors_) {
+        new_neighbors_ = false;
+        dump_neighbors(now_ms);
         changed = true;
     }
     drain_requests();
@@ -558,9 +623,9 @@ nlohmann::json NeighborMirror::routes_json() const {
         if (list.size() == kRouteListMax)
             continue;
         const Hop& best = r.hops.begin()->second;
-        const KernelLink* link = link_of_port(best.port_id);
+        const KernelLink* link = best.unusable.empty() ? link_of_port(best.port_id) : nullptr;
         list.push_back({{"prefix", format_ipv6(k.first) + "/" + std::to_string(k.second)},
-                        {"via", format_ipv6(best.via)},
+                        {"via", best.unusable.empty() ? format_ipv6(best.via) : ""},
                         {"interface", link ? link->ifname : ""},
                         {"port", link ? link->port_name : ""},
                         {"metric", r.hops.begin()->first},

@@ -28,13 +28,16 @@
 // interfaces to a next hop - installed by FRR or BIRD from BGP, or by an
 // operator with `ip -6 route` - becomes a FIB route to that neighbor, which
 // is then resolved like any other; deleting it takes it out again. Of a
-// prefix's routes the lowest metric wins, as in the kernel. Routes the
-// config has (`routes`, the gateway's own) win over the kernel's. Not taken,
-// counted by reason: routes without a gateway (on-link: connected
-// prefixes), multipath routes (rte_fib6 has one next hop per prefix),
-// routes through other interfaces, and other types (blackhole,
-// unreachable). FRR's nexthop objects need net.ipv4.nexthop_compat_mode=1
-// (the default), which gives their routes the gateway and interface.
+// prefix's routes the lowest metric wins, as in the kernel: when that one
+// cannot be taken (on-link, blackhole, unreachable) the prefix is not
+// installed. Routes the config has (`routes`, the gateway's own) win over
+// the kernel's. Not taken, counted by reason: routes without a gateway
+// (on-link: connected prefixes), multipath routes (rte_fib6 has one next
+// hop per prefix), routes through other interfaces, source-specific
+// routes, and other types. FRR's nexthop objects need
+// net.ipv4.nexthop_compat_mode=1 (the default), which gives their routes
+// the gateway and interface. Lost events (ENOBUFS), and events that alone
+// do not say what a multipath prefix became, make it read the table again.
 //
 // Thread safety: everything here is for the management thread (the one
 // writer of the FIB's neighbor words, its kernel routes and of the service
@@ -83,6 +86,7 @@ struct KernelRouteMsg {
     unsigned oif = 0;                  // RTA_OIF
     bool multipath = false;            // RTA_MULTIPATH
     bool nexthop_object = false;       // RTA_NH_ID
+    bool source_specific = false;      // rtm_src_len != 0 (RTA_SRC)
 };
 // nullopt for anything else, or a message too short for what it claims.
 std::optional<KernelRouteMsg> parse_route_message(const void* nlh);
@@ -128,6 +132,9 @@ private:
         Ipv6Addr via{};
         std::uint16_t port_id = 0;
         std::uint8_t protocol = 0;
+        // Why the route cannot be taken ("on_link", "not_unicast"), for
+        // one kept because at its metric it decides the prefix; "" usable.
+        std::string unusable;
     };
     using Hops = std::map<std::uint32_t, Hop>;       // by metric
     struct Route {
@@ -142,6 +149,8 @@ private:
     bool handle_route(const nlmsghdr* nlh);
     // Install the best of kroutes_[key] (or remove it). True if the FIB changed.
     bool apply_route(const Key& key);
+    // Apply again the routes left out for room, once a route has gone.
+    void retry_pending();
     void dump_routes();
     struct Entry {
         std::uint16_t nud = 0;          // kernel NUD state
@@ -176,6 +185,8 @@ private:
     std::uint64_t route_events_ = 0;
     bool routes_dumped_ = false;
     bool resync_routes_ = false;
+    bool new_neighbors_ = false;   // add_neighbor() made one: read the kernel's table for it
+    bool freed_ = false;           // a kernel route left the FIB: retry_pending()
     mnl_socket* events_ = nullptr;
     mnl_socket* req_ = nullptr;
     unsigned req_port_ = 0;

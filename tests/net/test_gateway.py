@@ -358,12 +358,12 @@ def kernel_routes_step(ctl_sock, tmp, procs):
     cn2_ll = next(a["local"] for l in json.loads(sh("ip", "-j", "-6", "addr", "show", "dev", "cn2a", ns=NS["cn2"]))
                   for a in l.get("addr_info", []) if a.get("local", "").startswith("fe80:"))
 
-    def got(tag):
-        return sum(1 for l in open(rx) if l.startswith(tag + "-")) if os.path.exists(rx) else 0
+    def got(tag, path=rx):
+        return sum(1 for l in open(path) if l.startswith(tag + "-")) if os.path.exists(path) else 0
 
-    def send(tag, n=8):
-        sh("/usr/bin/python3", "-c", PLAIN_SENDER, dst, tag, n, ns=NS["cl"])
-        return wait_for(lambda: got(tag) >= n, 5) and got(tag)
+    def send(tag, n=8, to=dst, path=rx):
+        sh("/usr/bin/python3", "-c", PLAIN_SENDER, to, tag, n, ns=NS["cl"])
+        return wait_for(lambda: got(tag, path) >= n, 5) and got(tag, path)
 
     def no_route():
         return (dp_stats(ctl_sock) or {}).get("drops", {}).get("no_route", 0)
@@ -406,6 +406,51 @@ def kernel_routes_step(ctl_sock, tmp, procs):
     check(p.returncode == 0 and rows.get((prefix, CN2), [])[-4:] == ["kernel", "static", "100", "installed"] and
           rows.get(("2001:db8:a1::/48", R1), [])[-1:] == ["installed"],
           "catsctl route list shows the config's route and the kernel's: %s" % p.stdout.strip().splitlines())
+
+    # A lower-metric blackhole decides the prefix, as in the kernel: not
+    # installed, dropped as no_route; deleted, the route via cn2 is back.
+    sh("ip", "-6", "route", "add", "blackhole", prefix, "metric", "10", ns=gw)
+    r = wait_for(lambda: (lambda x: x if x and x.get("state") == "not_unicast" else None)(route(prefix)), 10)
+    before = no_route()
+    send("kr-bh", 5)
+    time.sleep(0.5)
+    check(r is not None and got("kr-bh") == 0 and no_route() - before == 5,
+          "a blackhole at metric 10 wins over the route at 100: not installed, 5 dropped as no_route (%s, %d)" %
+          (r, no_route() - before))
+    sh("ip", "-6", "route", "del", "blackhole", prefix, "metric", "10", ns=gw)
+    r = wait_for(lambda: (lambda x: x if x and x.get("state") == "installed" else None)(route(prefix)), 10)
+    check(r is not None and r.get("via") == CN2, "the blackhole deleted, the route via %s is installed again: %s" %
+          (CN2, r))
+
+    # Multipath is not taken; when one sibling goes, the kernel announces
+    # only its deletion, and the survivor must be mirrored all the same.
+    sh("ip", "-6", "route", "append", prefix, "via", cn2_ll, "dev", KIF[2], "metric", "100", ns=gw)
+    check(wait_for(lambda: route(prefix) is None, 10), "a second next hop at the same metric (multipath): the "
+          "prefix is not mirrored (%s)" % route(prefix))
+    sh("ip", "-6", "route", "del", prefix, "via", cn2_ll, "dev", KIF[2], "metric", "100", ns=gw)
+    r = wait_for(lambda: (lambda x: x if x and x.get("state") == "installed" else None)(route(prefix)), 10)
+    check(r is not None and r.get("via") == CN2 and send("kr-mp") == 8,
+          "one sibling deleted: the survivor via %s is installed and carries traffic (%s)" % (CN2, r))
+
+    # A next hop the kernel already knows (PERMANENT: no resolution, no
+    # event) is usable at once.
+    q_prefix, q_dst, q_hop = "2001:db8:aa::/48", "2001:db8:aa::5", "fe80::99"
+    q_rx = os.path.join(tmp, "rx-kr-q.txt")
+    sh("ip", "-6", "addr", "add", q_dst + "/128", "dev", "lo", ns=NS["cn2"])
+    sh("ip", "-6", "route", "add", q_prefix, "via", GW_C, ns=NS["cl"])
+    procs.append(subprocess.Popen(["ip", "netns", "exec", NS["cn2"], "/usr/bin/python3", "-c", LISTENER, q_rx,
+                                   q_dst]))
+    sh("ip", "-6", "neigh", "replace", q_hop, "lladdr", mac_of(NS["cn2"], "cn2a"), "dev", KIF[2], "nud",
+       "permanent", ns=gw)
+    time.sleep(1)
+    sh("ip", "-6", "route", "add", q_prefix, "via", q_hop, "dev", KIF[2], ns=gw)
+    nb = wait_for(lambda: (lambda x: x if x.get("usable") else None)(neighbors(ctl_sock).get(q_hop, {})), 5) or \
+        neighbors(ctl_sock).get(q_hop, {})
+    n = send("kr-q", 8, q_dst, q_rx)
+    check(nb.get("state") == "permanent" and n == 8, "a next hop the kernel has as PERMANENT is usable at once "
+          "(%s) and 8 of 8 datagrams reach cn2 (%s)" % (nb.get("state"), n))
+    sh("ip", "-6", "route", "del", q_prefix, "via", q_hop, "dev", KIF[2], ns=gw)
+    sh("ip", "-6", "neigh", "del", q_hop, "dev", KIF[2], ns=gw)
 
     # A route the config has (2001:db8:a1::/48 via r1) is not overridden.
     sh("ip", "-6", "route", "add", "2001:db8:a1::/48", "via", CN2, "dev", KIF[2], ns=gw)

@@ -901,7 +901,7 @@ TEST_CASE("config: kernel_routes (issue 17)", "[config][kernel_routes]") {
     REQUIRE_THROWS_WITH(load_config_string(with("{table: local}")),
                         Contains("gateway.kernel_routes.table: "));
     REQUIRE_THROWS_WITH(load_config_string(with("{max_routes: 0}")),
-                        Equals("gateway.kernel_routes.max_routes: must be 1..1048576, got 0"));
+                        Equals("gateway.kernel_routes.max_routes: must be 1..65536, got 0"));
     REQUIRE_THROWS_WITH(load_config_string(with("{max_next_hops: 5000}")),
                         Equals("gateway.kernel_routes.max_next_hops: must be 1..4096, got 5000"));
     REQUIRE_THROWS_WITH(load_config_string(with("{protocols: [bgp]}")),
