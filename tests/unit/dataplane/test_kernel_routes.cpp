@@ -74,6 +74,9 @@ TEST_CASE("kernel routes: an IPv6 route message is read field by field", "[fib][
     CHECK(m->oif == 7);
     CHECK_FALSE(m->multipath);
     CHECK_FALSE(m->nexthop_object);
+    CHECK_FALSE(m->source_specific);
+    b.rtm->rtm_src_len = 64;  // `ip -6 route add ... from 2001:db8:c::/64`
+    CHECK(parse_route_message(b.nlh)->source_specific);
 
     RouteBuf del(RTM_DELROUTE);
     del.standard();
