@@ -4,7 +4,8 @@
 // (proto-defs/ctl_wire.hpp).
 //
 // Exit status: 0 success; 1 cats-control unreachable or reported an error;
-// 2 bad arguments (with usage).
+// 2 bad arguments (with usage); 3 answered, but unhealthy (`dataplane
+// status`: the link is not up and in sync; `stats`: no dataplane).
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -34,6 +35,7 @@ namespace ctl = cats::ctl;
 constexpr int kExitOk = 0;
 constexpr int kExitFail = 1;
 constexpr int kExitUsage = 2;
+constexpr int kExitUnhealthy = 3;
 constexpr std::chrono::seconds kReplyTimeout{30};
 constexpr std::size_t kMaxReply = 256u << 20;
 
@@ -392,6 +394,9 @@ int main(int argc, char** argv) {
     route->add_subcommand("list", "the config's and the kernel's (gateway.kernel_routes), with their state")
         ->callback([&] { req.cmd = ctl::kRouteList; });
 
+    app.footer("Exit status: 0 success; 1 cats-control unreachable or it reported an error; 2 bad arguments; "
+               "3 answered but unhealthy (dataplane status: the link is not up and in sync; stats: no dataplane).");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -423,9 +428,26 @@ int main(int argc, char** argv) {
             std::fprintf(stderr, "catsctl: %s\n", resp.error.c_str());
             return kExitFail;
         }
+        // Health checks fail when what they check is not healthy, so that
+        // a monitor or a unit's ExecStartPost can use the exit status.
+        std::string unhealthy;
+        if (req.cmd == ctl::kDataplaneStatus) {
+            const Json& link = resp.result.contains("link") ? resp.result["link"] : Json();
+            const bool up = link.is_object() && link.value("state", "") == "up";
+            const bool in_sync = link.is_object() && link.value("in_sync", false);
+            if (!up || !in_sync)
+                unhealthy = "the dataplane link is " +
+                            (up ? std::string("up but not in sync")
+                                : (link.is_object() ? link.value("state", std::string("unknown")) : std::string("unknown")));
+        } else if (req.cmd == ctl::kStats && resp.result.is_object() && resp.result.contains("dataplane_error")) {
+            unhealthy = "no dataplane stats";
+        }
+        const int rc = unhealthy.empty() ? kExitOk : kExitUnhealthy;
         if (json) {
             std::cout << resp.result.dump(2, ' ', false, Json::error_handler_t::replace) << "\n";
-            return kExitOk;
+            if (!unhealthy.empty())
+                std::fprintf(stderr, "catsctl: unhealthy: %s\n", unhealthy.c_str());
+            return rc;
         }
         namespace r = cats::catsctl;
         std::string out;
@@ -439,7 +461,10 @@ int main(int argc, char** argv) {
         else if (req.cmd == ctl::kRouteList) out = r::render_routes(resp.result);
         else out = r::render_instance_result(verb, resp.result);
         std::cout << out;
-        return kExitOk;
+        std::cout.flush();
+        if (!unhealthy.empty())
+            std::fprintf(stderr, "catsctl: unhealthy: %s\n", unhealthy.c_str());
+        return rc;
     } catch (const Failure& f) {
         std::fprintf(stderr, "catsctl: %s\n", f.message.c_str());
         return kExitFail;

@@ -567,9 +567,17 @@ services:
     CHECK_FALSE(r.ok);
     CHECK(r.error.find("cannot list routes: dataplane at " + dp_path + " not connected") == 0);
     if (const char* catsctl = std::getenv("CATSCTL"); catsctl != nullptr && *catsctl != '\0') {
-        const RunResult o = run(std::string(catsctl) + " -s " + ctl_path + " neighbor list");
+        RunResult o = run(std::string(catsctl) + " -s " + ctl_path + " neighbor list");
         CHECK(o.status == 1);
         CHECK(o.output.find("catsctl: cannot list neighbors: dataplane at " + dp_path + " not connected") == 0);
+        // Health checks: answered, but unhealthy: 3, the status still shown.
+        o = run(std::string(catsctl) + " -s " + ctl_path + " dataplane status");
+        CHECK(o.status == 3);
+        CHECK(o.output.find("socket") == 0);
+        CHECK(o.output.find("catsctl: unhealthy: the dataplane link is ") != std::string::npos);
+        o = run(std::string(catsctl) + " -s " + ctl_path + " --json stats");
+        CHECK(o.status == 3);
+        CHECK(o.output.find("catsctl: unhealthy: no dataplane stats") != std::string::npos);
     }
     r = call(ctl_path, ctl::kStats);
     REQUIRE(r.ok);
