@@ -317,12 +317,191 @@ std::string render_flows(const Json& result) {
            std::to_string(rows.size()) + (rows.size() == 1 ? " flow\n" : " flows\n");
 }
 
+namespace {
+
+// A number as an operator reads it: integers as they are, others to one
+// decimal (uptime 13.987322345384616 -> 14.0).
+std::string number_text(const Json& v) {
+    if (v.is_number_float()) {
+        char buf[48];
+        std::snprintf(buf, sizeof(buf), "%.1f", v.get<double>());
+        return buf;
+    }
+    return text(v);
+}
+
+bool is_zero(const Json& v) {
+    return (v.is_number() && v.get<double>() == 0) || (v.is_boolean() && !v.get<bool>());
+}
+
+// An object of counters on one line, the non-zero ones ("all 0" when none;
+// nested objects as "name (k v, ...)"), wrapped at 100 columns under
+// `indent`.
+std::string counters_line(const Json& o, std::size_t indent, const std::string& suffix = "") {
+    std::vector<std::string> parts;
+    for (auto it = o.begin(); it != o.end(); ++it) {
+        if (it->is_object()) {
+            bool any = false;
+            for (const Json& v : *it)
+                any |= !is_zero(v);
+            if (any)
+                parts.push_back(it.key() + " (" + counters_line(*it, 0) + ")");
+        } else if (it->is_array()) {
+            parts.push_back(it.key() + " " + join(*it, ","));
+        } else if (!is_zero(*it)) {
+            parts.push_back(it.key() + " " + number_text(*it));
+        }
+    }
+    if (parts.empty())
+        return "all 0";
+    if (!suffix.empty())
+        parts.back() += " " + suffix;
+    std::string out, line;
+    for (const std::string& p : parts) {
+        const std::string piece = line.empty() ? p : ", " + p;
+        if (!line.empty() && indent + line.size() + piece.size() > 100) {
+            out += line + ",\n" + std::string(indent, ' ');
+            line = p;
+        } else {
+            line += piece;
+        }
+    }
+    return out + line;
+}
+
+// "  name   counters" lines for each member of `o`, names padded to `w`.
+std::string counter_rows(const Json& o, std::size_t w) {
+    std::string out;
+    for (auto it = o.begin(); it != o.end(); ++it) {
+        const std::string name = it.key() + std::string(w > it.key().size() ? w - it.key().size() : 0, ' ');
+        if (it->is_object())
+            out += "  " + name + "  " + counters_line(*it, w + 4) + "\n";
+        else
+            out += "  " + name + "  " + number_text(*it) + "\n";
+    }
+    return out;
+}
+
+std::string dataplane_stats(const Json& d) {
+    std::string out = "dataplane (uptime " + number_text(at(d, "uptime_s")) + " s, table version " +
+                      text(at(d, "table_version")) + ", " + text(at(d, "workers")) + " worker(s))\n";
+    const Json& ports = at(d, "ports");
+    if (ports.is_array() && !ports.empty()) {
+        std::vector<std::vector<std::string>> rows;
+        for (const Json& p : ports) {
+            const Json& hw = at(p, "hw");
+            rows.push_back({text(at(p, "name")), text(at(p, "driver")), text(at(p, "rx_packets")),
+                            text(at(p, "rx_bytes")), text(at(p, "tx_packets")), text(at(p, "tx_bytes")),
+                            text(at(hw, "imissed")), text(at(hw, "rx_nombuf")),
+                            text(at(hw, "ierrors")) + "/" + text(at(hw, "oerrors"))});
+        }
+        out += indent_lines(render_table({"PORT", "DRIVER", "RX-PKTS", "RX-BYTES", "TX-PKTS", "TX-BYTES", "MISSED",
+                                          "NO-MBUF", "ERRORS(RX/TX)"},
+                                         rows),
+                            2);
+    }
+    const Json& t = at(d, "totals");
+    const Json& ft = at(d, "flow_table");
+    std::vector<std::pair<std::string, std::string>> lines;
+    if (t.is_object()) {
+        lines.push_back({"totals", "rx " + text(at(t, "rx_packets")) + ", steered " + text(at(t, "steered")) +
+                                       ", forwarded " + text(at(t, "forwarded")) + ", dropped " +
+                                       text(at(t, "dropped")) + ", best-effort " + text(at(t, "best_effort"))});
+        lines.push_back({"flows", "new " + text(at(t, "new_flows")) + ", pinned hits " + text(at(t, "flow_hits")) +
+                                      ", re-steered " + text(at(t, "resteered")) + ", table-full " +
+                                      text(at(t, "flow_table_full")) + ", expired " + text(at(t, "expired")) +
+                                      ", occupancy " + text(at(ft, "occupancy")) + "/" + text(at(ft, "capacity"))});
+    }
+    if (at(d, "encodings").is_object())
+        lines.push_back({"encodings", counters_line(at(d, "encodings"), 13)});
+    if (at(d, "icmp").is_object())
+        lines.push_back({"icmp", counters_line(at(d, "icmp"), 13)});
+    if (at(d, "drops").is_object()) {
+        std::size_t zero = 0;
+        for (const Json& v : at(d, "drops"))
+            zero += is_zero(v);
+        std::string dl = counters_line(at(d, "drops"), 13,
+                                       zero != 0 ? "(" + std::to_string(zero) + " reasons at 0 not shown)" : "");
+        if (dl == "all 0")
+            dl = "none";
+        lines.push_back({"drops", dl});
+    }
+    for (const auto& [k, v] : lines)
+        out += "  " + k + std::string(11 - std::min<std::size_t>(k.size(), 10), ' ') + v + "\n";
+    const Json& services = at(d, "services");
+    if (services.is_array() && !services.empty()) {
+        std::vector<std::vector<std::string>> rows;
+        for (const Json& s : services) {
+            const Json& insts = at(s, "instances");
+            const double total = at(s, "packets").is_number() ? at(s, "packets").get<double>() : 0;
+            if (!insts.is_array() || insts.empty()) {
+                rows.push_back({text(at(s, "cs_id")), text(at(s, "name")), "-", "-", text(at(s, "packets")), "-",
+                                text(at(s, "new_flows")), "no instance"});
+                continue;
+            }
+            for (const Json& in : insts) {
+                char share[32] = "-";
+                if (total > 0 && at(in, "packets").is_number())
+                    std::snprintf(share, sizeof(share), "%.1f%%", 100.0 * at(in, "packets").get<double>() / total);
+                std::string state = "ok";
+                if (at(in, "resolved").is_boolean() && !at(in, "resolved").get<bool>())
+                    state = "unresolved" + (at(in, "unresolved_reason").is_string() &&
+                                                    !at(in, "unresolved_reason").get<std::string>().empty()
+                                                ? " (" + at(in, "unresolved_reason").get<std::string>() + ")"
+                                                : std::string());
+                rows.push_back({text(at(s, "cs_id")), text(at(s, "name")), text(at(in, "id")), join(at(in, "sids"), ","),
+                                text(at(in, "packets")), share, text(at(in, "new_flows")), state});
+            }
+        }
+        out += indent_lines(render_table({"CS-ID", "SERVICE", "INSTANCE", "SIDS", "PACKETS", "SHARE", "NEW-FLOWS",
+                                          "STATE"},
+                                         rows),
+                            2);
+    }
+    // What has a command of its own, and anything newer than this catsctl.
+    static const std::vector<std::string> kShown = {"uptime_s", "table_version", "workers", "ports", "totals",
+                                                    "flow_table", "encodings", "icmp", "drops", "services"};
+    static const std::vector<std::pair<std::string, std::string>> kElsewhere = {
+        {"neighbors", "neighbor list"}, {"held", "neighbor list"}, {"kernel_ports", "port list"},
+        {"config_routes", "route list"}, {"kernel_routes", "route list"}};
+    std::vector<std::string> see;
+    Json rest = Json::object();
+    for (auto it = d.begin(); it != d.end(); ++it) {
+        if (std::find(kShown.begin(), kShown.end(), it.key()) != kShown.end())
+            continue;
+        const auto e = std::find_if(kElsewhere.begin(), kElsewhere.end(),
+                                    [&](const auto& p) { return p.first == it.key(); });
+        if (e != kElsewhere.end()) {
+            if (std::find(see.begin(), see.end(), e->second) == see.end())
+                see.push_back(e->second);
+            continue;
+        }
+        rest[it.key()] = *it;
+    }
+    if (!rest.empty())
+        out += indent_lines(render_tree(rest), 2);
+    std::string also;
+    for (const std::string& c : see)
+        also += (also.empty() ? "" : ", ") + ("catsctl " + c);
+    out += "  (" + (also.empty() ? std::string() : also + "; ") + "every counter: --json)\n";
+    return out;
+}
+
+}  // namespace
+
 std::string render_stats(const Json& result) {
-    std::string out = "control:\n" + render_tree(at(result, "control"), 2);
+    std::string out;
+    const Json& control = at(result, "control");
+    if (control.is_object()) {
+        std::size_t w = 0;
+        for (auto it = control.begin(); it != control.end(); ++it)
+            w = std::max(w, it.key().size());
+        out += "control\n" + counter_rows(control, w);
+    }
     if (at(result, "dataplane_error").is_string())
         out += "dataplane: unavailable: " + at(result, "dataplane_error").get<std::string>() + "\n";
-    else
-        out += "dataplane:\n" + render_tree(at(result, "dataplane"), 2);
+    else if (at(result, "dataplane").is_object())
+        out += dataplane_stats(at(result, "dataplane"));
     return out;
 }
 

@@ -111,6 +111,66 @@ TEST_CASE("catsctl render: neighbor list", "[catsctl][neigh]") {
           "held for resolution: 0 packets now, 0 sent, 0 dropped\n");
 }
 
+TEST_CASE("catsctl render: stats (issue 21, item 3)", "[catsctl]") {
+    const Json j = Json::parse(R"({
+      "control":{"advert":{"accepted":0,"bad_mac":0,"replay":0},"advert_socket_drops":0,"ctl":{"requests":1,"throttled":0},
+                 "rib":{"instances":1,"services":2,"records_rejected":{"conflict":0,"out_of_scope":2}},
+                 "replay_state":{"file":"/var/lib/cats-control/replay-sequences","saves":0}},
+      "dataplane":{"uptime_s":13.987322345384616,"table_version":2,"workers":1,
+        "ports":[{"driver":"net_pcap","hw":{"ierrors":0,"imissed":5,"ipackets":530,"oerrors":1,"opackets":432,
+                  "rx_nombuf":0},"name":"net_pcap0","port_id":0,"rss":false,"rx_bytes":77244,"rx_packets":530,
+                  "rx_queues":1,"tx_bytes":96672,"tx_packets":432}],
+        "totals":{"best_effort":4,"dropped":98,"expired":0,"flow_hits":312,"flow_table_full":0,"forwarded":32,
+                  "new_flows":88,"resteered":0,"rx_packets":530,"steered":400},
+        "flow_table":{"capacity":65536,"occupancy":88,"per_worker":[88]},
+        "encodings":{"option":208,"service_sid":64,"srh_tlv":128},
+        "icmp":{"not_sent":0,"time_exceeded_sent":0,"too_big_sent":0},
+        "drops":{"cats_bad_version":16,"eth_truncated":0,"ipv4":3,"non_ip":0},
+        "services":[{"cs_id":100,"name":"video-analytics","packets":368,"new_flows":80,"instances":[
+                       {"id":1,"packets":96,"new_flows":21,"resolved":true,"sids":["2001:db8:a1::100"],"weight":72.72727},
+                       {"id":9,"packets":0,"new_flows":0,"resolved":false,"unresolved_reason":"no_route",
+                        "sids":["2001:db8:99::1","2001:db8:99::2"]}]},
+                    {"cs_id":200,"name":"llm-inference","packets":32,"new_flows":8,"instances":[]}],
+        "neighbors":[],"config_routes":[],"future_counters":{"widgets":3}}})");
+    CHECK(render_stats(j) ==
+          "control\n"
+          "  advert               all 0\n"
+          "  advert_socket_drops  0\n"
+          "  ctl                  requests 1\n"
+          "  replay_state         file /var/lib/cats-control/replay-sequences\n"
+          "  rib                  instances 1, records_rejected (out_of_scope 2), services 2\n"
+          "dataplane (uptime 14.0 s, table version 2, 1 worker(s))\n"
+          "  PORT       DRIVER    RX-PKTS  RX-BYTES  TX-PKTS  TX-BYTES  MISSED  NO-MBUF  ERRORS(RX/TX)\n"
+          "  net_pcap0  net_pcap  530      77244     432      96672     5       0        0/1\n"
+          "  totals     rx 530, steered 400, forwarded 32, dropped 98, best-effort 4\n"
+          "  flows      new 88, pinned hits 312, re-steered 0, table-full 0, expired 0, occupancy 88/65536\n"
+          "  encodings  option 208, service_sid 64, srh_tlv 128\n"
+          "  icmp       all 0\n"
+          "  drops      cats_bad_version 16, ipv4 3 (2 reasons at 0 not shown)\n"
+          "  CS-ID  SERVICE          INSTANCE  SIDS                           PACKETS  SHARE  NEW-FLOWS  STATE\n"
+          "  100    video-analytics  1         2001:db8:a1::100               96       26.1%  21         ok\n"
+          "  100    video-analytics  9         2001:db8:99::1,2001:db8:99::2  0        0.0%   0          "
+          "unresolved (no_route)\n"
+          "  200    llm-inference    -         -                              32       -      8          no instance\n"
+          "  future_counters:\n"
+          "    widgets  3\n"
+          "  (catsctl route list, catsctl neighbor list; every counter: --json)\n");
+    // The counter lines wrap at 100 columns however many drop reasons count.
+    Json wide = j;
+    wide["dataplane"].erase("services");
+    for (int i = 0; i < 40; ++i)
+        wide["dataplane"]["drops"]["reason_number_" + std::to_string(i)] = 1000000 + i;
+    const std::string out = render_stats(wide);
+    std::size_t longest = 0;
+    for (std::size_t start = 0, nl; start < out.size(); start = nl + 1) {
+        nl = out.find('\n', start);
+        longest = std::max(longest, nl - start);
+    }
+    CHECK(longest <= 100);
+    CHECK(render_stats(Json::parse(R"({"control":{},"dataplane_error":"dataplane at /x not connected"})")) ==
+          "control\ndataplane: unavailable: dataplane at /x not connected\n");
+}
+
 TEST_CASE("catsctl render: route list", "[catsctl][kernel_routes]") {
     const Json j = Json::parse(R"({"routes":[
       {"prefix":"2001:db8:a1::/48","via":"2001:db8:f1::2","port":"p1","state":"installed","source":"config"},
