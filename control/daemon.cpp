@@ -187,7 +187,19 @@ void Daemon::handle(const ctl::Request& req, CtlServer::Respond respond) {
         ctl::ServiceListArgs a;
         if (const std::string e = ctl::parse_service_list_args(req.args, a); !e.empty())
             return respond(ctl::encode_error(e));
-        return respond(ctl::encode_ok(rib_.to_json(now, a)));
+        Json result = rib_.to_json(now, a);
+        if (!link_.up())
+            return respond(ctl::encode_ok(result));
+        // Which of them the dataplane cannot steer to: from its STATUS (small,
+        // whatever the table's size). No answer: the list as the RIB has it.
+        return link_.query(mgmt::MsgType::StatusReq, {},
+                           [result = std::move(result), respond = std::move(respond)](
+                               const std::string& err, const std::string& text) mutable {
+                               Json dp;
+                               if (err.empty() && parse_dataplane_json(text, dp))
+                                   ctl::annotate_resolution(result, ctl::unresolved_from_status(dp));
+                               respond(ctl::encode_ok(result));
+                           });
     }
     if (const std::string e = ctl::parse_no_args(req.args); !e.empty())
         return respond(ctl::encode_error(e));
@@ -289,12 +301,33 @@ void Daemon::instance_cmd(const ctl::Request& req, CtlServer::Respond respond) {
         result["note"] = link_.up() ? "no change" : "dataplane not in sync yet: sent in its first snapshot";
         return respond(ctl::encode_ok(result));
     }
-    link_.push(std::move(ops), [result, respond = std::move(respond)](const DataplaneLink::PushResult& r) mutable {
+    link_.push(std::move(ops), [this, kind, result, respond = std::move(respond)](
+                                   const DataplaneLink::PushResult& r) mutable {
         result["applied"] = r.applied;
         result["table_version"] = r.applied ? Json(r.table_version) : Json();
         if (!r.note.empty())
             result["note"] = r.note;
-        respond(ctl::encode_ok(result));
+        if (!r.applied || kind == ctl::InstanceCmd::Del)
+            return respond(ctl::encode_ok(result));
+        // Say at once when the dataplane cannot steer to it (an unroutable
+        // SID), rather than only in its stats.
+        link_.query(mgmt::MsgType::StatusReq, {},
+                    [result = std::move(result), respond = std::move(respond)](const std::string& err,
+                                                                               const std::string& text) mutable {
+                        Json dp;
+                        if (err.empty() && parse_dataplane_json(text, dp)) {
+                            const ctl::Unresolved u = ctl::unresolved_from_status(dp);
+                            const auto it = u.reasons.find(
+                                {result["cs_id"].get<std::uint32_t>(), result["id"].get<std::uint32_t>()});
+                            if (it != u.reasons.end()) {
+                                result["resolved"] = false;
+                                result["unresolved_reason"] = it->second;
+                            } else if (u.known && u.complete) {
+                                result["resolved"] = true;
+                            }
+                        }
+                        respond(ctl::encode_ok(result));
+                    });
     });
 }
 

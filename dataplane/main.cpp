@@ -286,6 +286,8 @@ struct App {
 #endif
     }
     std::uint32_t now_ms() const { return static_cast<std::uint32_t>(rte_rdtsc() / engine.tsc_per_ms); }
+    // STATUS lists at most this many unresolved instances (and counts all).
+    static constexpr std::size_t kStatusUnresolvedMax = 1024;
     nlohmann::json status() const {
         const Snapshot& s = *table->current();
         std::size_t n_inst = 0;
@@ -294,7 +296,11 @@ struct App {
         std::uint64_t occ = 0;
         for (const auto& w : workers)
             occ += w->flows->count();
+        std::size_t n_unresolved = 0;
+        nlohmann::json unresolved = unresolved_instances(s, kStatusUnresolvedMax, n_unresolved);
         return {{"table_version", s.version},
+                {"unresolved", std::move(unresolved)},
+                {"unresolved_count", n_unresolved},
                 {"services", s.services.size()},
                 {"instances", n_inst},
                 {"workers", workers.size()},

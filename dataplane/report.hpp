@@ -25,6 +25,12 @@ nlohmann::json build_report(const std::vector<std::unique_ptr<Worker>>& workers,
 
 std::string render_text(const nlohmann::json& report);
 
+// The instances of the table that get no traffic because their first SID
+// does not resolve (no route, neighbor incomplete or failed), at most
+// `max` of them: [{"cs_id","id","reason"}]. For STATUS, so that
+// cats-control can say so where an instance is added and listed.
+nlohmann::json unresolved_instances(const Snapshot& snap, std::size_t max, std::size_t& total);
+
 // Pinned flows of every worker matching the filter, at most q.limit. A
 // best-effort view: workers keep changing their tables while it is read.
 nlohmann::json list_flows(const std::vector<std::unique_ptr<Worker>>& workers, std::uint32_t now_ms,

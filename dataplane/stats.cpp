@@ -196,6 +196,19 @@ std::string render_text(const json& r) {
     return o.str();
 }
 
+json unresolved_instances(const Snapshot& snap, std::size_t max, std::size_t& total) {
+    json out = json::array();
+    total = 0;
+    for (const Service* s : snap.services)
+        for (const Instance& in : s->instances) {
+            if (in.resolved)
+                continue;
+            if (++total <= max)
+                out.push_back({{"cs_id", s->cs_id}, {"id", in.id}, {"reason", unresolved_name(in.unresolved)}});
+        }
+    return out;
+}
+
 json list_flows(const std::vector<std::unique_ptr<Worker>>& ws, std::uint32_t now_ms,
                 std::optional<std::uint32_t> cs_id, std::optional<std::uint32_t> instance_id,
                 std::uint32_t limit) {

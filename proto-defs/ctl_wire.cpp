@@ -449,6 +449,54 @@ std::string route_list_result(const Json& stats, Json& out) {
     return {};
 }
 
+Unresolved unresolved_from_status(const Json& status) {
+    Unresolved u;
+    if (!status.is_object())
+        return u;
+    const auto list = status.find("unresolved");
+    const auto count = status.find("unresolved_count");
+    if (list == status.end() || !list->is_array() || count == status.end() || !count->is_number_unsigned())
+        return u;
+    for (const Json& e : *list) {
+        if (!e.is_object() || !e.contains("cs_id") || !e.contains("id") || !e["cs_id"].is_number_unsigned() ||
+            !e["id"].is_number_unsigned() || e["cs_id"].get<std::uint64_t>() > UINT32_MAX ||
+            e["id"].get<std::uint64_t>() > UINT32_MAX)
+            return Unresolved{};
+        const auto r = e.find("reason");
+        u.reasons[{e["cs_id"].get<std::uint32_t>(), e["id"].get<std::uint32_t>()}] =
+            r != e.end() && r->is_string() ? r->get<std::string>() : "unresolved";
+    }
+    u.known = true;
+    u.complete = count->get<std::uint64_t>() <= list->size();
+    return u;
+}
+
+void annotate_resolution(Json& service_list, const Unresolved& u) {
+    if (!u.known || !service_list.is_object())
+        return;
+    const auto services = service_list.find("services");
+    if (services == service_list.end() || !services->is_array())
+        return;
+    for (Json& s : *services) {
+        if (!s.is_object() || !s.contains("cs_id") || !s["cs_id"].is_number_unsigned() || !s.contains("instances") ||
+            !s["instances"].is_array())
+            continue;
+        const auto cs = s["cs_id"].get<std::uint64_t>();
+        for (Json& in : s["instances"]) {
+            if (!in.is_object() || !in.contains("id") || !in["id"].is_number_unsigned() ||
+                in.value("push_state", std::string()) != "in_sync")
+                continue;
+            const auto it = u.reasons.find({static_cast<std::uint32_t>(cs), in["id"].get<std::uint32_t>()});
+            if (it != u.reasons.end()) {
+                in["resolved"] = false;
+                in["unresolved_reason"] = it->second;
+            } else if (u.complete) {
+                in["resolved"] = true;
+            }
+        }
+    }
+}
+
 std::optional<std::uint16_t> parse_compute_types(std::string_view list) {
     std::uint16_t bits = 0;
     while (true) {

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <array>
+#include <map>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -169,6 +170,21 @@ std::string port_list_result(const Json& stats, Json& out);
 // "config") then the kernel's (source "kernel", kernel_routes.routes), and
 // the mirror's counters (kernel_routes without its list).
 std::string route_list_result(const Json& stats, Json& out);
+
+// Which instances the dataplane cannot steer to (their first SID does not
+// resolve), from its STATUS reply ("unresolved": [{"cs_id","id","reason"}],
+// "unresolved_count"). `complete` is false when the list was cut short:
+// an instance not in it is then of unknown state. `known` is false when
+// the reply has no such list (an older dataplane).
+struct Unresolved {
+    std::map<std::pair<std::uint32_t, std::uint32_t>, std::string> reasons;
+    bool known = false;
+    bool complete = false;
+};
+Unresolved unresolved_from_status(const Json& status);
+// Marks each instance of a service.list result that the dataplane runs
+// (push_state "in_sync") "resolved": true|false, with "unresolved_reason".
+void annotate_resolution(Json& service_list, const Unresolved& u);
 
 // Compute types: bit set <-> names ("cpu,gpu" on the command line,
 // ["cpu","gpu"] in JSON). parse returns nullopt for an unknown or repeated

@@ -97,6 +97,8 @@ void check_response(std::string_view line) {
         (void)neighbor_list_result(r.result, out);
         (void)port_list_result(r.result, out);
         (void)route_list_result(r.result, out);
+        Json annotated = r.result;
+        annotate_resolution(annotated, unresolved_from_status(r.result));
     } else {
         // Not valid UTF-8 never reaches here: the JSON parser refuses it.
         FUZZ_CHECK(back.error == r.error);

@@ -332,6 +332,21 @@ def inner(tmp, din_mac, port):
     rc, out, err = run_ctl(tmp, "dataplane", "status")
     check(rc == 0 and (json.loads(out)["link"]["table_version"] or 0) >= 1 and
           json.loads(out)["link"]["in_sync"], "dataplane status: %s %s" % (out, err))
+    # An instance whose SID the dataplane cannot route is said so where it
+    # is added and where it is listed, not only in the stats.
+    rc, out, err = run_ctl(tmp, "instance", "add", "100", "77", "--sid", "2001:db8:99::77", "--weight", "0")
+    added = json.loads(out) if rc == 0 else {}
+    check(added.get("applied") is True and added.get("resolved") is False and
+          added.get("unresolved_reason") == "no_route",
+          "instance add with an unroutable SID reports it unresolved (no_route): %s %s" % (out, err))
+    rc, out, err = run_ctl(tmp, "service", "list")
+    listed = {i["id"]: i for s in (json.loads(out)["services"] if rc == 0 else []) if s["cs_id"] == 100
+              for i in s.get("instances", [])}
+    check(listed.get(77, {}).get("resolved") is False and listed.get(1, {}).get("resolved") is True,
+          "service list marks it unresolved, the advertised ones resolved: %s" %
+          {k: (v.get("resolved"), v.get("unresolved_reason")) for k, v in listed.items()})
+    rc, out, err = run_ctl(tmp, "instance", "del", "100", "77")
+    check(rc == 0, "instance del 100 77: %s" % err)
 
     # 2. A third agent: new flows may go to it, pinned flows stay.
     a3 = agent(tmp, port, 3)

@@ -143,6 +143,7 @@ std::string render_services(const Json& result) {
     const Json& services = at(result, "services");
     std::vector<std::vector<std::string>> rows;
     std::size_t n_inst = 0;
+    std::size_t n_unresolved = 0;
     for (const Json& s : services.is_array() ? services : Json::array()) {
         const std::string cs = text(at(s, "cs_id"));
         const std::string name = text(at(s, "name"));
@@ -169,7 +170,11 @@ std::string render_services(const Json& result) {
                             join(at(m, "compute_types"), ","),
                             text(at(m, "weight")),
                             seconds_text(at(in, "expires_in_ms")),
-                            text(at(in, "push_state"))});
+                            text(at(in, "push_state")) +
+                                (at(in, "resolved").is_boolean() && !at(in, "resolved").get<bool>()
+                                     ? ", unresolved (" + text(at(in, "unresolved_reason")) + ")"
+                                     : std::string())});
+            n_unresolved += at(in, "resolved").is_boolean() && !at(in, "resolved").get<bool>();
         }
     }
     if (rows.empty())
@@ -177,7 +182,11 @@ std::string render_services(const Json& result) {
     return render_table({"CS-ID", "SERVICE", "INSTANCE", "ORIGIN", "NODE", "SIDS", "SCORE", "LOAD", "FREE", "LAT-US",
                          "BW-KBPS", "TYPES", "WEIGHT", "EXPIRES", "STATE"},
                         rows) +
-           std::to_string(services.size()) + " services, " + std::to_string(n_inst) + " instances\n";
+           std::to_string(services.size()) + " services, " + std::to_string(n_inst) + " instances" +
+           (n_unresolved != 0 ? ", " + std::to_string(n_unresolved) +
+                                    " unresolved in the dataplane (their first SID has no usable route: no traffic)"
+                              : std::string()) +
+           "\n";
 }
 
 std::string render_peers(const Json& result) {
@@ -228,7 +237,11 @@ std::string render_instance_result(const std::string& verb, const Json& result) 
         out += "; the dataplane runs table version " + text(at(result, "table_version"));
     else
         out += "; not in the dataplane yet: " + text(at(result, "note"));
-    return out + "\n";
+    out += "\n";
+    if (at(result, "resolved").is_boolean() && !at(result, "resolved").get<bool>())
+        out += "warning: the dataplane cannot steer to it: its first SID does not resolve (" +
+               text(at(result, "unresolved_reason")) + "); it gets no traffic until it does\n";
+    return out;
 }
 
 std::string render_tree(const Json& j, int indent) {

@@ -309,3 +309,35 @@ TEST_CASE("ctl wire: neighbor.list and port.list results from the dataplane's st
     CHECK(port_list_result(Json::parse(R"({"kernel_ports":"p0"})"), out) ==
           "dataplane stats.kernel_ports: expected a list, got a string");
 }
+
+TEST_CASE("ctl wire: unresolved instances from the dataplane's STATUS", "[ctl]") {
+    const Json status = Json::parse(R"({"table_version":4,"unresolved_count":1,
+      "unresolved":[{"cs_id":100,"id":9,"reason":"neighbor_failed"}]})");
+    const Unresolved u = unresolved_from_status(status);
+    CHECK(u.known);
+    CHECK(u.complete);
+    REQUIRE(u.reasons.size() == 1);
+    CHECK(u.reasons.at({100, 9}) == "neighbor_failed");
+    Json list = Json::parse(R"({"services":[{"cs_id":100,"instances":[
+      {"id":9,"push_state":"in_sync"},{"id":1,"push_state":"in_sync"},{"id":2,"push_state":"pending"}]}]})");
+    annotate_resolution(list, u);
+    CHECK(list["services"][0]["instances"][0]["resolved"] == false);
+    CHECK(list["services"][0]["instances"][0]["unresolved_reason"] == "neighbor_failed");
+    CHECK(list["services"][0]["instances"][1]["resolved"] == true);
+    CHECK_FALSE(list["services"][0]["instances"][2].contains("resolved"));  // not in the dataplane yet
+
+    // Cut short: the instances not listed are of unknown state.
+    Json cut = status;
+    cut["unresolved_count"] = 5;
+    Json list2 = Json::parse(R"({"services":[{"cs_id":100,"instances":[{"id":1,"push_state":"in_sync"}]}]})");
+    annotate_resolution(list2, unresolved_from_status(cut));
+    CHECK_FALSE(list2["services"][0]["instances"][0].contains("resolved"));
+    // An older dataplane, or nonsense: nothing is claimed.
+    CHECK_FALSE(unresolved_from_status(Json::parse(R"({"table_version":4})")).known);
+    CHECK_FALSE(unresolved_from_status(Json::parse(R"({"unresolved":[{"cs_id":-1,"id":1}],"unresolved_count":1})")).known);
+    CHECK_FALSE(unresolved_from_status(Json::parse(R"({"unresolved":[7],"unresolved_count":1})")).known);
+    CHECK_FALSE(unresolved_from_status(Json::array()).known);
+    Json junk = Json::parse(R"({"services":[{"cs_id":"x"},7,{"cs_id":1,"instances":[3,{"id":"y"}]}]})");
+    annotate_resolution(junk, u);  // no throw, nothing claimed
+    CHECK(junk == Json::parse(R"({"services":[{"cs_id":"x"},7,{"cs_id":1,"instances":[3,{"id":"y"}]}]})"));
+}

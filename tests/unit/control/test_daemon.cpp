@@ -205,9 +205,19 @@ private:
                 write_full(fd, mgmt::make_message(mgmt::MsgType::UpdateAck, h.seq, out));
                 break;
             }
-            case mgmt::MsgType::StatusReq:
-                text(fd, mgmt::MsgType::Status, h.seq, Json{{"table_version", version()}, {"workers", 2}});
+            case mgmt::MsgType::StatusReq: {
+                // Like the real one: instances whose first SID does not
+                // resolve; here, those under 2001:db8:99::/48.
+                Json unresolved = Json::array();
+                for (const auto& [cs, svc] : table())
+                    for (const mgmt::InstanceRec& in : svc.instances)
+                        if (!in.sids.empty() && in.sids[0][4] == 0x00 && in.sids[0][5] == 0x99)
+                            unresolved.push_back({{"cs_id", cs}, {"id", in.id}, {"reason", "no_route"}});
+                text(fd, mgmt::MsgType::Status, h.seq,
+                     Json{{"table_version", version()}, {"workers", 2}, {"unresolved_count", unresolved.size()},
+                          {"unresolved", unresolved}});
                 break;
+            }
             case mgmt::MsgType::StatsReq:
                 text(fd, mgmt::MsgType::Stats, h.seq, fake_stats());
                 break;
@@ -662,6 +672,30 @@ services:
         o = run(c + "instance del 400 1");
         CHECK(o.status == 0);
         CHECK(dp->table().count(400) == 0);
+        // An unroutable SID is said where it is added and where it is
+        // listed (issue 21, item 2).
+        o = run(c + "instance add 100 19 --sid 2001:db8:99::1");
+        CHECK(o.status == 0);
+        CHECK(o.output.find("cs 100 instance 19: added; the dataplane runs table version ") == 0);
+        CHECK(o.output.find("\nwarning: the dataplane cannot steer to it: its first SID does not resolve "
+                            "(no_route); it gets no traffic until it does\n") != std::string::npos);
+        o = run(c + "service list");
+        CHECK(o.output.find("in_sync, unresolved (no_route)") != std::string::npos);
+        CHECK(o.output.find(", 1 unresolved in the dataplane") != std::string::npos);
+        o = run(c + "--json service list");
+        const Json sl = Json::parse(o.output, nullptr, false);
+        std::map<std::uint64_t, Json> by_id;
+        for (const Json& s : sl["services"])
+            if (s["cs_id"] == 100)
+                for (const Json& in : s["instances"])
+                    by_id[in["id"].get<std::uint64_t>()] = in;
+        CHECK(by_id[19]["resolved"] == false);
+        CHECK(by_id[19]["unresolved_reason"] == "no_route");
+        CHECK(by_id[1]["resolved"] == true);
+        o = run(c + "instance add 100 20 --sid 2001:db8:a9::20");
+        CHECK(o.output.find("warning") == std::string::npos);
+        CHECK(run(c + "instance del 100 19").status == 0);
+        CHECK(run(c + "instance del 100 20").status == 0);
         // The daemon says no: 1.
         o = run(c + "instance del 100 77");
         CHECK(o.status == 1);
