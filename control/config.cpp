@@ -60,14 +60,19 @@ std::vector<std::uint8_t> parse_hex_key(std::string_view text, const std::string
 // ---------------------------------------------------------------------------
 // Sections
 
+std::string read_ip_literal(const YAML::Node& n, const std::string& path) {
+    const std::string a = read_string(n, path);
+    std::uint8_t buf[16];
+    if (a.find('\0') != std::string::npos ||
+        (inet_pton(AF_INET6, a.c_str(), buf) != 1 && inet_pton(AF_INET, a.c_str(), buf) != 1))
+        fail(path, "'" + a + "' is not an IPv6 or IPv4 address");
+    return a;
+}
+
 ListenConfig parse_listen(const YAML::Node& n, const std::string& path) {
     const MapReader m(n, path, {"address", "port", "receive_buffer_bytes"});
     ListenConfig l;
-    l.address = read_string(m.require("address"), m.path("address"));
-    std::uint8_t buf[16];
-    if (l.address.find('\0') != std::string::npos ||
-        (inet_pton(AF_INET6, l.address.c_str(), buf) != 1 && inet_pton(AF_INET, l.address.c_str(), buf) != 1))
-        fail(m.path("address"), "'" + l.address + "' is not an IPv6 or IPv4 address");
+    l.address = read_ip_literal(m.require("address"), m.path("address"));
     m.with("port", [&](const YAML::Node& v, const std::string& p) { l.port = read_int<std::uint16_t>(v, p, 1); });
     m.with("receive_buffer_bytes", [&](const YAML::Node& v, const std::string& p) {
         const auto b = read_int<std::uint64_t>(v, p, 0);
@@ -184,9 +189,18 @@ PolicyConfig parse_policy(const YAML::Node& n, const std::string& path) {
     return p;
 }
 
+MetricsConfig parse_metrics(const YAML::Node& n, const std::string& path) {
+    const MapReader m(n, path, {"address", "port"});
+    MetricsConfig c;
+    m.with("address", [&](const YAML::Node& v, const std::string& p) { c.address = read_ip_literal(v, p); });
+    m.with("port", [&](const YAML::Node& v, const std::string& p) { c.port = read_int<std::uint16_t>(v, p, 0); });
+    return c;
+}
+
 Config parse_config(const YAML::Node& root, const std::string& base_dir) {
     const MapReader m(root, "",
-                      {"listen", "ctl_socket", "dataplane_socket", "peers", "policy", "services", "state_dir"});
+                      {"listen", "ctl_socket", "dataplane_socket", "peers", "policy", "services", "state_dir",
+                       "metrics"});
     Config c;
     // Policy first: the limits below are checked against it, wherever the
     // policy map sits in the document.
@@ -204,6 +218,7 @@ Config parse_config(const YAML::Node& root, const std::string& base_dir) {
             c.listen.push_back(std::move(l));
         });
     });
+    m.with("metrics", [&](const YAML::Node& v, const std::string& p) { c.metrics = parse_metrics(v, p); });
     m.with("ctl_socket", [&](const YAML::Node& v, const std::string& p) { c.ctl_socket = read_socket_path(v, p); });
     m.with("dataplane_socket", [&](const YAML::Node& v, const std::string& p) {
         c.dataplane_socket = read_socket_path(v, p);

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -118,8 +119,16 @@ struct StaticService {
     std::vector<mgmt::InstanceRec> instances;
 };
 
+// The Prometheus endpoint (metrics.hpp): GET /metrics over HTTP.
+inline constexpr std::uint16_t kDefaultMetricsPort = 9741;
+struct MetricsConfig {
+    std::string address = "::1";  // an IPv6 or IPv4 literal
+    std::uint16_t port = kDefaultMetricsPort;  // 0: any free port (tests)
+};
+
 struct Config {
     std::vector<ListenConfig> listen{ListenConfig{}};
+    std::optional<MetricsConfig> metrics;  // absent: no endpoint
     std::string ctl_socket = kDefaultCtlSocket;
     std::string dataplane_socket = kDefaultDataplaneSocket;
     std::vector<PeerConfig> peers;

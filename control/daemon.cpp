@@ -55,6 +55,18 @@ Daemon::Daemon(boost::asio::io_context& io, Config cfg)
     try {
         listener_ = std::make_unique<AdvertListener>(io, cfg_.listen, rx_,
                                                      [this](std::vector<mgmt::Op> ops) { on_ops(std::move(ops)); });
+        if (cfg_.metrics) {
+            const MetricsConfig& mc = *cfg_.metrics;
+            try {
+                metrics_ = std::make_unique<MetricsServer>(io, mc.address, mc.port, [this](auto done) {
+                    scrape(std::move(done));
+                });
+            } catch (const boost::system::system_error& e) {
+                throw std::runtime_error("metrics: cannot listen on http://[" + mc.address + "]:" +
+                                         std::to_string(mc.port) + ": " + e.code().message());
+            }
+            log_info("metrics: serving http://[" + mc.address + "]:" + std::to_string(metrics_->port()) + "/metrics");
+        }
     } catch (...) {
         ctl_->stop();
         throw;
@@ -110,6 +122,8 @@ void Daemon::stop() {
         listener_->stop();
     if (ctl_)
         ctl_->stop();
+    if (metrics_)
+        metrics_->stop();
     link_.stop();
 }
 
@@ -206,20 +220,7 @@ void Daemon::handle(const ctl::Request& req, CtlServer::Respond respond) {
     if (cmd == ctl::kPeerList)
         return respond(ctl::encode_ok(rx_.peers_json(now)));
     if (cmd == ctl::kStats) {
-        Json base = {{"control",
-                      {{"advert", rx_.counters_json()},
-                       {"advert_socket_drops", listener_ ? listener_->socket_drops() : 0},
-                       {"replay_state",
-                        {{"file", replay_path_.empty() ? Json(nullptr) : Json(replay_path_)},
-                         {"saves", replay_saves_},
-                         {"save_errors", replay_save_errors_}}},
-                       {"rib", rib_.counters_json()},
-                       {"ctl",
-                        {{"requests", ctl_ ? ctl_->counters().requests : 0},
-                         {"throttled", ctl_ ? ctl_->counters().throttled : 0},
-                         {"handler_errors", ctl_ ? ctl_->counters().handler_errors : 0},
-                         {"loop_errors", loop_errors_}}},
-                       {"dataplane_link", link_.counters_json()}}}};
+        Json base = {{"control", control_stats()}};
         return dataplane_merge(mgmt::MsgType::StatsReq, std::move(base), std::move(respond));
     }
     if (cmd == ctl::kDataplaneStatus) {
@@ -271,6 +272,51 @@ void Daemon::dataplane_merge(mgmt::MsgType type, Json base, CtlServer::Respond r
                         base["dataplane_error"] = e;
                     respond(ctl::encode_ok(base));
                 });
+}
+
+Json Daemon::control_stats() const {
+    Json c = {{"advert", rx_.counters_json()},
+              {"advert_socket_drops", listener_ ? listener_->socket_drops() : 0},
+              {"peers", cfg_.peers.size()},
+              {"replay_state",
+               {{"file", replay_path_.empty() ? Json(nullptr) : Json(replay_path_)},
+                {"saves", replay_saves_},
+                {"save_errors", replay_save_errors_}}},
+              {"rib", rib_.counters_json()},
+              {"ctl",
+               {{"requests", ctl_ ? ctl_->counters().requests : 0},
+                {"throttled", ctl_ ? ctl_->counters().throttled : 0},
+                {"handler_errors", ctl_ ? ctl_->counters().handler_errors : 0},
+                {"loop_errors", loop_errors_}}},
+              {"dataplane_link", link_.counters_json()},
+              {"update_latency", link_.update_latency_json()}};
+    if (metrics_) {
+        const MetricsServer::Counters& m = metrics_->counters();
+        c["metrics"] = {{"scrapes", m.scrapes}, {"not_found", m.not_found}, {"bad_requests", m.bad_requests},
+                        {"refused", m.refused}};
+    }
+    return c;
+}
+
+// One scrape: cats-control's counters and the link's state now, the
+// dataplane's stats when it answers.
+void Daemon::scrape(std::function<void(std::string)> done) {
+    Json control = control_stats();
+    control["link"] = link_.status_json();
+    if (!link_.up())
+        return done(format_metrics(control, Json()));
+    link_.query(mgmt::MsgType::StatsReq, {},
+                [control = std::move(control), done = std::move(done)](const std::string& err,
+                                                                       const std::string& text) {
+                    Json dp;
+                    if (!err.empty() || !parse_dataplane_json(text, dp))
+                        dp = Json();
+                    done(format_metrics(control, dp));
+                });
+}
+
+std::uint16_t Daemon::metrics_port() const noexcept {
+    return metrics_ ? metrics_->port() : 0;
 }
 
 void Daemon::instance_cmd(const ctl::Request& req, CtlServer::Respond respond) {

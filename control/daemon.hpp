@@ -19,6 +19,7 @@
 #include "config.hpp"
 #include "ctl.hpp"
 #include "dplink.hpp"
+#include "metrics.hpp"
 #include "rib.hpp"
 
 namespace cats::control {
@@ -43,6 +44,8 @@ public:
     void note_loop_error(const std::string& what);
 
     std::vector<std::uint16_t> advert_ports() const;
+    // The metrics endpoint's port (config `metrics`), or 0 without one.
+    std::uint16_t metrics_port() const noexcept;
     DataplaneLink& link() noexcept { return link_; }
     const Rib& rib() const noexcept { return rib_; }
 
@@ -56,6 +59,10 @@ private:
     void on_timer();
     void handle(const ctl::Request& req, CtlServer::Respond respond);
     void instance_cmd(const ctl::Request& req, CtlServer::Respond respond);
+    // The "control" part of `catsctl stats` and of the metrics.
+    nlohmann::json control_stats() const;
+    // One /metrics body (metrics.hpp), given to `done`.
+    void scrape(std::function<void(std::string)> done);
     // Makes the dataplane's reply into the result: "" or an error.
     using Extract = std::function<std::string(const nlohmann::json& reply, nlohmann::json& result)>;
     // A result made from the dataplane's reply alone: an error (with
@@ -79,6 +86,7 @@ private:
     std::optional<Time> timer_at_;
     std::unique_ptr<AdvertListener> listener_;
     std::unique_ptr<CtlServer> ctl_;
+    std::unique_ptr<MetricsServer> metrics_;
     bool stopped_ = false;
     std::uint64_t loop_errors_ = 0;
 };

@@ -288,6 +288,7 @@ void DataplaneLink::send(Req req) {
         return kick();
     }
     out_ = mgmt::make_message(req.type, req.seq, payload);
+    req.sent_at = Clock::now();
     inflight_ = std::move(req);
     const std::uint64_t gen = conn_gen_;
     request_timer_.expires_after(request_timeout_);
@@ -392,6 +393,8 @@ void DataplaneLink::on_update_reply(Req& req, const mgmt::Header& h, std::span<c
         ++counters_.acks;
         table_version_ = ack.table_version;
         last_ack_ = Clock::now();
+        last_update_latency_ = *last_ack_ - req.sent_at;
+        max_update_latency_ = std::max(max_update_latency_, *last_update_latency_);
         last_ack_wall_ = std::chrono::system_clock::now();
         if (req.kind == Kind::Snapshot) {
             resync_backoff_ = std::chrono::seconds(1);
@@ -508,6 +511,13 @@ Json DataplaneLink::status_json() const {
         j["last_sync_ms_ago"] =
             std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - *last_ack_).count();
     return j;
+}
+
+Json DataplaneLink::update_latency_json() const {
+    const auto secs = [](Clock::duration d) { return std::chrono::duration<double>(d).count(); };
+    if (!last_update_latency_)
+        return Json{{"last_s", nullptr}, {"max_s", nullptr}};
+    return Json{{"last_s", secs(*last_update_latency_)}, {"max_s", secs(max_update_latency_)}};
 }
 
 Json DataplaneLink::counters_json() const {

@@ -91,6 +91,9 @@ public:
     const LinkCounters& counters() const noexcept { return counters_; }
     nlohmann::json status_json() const;
     nlohmann::json counters_json() const;
+    // Time from sending an UPDATE to its acknowledgement: the last one and
+    // the longest since start, in seconds (null before the first).
+    nlohmann::json update_latency_json() const;
 
     // Tests: shorter timers.
     void set_timers(Clock::duration retry, Clock::duration request_timeout);
@@ -106,6 +109,7 @@ private:
         std::vector<PushFn> acks;           // Snapshot, Increment
         ReplyFn reply;                      // Query
         std::uint32_t seq = 0;
+        Time sent_at{};                     // when it went out
     };
 
     void connect();
@@ -147,6 +151,8 @@ private:
     std::optional<std::uint64_t> table_version_;
     std::optional<std::chrono::system_clock::time_point> last_ack_wall_;
     std::optional<Time> last_ack_;
+    std::optional<Clock::duration> last_update_latency_;
+    Clock::duration max_update_latency_{};
     std::string last_error_;
     bool logged_down_ = false;
     LinkCounters counters_;

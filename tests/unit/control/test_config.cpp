@@ -28,6 +28,9 @@ const std::string kKey = "00112233445566778899aabbccddeeff";  // 16 bytes
 
 TEST_CASE("control config: the sample loads", "[config]") {
     const Config c = load_config_file(std::string(CATS_SOURCE_ROOT) + "/configs/control.yaml");
+    REQUIRE(c.metrics);
+    CHECK(c.metrics->address == "::1");
+    CHECK(c.metrics->port == 9741);
     REQUIRE(c.listen.size() == 1);
     CHECK(c.listen[0].address == "::1");
     CHECK(c.listen[0].port == 7410);
@@ -80,7 +83,7 @@ TEST_CASE("control config: defaults", "[config]") {
 TEST_CASE("control config: every error names its YAML path", "[config]") {
     const std::string peer = "peers:\n  - node_id: 1\n    key_id: 1\n";
     const std::pair<std::string, std::string> cases[] = {
-        {"bogus: 1", "bogus: unknown key (expected one of: listen, ctl_socket, dataplane_socket, peers, policy, services, state_dir)"},
+        {"bogus: 1", "bogus: unknown key (expected one of: listen, ctl_socket, dataplane_socket, peers, policy, services, state_dir, metrics)"},
         {"listen: 5", "listen: expected a list, got '5'"},
         {"listen: [{port: 1}]", "listen[0].address: required key is missing"},
         {"listen: [{address: 'fe80::zz'}]", "listen[0].address: 'fe80::zz' is not an IPv6 or IPv4 address"},
@@ -179,6 +182,10 @@ TEST_CASE("control config: every error names its YAML path", "[config]") {
         {"services: [{cs_id: 1, name: a, instances: [{id: 1, sids: ['::1']}, {id: 2, sids: ['::1']}]}]\n"
          "policy: {max_instances: 1}",
          "services: 2 instances exceed policy.max_instances (1)"},
+        {"metrics: {address: localhost}", "metrics.address: 'localhost' is not an IPv6 or IPv4 address"},
+        {"metrics: {port: 65536}", "metrics.port: must be 0..65535, got 65536"},
+        {"metrics: {path: /m}", "metrics.path: unknown key (expected one of: address, port)"},
+        {"metrics: 9741", "metrics: expected a map, got '9741'"},
         {"listen: [", "<string>: YAML syntax error at line 1, column 1: end of sequence flow not found"},
         {"a: 1\n---\nb: 2", "<string>: expected one YAML document, found 2"},
         // yaml-cpp 0.7 reads a stray comma as endless empty documents: an
