@@ -12,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include "cats_version.h"
 #include "config.hpp"
 #include "daemon.hpp"
 #include "log.hpp"
@@ -26,10 +27,11 @@ constexpr const char* kUsage =
     "  -f, --foreground    run in the foreground (the default and only mode)\n"
     "  -l, --log-level L   least severe level logged (default info)\n"
     "      --check         load and validate the config, then exit\n"
+    "      --version       print the version and exit\n"
     "  -h, --help          this text\n";
 
 int usage_error(const std::string& what) {
-    std::fprintf(stderr, "cats-control: %s\n%s", what.c_str(), kUsage);
+    std::fprintf(stderr, "cats-control: %s\n  (cats-control --help for usage)\n", what.c_str());
     return 2;
 }
 
@@ -61,6 +63,9 @@ int main(int argc, char** argv) {
         } else if (a == "-h" || a == "--help") {
             std::fputs(kUsage, stdout);
             return 0;
+        } else if (a == "--version") {
+            std::printf("cats-control %s (git %s)\n", CATS_VERSION, CATS_GIT);
+            return 0;
         } else {
             return usage_error("unknown argument '" + std::string(a) + "'");
         }
@@ -70,7 +75,10 @@ int main(int argc, char** argv) {
     try {
         cfg = load_config_file(config_path);
     } catch (const ConfigError& e) {
-        log_error(std::string("config: ") + e.what());
+        // The file once, then the YAML path (errors about the file itself
+        // already start with its name).
+        const std::string what = e.what();
+        log_error("config: " + (what.rfind(config_path + ":", 0) == 0 ? what : config_path + ": " + what));
         return 1;
     }
     if (check_only) {

@@ -31,6 +31,7 @@
 #include "config.hpp"
 #include "eal_exit.hpp"
 #include "exception.hpp"
+#include "cats_version.h"
 #include "fib.hpp"
 #include "icmp6.hpp"
 #include "json_text.hpp"
@@ -69,9 +70,11 @@ struct Options {
     cats::dp::MgmtAccess mgmt_access;
 };
 
-void usage(const char* prog) {
-    std::fprintf(stderr,
+void usage(const char* prog, FILE* out = stderr) {
+    std::fprintf(out,
                  "usage: %s [EAL options] -- --config FILE [options]\n"
+                 "       %s --check-config FILE     validate a config and exit (no EAL, no hugepages)\n"
+                 "       %s --version | --help\n"
                  "  --config FILE          YAML config (see configs/README.md)\n"
                  "  --stats json|text      format of the stats printed on exit and on SIGUSR1 (json)\n"
                  "  --stats-file PATH      also write the final stats as JSON to PATH\n"
@@ -83,8 +86,53 @@ void usage(const char* prog) {
                  "                         the socket (and a directory it creates) get that group\n"
                  "  --idle-exit MS         exit once no packet has arrived for MS milliseconds\n"
                  "                         (test mode, e.g. for pcap input)\n"
-                 "  --help\n",
-                 prog);
+                 "  --help\n"
+                 "EAL options (cores, devices, memory) are DPDK's: see\n"
+                 "https://doc.dpdk.org/guides-22.11/linux_gsg/linux_eal_parameters.html\n",
+                 prog, prog, prog);
+}
+
+// A config error as one line: the file once, then the YAML path and what is
+// wrong (errors about the file itself already start with its name).
+std::string config_error_text(const std::string& path, const std::string& what) {
+    return what.rfind(path + ":", 0) == 0 ? what : path + ": " + what;
+}
+
+// What needs no EAL: --version, --help, --check-config FILE, wherever they
+// are on the command line. Returns the exit status, or -1 to go on.
+int before_eal(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view a = argv[i];
+        if (a == "--version") {
+            std::printf("cats-dataplane %s (git %s)\n", CATS_VERSION, CATS_GIT);
+            return 0;
+        }
+        if (a == "--help") {
+            usage("cats-dataplane", stdout);
+            return 0;
+        }
+        if (a == "--check-config") {
+            if (i + 1 >= argc) {
+                std::fprintf(stderr, "cats-dataplane: --check-config needs a file name\n");
+                return 2;
+            }
+            const std::string path = argv[i + 1];
+            try {
+                const Config c = load_config_file(path);
+                std::size_t instances = 0;
+                for (const ServiceConfig& s : c.services)
+                    instances += s.instances.size();
+                std::printf("%s: ok (%zu ports, %zu routes, %zu static neighbors, %zu services, %zu instances)\n",
+                            path.c_str(), c.ports.size(), c.routes.size(), c.neighbors.size(), c.services.size(),
+                            instances);
+                return 0;
+            } catch (const ConfigError& ex) {
+                std::fprintf(stderr, "cats-dataplane: %s\n", config_error_text(path, ex.what()).c_str());
+                return 2;
+            }
+        }
+    }
+    return -1;
 }
 
 // --mgmt-group: a group name, or a number.
@@ -649,6 +697,8 @@ int run(App& app) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    if (const int rc = before_eal(argc, argv); rc >= 0)
+        return rc;
     const int eal_args = rte_eal_init(argc, argv);
     if (eal_args < 0) {
         std::fprintf(stderr, "cats-dataplane: EAL init failed: %s\n", rte_strerror(rte_errno));
@@ -669,7 +719,7 @@ int main(int argc, char** argv) {
                 std::signal(SIGUSR1, on_signal);
                 rc = run(app);
             } catch (const ConfigError& ex) {
-                std::fprintf(stderr, "cats-dataplane: %s: %s\n", app.opt.config.c_str(), ex.what());
+                std::fprintf(stderr, "cats-dataplane: %s\n", config_error_text(app.opt.config, ex.what()).c_str());
             } catch (const std::exception& ex) {
                 std::fprintf(stderr, "cats-dataplane: %s\n", ex.what());
             }

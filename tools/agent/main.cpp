@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "cats_version.h"
 #include "advert_wire.hpp"
 #include "measure.hpp"
 #include "options.hpp"
@@ -319,6 +320,10 @@ int main(int argc, char** argv) {
     }
     if (cfg.help) {
         std::cout << kUsage;
+        return 0;
+    }
+    if (cfg.version) {
+        std::cout << "cats-agent " << CATS_VERSION << " (git " << CATS_GIT << ")\n";
         return 0;
     }
     try {

@@ -55,6 +55,7 @@ Measured metrics:
 Modes:
   --once                   send one advertisement and exit
   --dump                   print the datagrams as hex (one per line) and exit
+  --version
   --help
 
 Exit status: 0 done (or stopped by a signal), 1 runtime failure, 2 bad
@@ -384,7 +385,7 @@ constexpr FlagSpec kFlags[] = {
     {"bandwidth-kbps", true}, {"score", true},          {"compute-types", true},    {"weight", true},
     {"latency-us", true},     {"measure", false},       {"max-sessions", true},     {"sessions-file", true},
     {"sessions-command", true}, {"sessions-tcp-port", true}, {"metrics-file", true}, {"once", false},
-    {"dump", false},          {"help", false},
+    {"dump", false},          {"help", false},          {"version", false},
 };
 
 // Flag name (without --) -> metric name.
@@ -504,6 +505,10 @@ AgentConfig parse_args(int argc, const char* const* argv) {
     Draft d;
     if (std::any_of(flags.begin(), flags.end(), [](const auto& f) { return f.first == "help"; })) {
         d.cfg.help = true;
+        return d.cfg;
+    }
+    if (std::any_of(flags.begin(), flags.end(), [](const auto& f) { return f.first == "version"; })) {
+        d.cfg.version = true;
         return d.cfg;
     }
     std::string source;

@@ -71,6 +71,7 @@ struct AgentConfig {
     bool once = false;                          // one advertisement, then exit
     bool dump = false;                          // print the datagrams as hex, send nothing
     bool help = false;
+    bool version = false;
 };
 
 // Parses argv (and the --config file it names). Throws UsageError.

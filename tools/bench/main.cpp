@@ -14,9 +14,11 @@
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
+#include "cats_version.h"
 #include "control_bench.hpp"
 #include "eal_exit.hpp"
 #include "engine_bench.hpp"
@@ -242,6 +244,11 @@ bool parse_options(int argc, char** argv, Options& o) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    for (int i = 1; i < argc; ++i)
+        if (std::string_view(argv[i]) == "--version") {
+            std::printf("cats-bench %s (git %s)\n", CATS_VERSION, CATS_GIT);
+            return 0;
+        }
     const int eal_args = rte_eal_init(argc, argv);
     if (eal_args < 0) {
         std::fprintf(stderr, "cats-bench: EAL init failed: %s\n", rte_strerror(rte_errno));

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "cats_version.h"
 #include "ctl_wire.hpp"
 #include "render.hpp"
 
@@ -275,6 +276,7 @@ std::string unknown_command(const CLI::App& app, int argc, char** argv) {
 
 int main(int argc, char** argv) {
     CLI::App app{"catsctl: operate cats-control, the control process of the cats SRv6 compute-aware gateway"};
+    app.set_version_flag("--version", std::string("catsctl ") + CATS_VERSION + " (git " + CATS_GIT + ")");
     app.require_subcommand(1);
     // Subcommands pass the options they do not know to catsctl itself, so
     // that `-j` and `-s` may come last too (`catsctl port list --json`).
@@ -402,6 +404,8 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
         // One line saying what is wrong, one with where to look: no class

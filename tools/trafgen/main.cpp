@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "cats_version.h"
 #include "analyzer.hpp"
 #include "generator.hpp"
 #include "live.hpp"
@@ -336,6 +337,7 @@ int main(int argc, char** argv) {
         }
 
     CLI::App app{"cats-trafgen: CATS traffic generator and receive-side analyzer"};
+    app.set_version_flag("--version", std::string("cats-trafgen ") + CATS_VERSION + " (git " + CATS_GIT + ")");
     app.require_subcommand(1);
     ProfileFlags pf_gen, pf_an, pf_run, pf_send;
     ReportFlags rf_an, rf_run, rf_send;
