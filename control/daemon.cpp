@@ -179,7 +179,8 @@ void Daemon::on_timer() {
 void Daemon::handle(const ctl::Request& req, CtlServer::Respond respond) {
     const Time now = Clock::now();
     const std::string& cmd = req.cmd;
-    if (cmd == ctl::kInstanceAdd || cmd == ctl::kInstanceSet || cmd == ctl::kInstanceDel)
+    if (cmd == ctl::kInstanceAdd || cmd == ctl::kInstanceSet || cmd == ctl::kInstanceDel ||
+        cmd == ctl::kInstanceDrain || cmd == ctl::kInstanceUndrain)
         return instance_cmd(req, std::move(respond));
     if (cmd == ctl::kFlowList) {
         ctl::FlowArgs a;
@@ -321,6 +322,8 @@ std::uint16_t Daemon::metrics_port() const noexcept {
 
 void Daemon::instance_cmd(const ctl::Request& req, CtlServer::Respond respond) {
     const Time now = Clock::now();
+    const bool drain = req.cmd == ctl::kInstanceDrain || req.cmd == ctl::kInstanceUndrain;
+    // drain/undrain take what del takes: the instance's key.
     const ctl::InstanceCmd kind = req.cmd == ctl::kInstanceAdd   ? ctl::InstanceCmd::Add
                                   : req.cmd == ctl::kInstanceSet ? ctl::InstanceCmd::Set
                                                                  : ctl::InstanceCmd::Del;
@@ -329,10 +332,14 @@ void Daemon::instance_cmd(const ctl::Request& req, CtlServer::Respond respond) {
         return respond(ctl::encode_error(e));
     std::vector<mgmt::Op> ops;
     std::string err;
-    switch (kind) {
-    case ctl::InstanceCmd::Add: err = rib_.cli_add(a, now, ops); break;
-    case ctl::InstanceCmd::Set: err = rib_.cli_set(a, now, ops); break;
-    case ctl::InstanceCmd::Del: err = rib_.cli_del(a.cs_id, a.id, now, ops); break;
+    if (drain) {
+        err = rib_.cli_drain(a.cs_id, a.id, req.cmd == ctl::kInstanceDrain, now, ops);
+    } else {
+        switch (kind) {
+        case ctl::InstanceCmd::Add: err = rib_.cli_add(a, now, ops); break;
+        case ctl::InstanceCmd::Set: err = rib_.cli_set(a, now, ops); break;
+        case ctl::InstanceCmd::Del: err = rib_.cli_del(a.cs_id, a.id, now, ops); break;
+        }
     }
     if (!err.empty())
         return respond(ctl::encode_error(err));
@@ -353,7 +360,7 @@ void Daemon::instance_cmd(const ctl::Request& req, CtlServer::Respond respond) {
         result["table_version"] = r.applied ? Json(r.table_version) : Json();
         if (!r.note.empty())
             result["note"] = r.note;
-        if (!r.applied || kind == ctl::InstanceCmd::Del)
+        if (!r.applied || kind == ctl::InstanceCmd::Del)  // (drain and undrain change no SID)
             return respond(ctl::encode_ok(result));
         // Say at once when the dataplane cannot steer to it (an unroutable
         // SID), rather than only in its stats.

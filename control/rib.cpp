@@ -132,7 +132,7 @@ Rib::Inst& Rib::create_instance(std::uint32_t cs_id, Svc& svc, bool svc_is_new, 
     // A new instance is an eligibility change: pushed at once.
     slot.published = true;
     slot.pub_sids = slot.sids;
-    slot.pub_metrics = slot.metrics;
+    slot.pub_metrics = effective(slot);
     slot.last_push = now;
     ++counters_.pushes;
     ++counters_.pushes_immediate;
@@ -168,7 +168,7 @@ void Rib::push_now(Key k, Inst& in, Time now, std::vector<mgmt::Op>& ops) {
     cancel_pending(k, in);
     in.published = true;
     in.pub_sids = in.sids;
-    in.pub_metrics = in.metrics;
+    in.pub_metrics = effective(in);
     in.last_push = now;
     ++counters_.pushes;
     mgmt::Op op;
@@ -187,16 +187,17 @@ void Rib::update(Key k, Inst& in, std::vector<Sid> sids, const mgmt::Metrics& m,
         // snapshot will carry it.
         return;
     }
-    if (in.sids == in.pub_sids && in.metrics == in.pub_metrics) {
+    const mgmt::Metrics eff = effective(in);
+    if (in.sids == in.pub_sids && eff == in.pub_metrics) {
         cancel_pending(k, in);  // back to what the dataplane has
         return;
     }
-    if (operator_change || in.sids != in.pub_sids || eligibility_changed(in.pub_metrics, in.metrics)) {
+    if (operator_change || in.sids != in.pub_sids || eligibility_changed(in.pub_metrics, eff)) {
         ++counters_.pushes_immediate;
         push_now(k, in, now, ops);
         return;
     }
-    if (!significant_change(in.pub_metrics, in.metrics, policy_.metric_threshold_pct)) {
+    if (!significant_change(in.pub_metrics, eff, policy_.metric_threshold_pct)) {
         cancel_pending(k, in);
         ++counters_.suppressed;
         return;
@@ -414,7 +415,7 @@ mgmt::InstanceRec Rib::to_rec(std::uint32_t id, const Inst& in) {
     mgmt::InstanceRec r;
     r.id = id;
     r.sids = in.sids;
-    r.metrics = in.metrics;
+    r.metrics = effective(in);
     return r;
 }
 
@@ -439,7 +440,7 @@ mgmt::Batch Rib::snapshot() {
             in.pending_due.reset();
             in.published = true;
             in.pub_sids = in.sids;
-            in.pub_metrics = in.metrics;
+            in.pub_metrics = effective(in);
         }
         mgmt::Op op;
         op.type = mgmt::OpType::UpsertService;
@@ -497,6 +498,25 @@ std::string Rib::cli_set(const ctl::InstanceArgs& a, Time now, std::vector<mgmt:
     return {};
 }
 
+std::string Rib::cli_drain(std::uint32_t cs_id, std::uint32_t id, bool drain, Time now, std::vector<mgmt::Op>& ops) {
+    const auto svc = services_.find(cs_id);
+    if (svc == services_.end() || !svc->second.instances.contains(id))
+        return key_text(cs_id, id) + " does not exist";
+    Inst& in = svc->second.instances.find(id)->second;
+    if (in.drained == drain)
+        return {};
+    in.drained = drain;
+    update(Key{cs_id, id}, in, in.sids, in.metrics, true, now, ops);
+    return {};
+}
+
+mgmt::Metrics Rib::effective(const Inst& in) noexcept {
+    mgmt::Metrics m = in.metrics;
+    if (in.drained)
+        m.weight = 0;  // no new flows; pinned ones stay until they end
+    return m;
+}
+
 std::string Rib::cli_del(std::uint32_t cs_id, std::uint32_t id, Time /*now*/, std::vector<mgmt::Op>& ops) {
     const auto svc = services_.find(cs_id);
     if (svc == services_.end() || !svc->second.instances.contains(id))
@@ -538,7 +558,7 @@ Json Rib::to_json(Time now, const ctl::ServiceListArgs& page) const {
                 state = "not_pushed";
             else if (in.pending_due)
                 state = "dampened";
-            else if (in.sids != in.pub_sids || in.metrics != in.pub_metrics)
+            else if (in.sids != in.pub_sids || effective(in) != in.pub_metrics)
                 state = "below_threshold";
             Json j = {{"id", id},
                       {"origin", origin_name(in.origin)},
@@ -547,6 +567,8 @@ Json Rib::to_json(Time now, const ctl::ServiceListArgs& page) const {
                       {"push_state", state}};
             if (in.origin == Origin::Advert)
                 j["node_id"] = in.node_id;
+            if (in.drained)
+                j["drained"] = true;
             if (in.expires)
                 j["expires_in_ms"] =
                     std::max<std::int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(*in.expires - now).count());

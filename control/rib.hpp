@@ -146,6 +146,11 @@ public:
     std::string cli_add(const ctl::InstanceArgs& a, Time now, std::vector<mgmt::Op>& ops);
     std::string cli_set(const ctl::InstanceArgs& a, Time now, std::vector<mgmt::Op>& ops);
     std::string cli_del(std::uint32_t cs_id, std::uint32_t id, Time now, std::vector<mgmt::Op>& ops);
+    // An operator override on any instance, advertised ones included: the
+    // dataplane gets it with weight 0 (no new flows; pinned flows stay)
+    // whatever its metrics say, until undrained; the node's refreshes keep
+    // their metrics but not its weight. Pushed at once.
+    std::string cli_drain(std::uint32_t cs_id, std::uint32_t id, bool drain, Time now, std::vector<mgmt::Op>& ops);
 
     // `catsctl service list`: one page (ctl::ServiceListArgs), with "next"
     // and the table's totals; the work is bounded by the page, not by the
@@ -174,6 +179,7 @@ private:
         std::optional<Time> expires;        // Advert
         std::optional<Time> last_push;
         std::optional<Time> pending_due;    // a held change goes out then
+        bool drained = false;               // operator override: weight 0 in the dataplane
     };
     struct Svc {
         std::string name;
@@ -198,6 +204,8 @@ private:
     void count_node(std::uint32_t node_id, std::uint32_t cs_id, int delta);
     RecordError withdraw(const advert::Record& r, std::uint32_t node_id, std::vector<mgmt::Op>& ops,
                          std::string& why);
+    // The metrics the dataplane gets: the instance's, drained or not.
+    static mgmt::Metrics effective(const Inst& in) noexcept;
     static mgmt::InstanceRec to_rec(std::uint32_t id, const Inst& in);
     static mgmt::ServiceRec to_rec(std::uint32_t cs_id, const Svc& s);
 

@@ -62,9 +62,13 @@ inline constexpr std::string_view kDataplaneStatus = "dataplane.status";
 inline constexpr std::string_view kNeighborList = "neighbor.list";
 inline constexpr std::string_view kPortList = "port.list";
 inline constexpr std::string_view kRouteList = "route.list";
-inline constexpr std::array<std::string_view, 11> kCommands = {
-    kServiceList, kInstanceAdd,     kInstanceDel,  kInstanceSet, kFlowList,  kPeerList,
-    kStats,       kDataplaneStatus, kNeighborList, kPortList,    kRouteList,
+// An operator override on any instance (advertised ones too): weight 0 in
+// the dataplane until undrained. Arguments as instance.del.
+inline constexpr std::string_view kInstanceDrain = "instance.drain";
+inline constexpr std::string_view kInstanceUndrain = "instance.undrain";
+inline constexpr std::array<std::string_view, 13> kCommands = {
+    kServiceList, kInstanceAdd,     kInstanceDel,  kInstanceSet, kFlowList,  kPeerList,      kStats,
+    kDataplaneStatus, kNeighborList, kPortList,    kRouteList,   kInstanceDrain, kInstanceUndrain,
 };
 
 using Json = nlohmann::json;

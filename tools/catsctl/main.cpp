@@ -345,6 +345,23 @@ int main(int argc, char** argv) {
         instance_req(ctl::InstanceCmd::Del, {});
     });
 
+    CLI::App* drain = instance->add_subcommand(
+        "drain", "no new flows to an instance (any origin; weight 0 in the dataplane) until undrained; "
+                 "pinned flows stay");
+    positional(drain);
+    drain->callback([&] {
+        req.cmd = ctl::kInstanceDrain;
+        verb = "drained";
+        instance_req(ctl::InstanceCmd::Del, {});
+    });
+    CLI::App* undrain = instance->add_subcommand("undrain", "end a drain: the instance's own weight applies again");
+    positional(undrain);
+    undrain->callback([&] {
+        req.cmd = ctl::kInstanceUndrain;
+        verb = "undrained";
+        instance_req(ctl::InstanceCmd::Del, {});
+    });
+
     CLI::App* set = instance->add_subcommand("set", "change a static or CLI instance's SIDs or metrics");
     positional(set);
     set->add_option("--sid", sids, "new SID list, first segment first")->check(kSid)->expected(1, static_cast<int>(ctl::kMaxSids));

@@ -171,6 +171,7 @@ std::string render_services(const Json& result) {
                             text(at(m, "weight")),
                             seconds_text(at(in, "expires_in_ms")),
                             text(at(in, "push_state")) +
+                                (at(in, "drained") == true ? std::string(", drained") : std::string()) +
                                 (at(in, "resolved").is_boolean() && !at(in, "resolved").get<bool>()
                                      ? ", unresolved (" + text(at(in, "unresolved_reason")) + ")"
                                      : std::string())});

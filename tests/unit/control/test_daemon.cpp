@@ -696,6 +696,30 @@ services:
         CHECK(o.output.find("warning") == std::string::npos);
         CHECK(run(c + "instance del 100 19").status == 0);
         CHECK(run(c + "instance del 100 20").status == 0);
+        // Drain: weight 0 in the dataplane until undrained (issue 21, item 11).
+        const auto weight_of = [&](std::uint32_t cs, std::uint32_t id) -> std::int64_t {
+            const auto t = dp->table();
+            if (!t.contains(cs))
+                return -1;
+            for (const mgmt::InstanceRec& in : t.at(cs).instances)
+                if (in.id == id)
+                    return in.metrics.weight;
+            return -1;
+        };
+        const std::int64_t own = weight_of(100, 1);
+        REQUIRE(own > 0);
+        o = run(c + "instance drain 100 1");
+        CHECK(o.status == 0);
+        CHECK(o.output.find("cs 100 instance 1: drained; the dataplane runs table version ") == 0);
+        CHECK(weight_of(100, 1) == 0);
+        o = run(c + "service list");
+        CHECK(o.output.find("in_sync, drained") != std::string::npos);
+        o = run(c + "instance undrain 100 1");
+        CHECK(o.status == 0);
+        CHECK(weight_of(100, 1) == own);
+        o = run(c + "instance drain 100 999");
+        CHECK(o.status == 1);
+        CHECK(o.output == "catsctl: cs 100 instance 999 does not exist\n");
         // The daemon says no: 1.
         o = run(c + "instance del 100 77");
         CHECK(o.status == 1);

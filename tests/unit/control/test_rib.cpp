@@ -623,3 +623,42 @@ TEST_CASE("rib: service list pages hold whole services, up to the limit", "[rib]
     // Without arguments, the whole table.
     CHECK(rib.to_json(t0())["services"].size() == 4);
 }
+
+TEST_CASE("rib: drain is an operator override that advertisements do not undo (issue 21, item 11)", "[rib][cli]") {
+    Rib rib(policy(5, 0));
+    advert::Metrics m = lat(1000);
+    m.weight = 300;
+    rib.ingest(advertise(7, 1, {record(100, 1, {"2001:db8:a1::1"}, m)}), 30s, t0());
+    std::vector<mgmt::Op> ops;
+    REQUIRE(rib.cli_drain(100, 1, true, t0(), ops) == "");
+    CHECK(only_upsert(ops).metrics.weight == 0);  // pushed at once, weight 0: no new flows
+    CHECK(only_upsert(ops).metrics.latency_us == 1000);
+    auto inst = [&] { return rib.to_json(t0())["services"][0]["instances"][0]; };
+    CHECK(inst()["drained"] == true);
+    CHECK(inst()["metrics"]["weight"] == 300);  // its own, shown as it is
+    CHECK(inst()["push_state"] == "in_sync");
+    // Drained again: nothing to push.
+    ops.clear();
+    CHECK(rib.cli_drain(100, 1, true, t0(), ops) == "");
+    CHECK(ops.empty());
+
+    // The node's refreshes move its metrics, not its weight.
+    m.latency_us = 2000;
+    m.weight = 500;
+    auto res = rib.ingest(advertise(7, 2, {record(100, 1, {"2001:db8:a1::1"}, m)}), 30s, t0() + 1s);
+    CHECK(only_upsert(res.ops).metrics.latency_us == 2000);
+    CHECK(only_upsert(res.ops).metrics.weight == 0);
+    // A snapshot (the dataplane reconnects) keeps it drained.
+    const mgmt::Batch b = rib.snapshot();
+    REQUIRE(b.ops.size() == 1);
+    CHECK(b.ops[0].service.instances.at(0).metrics.weight == 0);
+
+    // Undrained: its own weight at once.
+    ops.clear();
+    REQUIRE(rib.cli_drain(100, 1, false, t0() + 2s, ops) == "");
+    CHECK(only_upsert(ops).metrics.weight == 500);
+    CHECK_FALSE(inst().contains("drained"));
+    ops.clear();
+    CHECK(rib.cli_drain(100, 9, true, t0(), ops) == "cs 100 instance 9 does not exist");
+    CHECK(ops.empty());
+}
