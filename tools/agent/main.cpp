@@ -263,7 +263,16 @@ private:
     // the metrics file (each overriding the one before).
     std::vector<advert::Record> current_records() {
         std::vector<std::string> errors;
-        const advert::Metrics measured = measurer_.measure(errors);
+        std::string detail;
+        const advert::Metrics measured = measurer_.measure(errors, &detail);
+        // What was measured, when it changes what is advertised (not every
+        // interval): an operator sees why an instance went ineligible.
+        if (!detail.empty() && (measured.load_pct != last_measured_.load_pct ||
+                                measured.free_capacity != last_measured_.free_capacity || !measured_logged_)) {
+            log("measured: " + detail);
+            last_measured_ = measured;
+            measured_logged_ = true;
+        }
         std::string merr;
         for (const std::string& e : errors)
             merr += (merr.empty() ? "" : "; ") + e;
@@ -301,6 +310,8 @@ private:
     std::chrono::steady_clock::time_point next_{};
     bool stopping_ = false;
     MetricsOverride metrics_file_;
+    advert::Metrics last_measured_;
+    bool measured_logged_ = false;
     Condition measure_condition_;
     Condition file_condition_;
 };

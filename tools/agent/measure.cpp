@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "measure.hpp"
 
+#include <cstdio>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -218,6 +219,9 @@ Reading Measurer::load() const {
     const long online = ::sysconf(_SC_NPROCESSORS_ONLN);
     const unsigned cpus = cfg_.cpus ? *cfg_.cpus : static_cast<unsigned>(std::max(online, 1L));
     r.value = load_percent(*l, cpus);
+    char buf[96];
+    std::snprintf(buf, sizeof buf, "1-min load %.2f over %u CPUs", *l, cpus);
+    r.detail = buf;
     return r;
 }
 
@@ -264,27 +268,37 @@ Reading Measurer::sessions() const {
         }
         r.value = total;
     }
+    if (r.value)
+        r.detail = std::to_string(*r.value) + " sessions";
     return r;
 }
 
-advert::Metrics Measurer::measure(std::vector<std::string>& errors) const {
+advert::Metrics Measurer::measure(std::vector<std::string>& errors, std::string* detail) const {
     advert::Metrics m;
     if (!cfg_.enabled)
         return m;
+    std::string d;
     if (cfg_.load) {
         const Reading r = load();
-        if (r.value)
+        if (r.value) {
             m.load_pct = static_cast<std::uint8_t>(*r.value);
-        else
+            d = "load_pct " + std::to_string(*r.value) + " (" + r.detail + ", capped at 100)";
+        } else {
             errors.push_back("load: " + r.error);
+        }
     }
     if (cfg_.max_sessions) {
         const Reading r = sessions();
-        if (r.value)
+        if (r.value) {
             m.free_capacity = *r.value >= *cfg_.max_sessions ? 0 : *cfg_.max_sessions - *r.value;
-        else
+            d += (d.empty() ? "" : ", ") + std::string("free_capacity ") + std::to_string(*m.free_capacity) + " (" +
+                 r.detail + " of " + std::to_string(*cfg_.max_sessions) + ")";
+        } else {
             errors.push_back("sessions: " + r.error);
+        }
     }
+    if (detail != nullptr)
+        *detail = d;
     return m;
 }
 

@@ -28,6 +28,7 @@ inline constexpr int kCommandTimeoutMs = 2000;
 struct Reading {
     std::optional<std::uint32_t> value;
     std::string error;
+    std::string detail;  // what it was made from: "1-min load 3.26 over 2 CPUs"
 };
 
 // The 1-minute load average, the first field of /proc/loadavg.
@@ -45,7 +46,7 @@ public:
 
     // The measured metrics (only those configured and readable). Each
     // failure is appended to `errors` as one line of text.
-    advert::Metrics measure(std::vector<std::string>& errors) const;
+    advert::Metrics measure(std::vector<std::string>& errors, std::string* detail = nullptr) const;
 
 private:
     Reading load() const;

@@ -278,6 +278,11 @@ def test_measure():
                 continue
             check(got == {"load_pct": 75, "free_capacity": want_free, "score": 7},
                   "measured load 1.5/2 CPUs = 75%%, free capacity %d (%s): %r" % (want_free, source.split(":")[0], got))
+            # And it says what it measured (issue 21, item 10).
+            used = 100 - want_free if want_free else (150 if "150" in source else 100)
+            want_log = ("cats-agent: measured: load_pct 75 (1-min load 1.50 over 2 CPUs, capped at 100), "
+                        "free_capacity %d (%d sessions of 100)" % (want_free, used))
+            check(want_log in r.stderr, "it logs what it measured: %r" % r.stderr.strip())
 
 
 def wait_until(pred, timeout=5.0):
