@@ -141,6 +141,8 @@ void Daemon::on_ops(std::vector<mgmt::Op> ops) {
     // advertisement must not come back after a crash.
     if (rx_.urgent())
         persist_replay_state();
+    for (const std::string& e : rib_.take_events())
+        log_info("rib: " + e);
     if (!ops.empty())
         link_.push(std::move(ops));
     reschedule();
@@ -169,7 +171,7 @@ void Daemon::on_timer() {
     const Time now = Clock::now();
     const std::uint64_t expired_before = rib_.counters().expired;
     std::vector<mgmt::Op> ops = rib_.expire(now);
-    if (const std::uint64_t n = rib_.counters().expired - expired_before; n > 0)
+    if (const std::uint64_t n = rib_.counters().expired - expired_before; n > 1)
         log_info("rib: " + std::to_string(n) + " advertised instance(s) expired (no refresh within their lifetime)");
     std::vector<mgmt::Op> flushed = rib_.flush(now);
     std::move(flushed.begin(), flushed.end(), std::back_inserter(ops));

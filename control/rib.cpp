@@ -325,6 +325,11 @@ RecordError Rib::advertise(const advert::Record& r, std::uint32_t node_id, const
     Inst& slot = create_instance(r.cs_id, s, svc_is_new, r.instance_id, std::move(in), now, ops);
     set_expiry(k, slot, expires);
     count_node(node_id, r.cs_id, +1);
+    std::string sids;
+    for (const Sid& x : r.sids)
+        sids += (sids.empty() ? "" : ",") + ctl::format_sid(x);
+    note_event(key_text(r.cs_id, r.instance_id) + " up: advertised by node " + std::to_string(node_id) + ", SIDs " +
+               sids);
     return RecordError::Ok;
 }
 
@@ -341,6 +346,7 @@ RecordError Rib::withdraw(const advert::Record& r, std::uint32_t node_id, std::v
         return RecordError::NotOwner;
     }
     remove(svc, inst, ops);
+    note_event(key_text(r.cs_id, r.instance_id) + " down: withdrawn by node " + std::to_string(node_id));
     return RecordError::Ok;
 }
 
@@ -381,8 +387,11 @@ std::vector<mgmt::Op> Rib::expire(Time now) {
             expiries_.erase(expiries_.begin());
             continue;
         }
+        const std::uint32_t node = svc->second.instances.find(k.id)->second.node_id;
         remove(svc, svc->second.instances.find(k.id), ops);
         ++counters_.expired;
+        note_event(key_text(k.cs_id, k.id) + " down: expired, node " + std::to_string(node) +
+                   " did not refresh it within its lifetime");
     }
     return ops;
 }
@@ -508,6 +517,23 @@ std::string Rib::cli_drain(std::uint32_t cs_id, std::uint32_t id, bool drain, Ti
     in.drained = drain;
     update(Key{cs_id, id}, in, in.sids, in.metrics, true, now, ops);
     return {};
+}
+
+void Rib::note_event(std::string e) {
+    // Bounded: a table-sized burst keeps its first lines and a count.
+    if (events_.size() < kMaxEvents)
+        events_.push_back(std::move(e));
+    else
+        ++events_dropped_;
+}
+
+std::vector<std::string> Rib::take_events() {
+    std::vector<std::string> out = std::move(events_);
+    events_.clear();
+    if (events_dropped_ != 0)
+        out.push_back("... and " + std::to_string(events_dropped_) + " more instance event(s)");
+    events_dropped_ = 0;
+    return out;
 }
 
 mgmt::Metrics Rib::effective(const Inst& in) noexcept {

@@ -159,6 +159,11 @@ public:
     nlohmann::json to_json(Time now) const;
     nlohmann::json counters_json() const;
     const RibCounters& counters() const noexcept { return counters_; }
+    // What happened to advertised instances since the last call, one line
+    // each ("cs 100 instance 7 up: advertised by node 3, SIDs ..."; down:
+    // withdrawn or expired), for the log; at most kMaxEvents, then a count.
+    static constexpr std::size_t kMaxEvents = 20;
+    std::vector<std::string> take_events();
     std::size_t service_count() const noexcept { return services_.size(); }
     std::size_t instance_count() const noexcept { return n_instances_; }
 
@@ -206,6 +211,7 @@ private:
                          std::string& why);
     // The metrics the dataplane gets: the instance's, drained or not.
     static mgmt::Metrics effective(const Inst& in) noexcept;
+    void note_event(std::string e);
     static mgmt::InstanceRec to_rec(std::uint32_t id, const Inst& in);
     static mgmt::ServiceRec to_rec(std::uint32_t cs_id, const Svc& s);
 
@@ -219,6 +225,8 @@ private:
     // quotas of PeerScope). Entries go when they reach 0.
     std::map<std::uint32_t, std::map<std::uint32_t, std::uint32_t>> node_use_;
     RibCounters counters_;
+    std::vector<std::string> events_;
+    std::uint64_t events_dropped_ = 0;
 };
 
 }  // namespace cats::control

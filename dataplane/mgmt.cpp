@@ -439,6 +439,9 @@ void MgmtServer::accept_clients(std::int64_t now) {
         c.manager = manager;
         c.last_active_ms = now;
         clients_.push_back(std::move(c));
+        if (manager)
+            log_limited("a manager connected (uid " + std::to_string(cred.uid) + "), " +
+                        std::to_string(clients_.size()) + " client(s) now");
     }
 }
 
@@ -626,6 +629,17 @@ void MgmtServer::handle(Client& c, const mgmt::Header& h, std::span<const std::u
         }
         ++applied_;
         last_update_unix_ = unix_now();
+        // Table versions as they go, at most one line a second (a change
+        // storm is not a log storm).
+        if (const std::int64_t now = now_ms(); now - last_version_log_ms_ >= 1000) {
+            std::fprintf(stderr, "cats-dataplane: mgmt: table version %lu (%s, %lu update(s) since the last line)\n",
+                         static_cast<unsigned long>(table_.current()->version),
+                         res.replace_all ? "a full table" : "changes", static_cast<unsigned long>(versions_unlogged_ + 1));
+            last_version_log_ms_ = now;
+            versions_unlogged_ = 0;
+        } else {
+            ++versions_unlogged_;
+        }
         return queue_ack(c, h.seq, mgmt::Status::Ok, "");
     }
     case mgmt::MsgType::StatusReq: return reply_json(mgmt::MsgType::Status, hooks_.status());

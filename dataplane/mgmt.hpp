@@ -157,6 +157,8 @@ private:
     double last_update_unix_ = 0;
     std::int64_t last_log_ms_ = 0;
     std::uint64_t logs_held_ = 0;
+    std::int64_t last_version_log_ms_ = 0;
+    std::uint64_t versions_unlogged_ = 0;
 };
 
 }  // namespace cats::dp

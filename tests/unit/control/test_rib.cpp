@@ -662,3 +662,24 @@ TEST_CASE("rib: drain is an operator override that advertisements do not undo (i
     CHECK(rib.cli_drain(100, 9, true, t0(), ops) == "cs 100 instance 9 does not exist");
     CHECK(ops.empty());
 }
+
+TEST_CASE("rib: instance events for the log, bounded (issue 21, item 6)", "[rib]") {
+    Rib rib(policy(5, 0));
+    rib.ingest(advertise(7, 1, {record(100, 1, {"2001:db8:a1::1", "2001:db8:a1::2"})}, 10), 10s, t0());
+    CHECK(rib.take_events() ==
+          std::vector<std::string>{"cs 100 instance 1 up: advertised by node 7, SIDs 2001:db8:a1::1,2001:db8:a1::2"});
+    CHECK(rib.take_events().empty());
+    // A refresh is no event.
+    rib.ingest(advertise(7, 2, {record(100, 1, {"2001:db8:a1::1", "2001:db8:a1::2"})}, 10), 10s, t0() + 1s);
+    CHECK(rib.take_events().empty());
+    rib.expire(t0() + 11s);
+    CHECK(rib.take_events() ==
+          std::vector<std::string>{"cs 100 instance 1 down: expired, node 7 did not refresh it within its lifetime"});
+    std::vector<advert::Record> many;
+    for (std::uint32_t i = 1; i <= 25; ++i)
+        many.push_back(record(200, i));
+    rib.ingest(advertise(7, 3, many, 10), 10s, t0() + 12s);
+    const std::vector<std::string> ev = rib.take_events();
+    REQUIRE(ev.size() == Rib::kMaxEvents + 1);
+    CHECK(ev.back() == "... and 5 more instance event(s)");
+}
