@@ -13,28 +13,20 @@
 Usage: test_cli.py SOURCE_ROOT BUILD_DIR.
 """
 import os
-import subprocess
 import sys
 import tempfile
 
 sys.dont_write_bytecode = True
-ROOT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".")
-BUILD = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else "build")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ops_common import ROOT, BUILD, check, run, finish
+
 BINS = {"cats-dataplane": "dataplane", "cats-control": "control", "catsctl": "tools/catsctl",
         "cats-agent": "tools/agent", "cats-trafgen": "tools/trafgen", "cats-bench": "tools/bench"}
 
-failures = []
 
 
-def check(cond, msg):
-    print(("ok: " if cond else "FAIL: ") + msg, flush=True)
-    if not cond:
-        failures.append(msg)
-    return cond
 
 
-def run(*args, **kw):
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=60, **kw)
 
 
 def binary(name):
@@ -83,8 +75,7 @@ def main():
     p = run(binary("catsctl"), "servce", "list")
     check(p.returncode == 2 and len(p.stderr.splitlines()) == 2 and "did you mean 'service'?" in p.stderr,
           "catsctl usage error: %r" % p.stderr)
-    print("%d failure(s)" % len(failures))
-    return 1 if failures else 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -19,28 +19,19 @@ import glob
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 
 sys.dont_write_bytecode = True
-SKIP = 77
-ROOT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".")
-BUILD = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else "build")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ops_common import SKIP, BUILD, check, run, finish
+
 UNITS = ("cats-dataplane", "cats-control", "cats-agent")
 
-failures = []
 
 
-def check(cond, msg):
-    print(("ok: " if cond else "FAIL: ") + msg, flush=True)
-    if not cond:
-        failures.append(msg)
-    return cond
 
 
-def run(*args, **kw):
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=120, **kw)
 
 
 def main():
@@ -104,8 +95,7 @@ def main():
             else:
                 check(m is not None and float(m.group(1)) <= 3.0, "%s: exposure %s %s (at most 3.0)" %
                       (name, m and m.group(1), m and m.group(2)))
-    print("%d failure(s)" % len(failures))
-    return 1 if failures else 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -32,33 +32,16 @@ import urllib.parse
 import urllib.request
 
 sys.dont_write_bytecode = True
-SKIP = 77
-ROOT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".")
-BUILD = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else "build")
-DP = os.path.join(BUILD, "dataplane", "cats-dataplane")
-CONTROL = os.path.join(BUILD, "control", "cats-control")
-CATSCTL = os.path.join(BUILD, "tools", "catsctl", "catsctl")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ops_common import SKIP, ROOT, BUILD, DP, CONTROL, CATSCTL, check, wait_for, failures, finish
+
 METRICS = "http://[::1]:9741/metrics"
 PROM = "127.0.0.1:9090"
 
-failures = []
 
 
-def check(cond, msg):
-    print(("ok: " if cond else "FAIL: ") + msg, flush=True)
-    if not cond:
-        failures.append(msg)
-    return cond
 
 
-def wait_for(pred, timeout, step=0.2):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = pred()
-        if v:
-            return v
-        time.sleep(step)
-    return pred()
 
 
 def http(url, method="GET"):
@@ -193,8 +176,7 @@ services:
 def main():
     if "--inside" in sys.argv:
         inside(sys.argv[sys.argv.index("--inside") + 1])
-        print("%d failure(s)" % len(failures))
-        return 1 if failures else 0
+        return finish()
     if os.geteuid() != 0:
         print("SKIP: needs root (mount and network namespaces)")
         return SKIP

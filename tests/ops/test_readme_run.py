@@ -25,18 +25,12 @@ import sys
 import tempfile
 
 sys.dont_write_bytecode = True
-SKIP = 77
-ROOT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".")
-BUILD = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else "build")
-
-failures = []
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ops_common import SKIP, ROOT, BUILD, check, failures, finish
 
 
-def check(cond, msg):
-    print(("ok: " if cond else "FAIL: ") + msg, flush=True)
-    if not cond:
-        failures.append(msg)
-    return cond
+
+
 
 
 def readme_lines():
@@ -114,8 +108,7 @@ def main():
             print(p.stderr[-1500:])
     if not had_pcap and os.path.exists(out_pcap):
         os.unlink(out_pcap)
-    print("%d failure(s)" % len(failures))
-    return 1 if failures else 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -24,21 +24,14 @@ import sys
 import tempfile
 
 sys.dont_write_bytecode = True
-SKIP = 77
-ROOT = sys.argv[1] if len(sys.argv) > 1 else "."
-BUILD = sys.argv[2] if len(sys.argv) > 2 else "build"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from ops_common import SKIP, ROOT, AGENT, check, finish
+
 LUA = os.path.join(ROOT, "tools", "wireshark", "cats.lua")
 PCAP = os.path.join(ROOT, "tests", "data", "lab-sample.pcap")
-AGENT = os.path.join(BUILD, "tools", "agent", "cats-agent")
-
-failures = []
 
 
-def check(cond, msg):
-    print(("ok: " if cond else "FAIL: ") + msg, flush=True)
-    if not cond:
-        failures.append(msg)
-    return cond
+
 
 
 def need():
@@ -252,8 +245,7 @@ def main():
             robustness(tmp, datagrams)
         except Exception as e:  # noqa: BLE001 - report as a failure
             check(False, "exception: %r" % e)
-    print("%d failure(s)" % len(failures))
-    return 1 if failures else 0
+    return finish()
 
 
 if __name__ == "__main__":

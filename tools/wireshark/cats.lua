@@ -139,29 +139,11 @@ local function dissect_body(tvb, off, len, tree, encoding, hdr_range)
     end
 end
 
--- Options of a Hop-by-Hop or Destination Options header at tvb(off, len).
-local function dissect_options(tvb, off, len, tree, encoding)
-    local p, stop = off + 2, off + len
-    while p < stop do
-        local typ = tvb(p, 1):uint()
-        if typ == 0 then          -- Pad1
-            p = p + 1
-        else
-            if p + 2 > stop then return end
-            local l = tvb(p + 1, 1):uint()
-            if p + 2 + l > stop then return end   -- Wireshark's IPv6 dissector flags this
-            if typ == 0x1E then
-                dissect_body(tvb, p + 2, l, tree, encoding, tvb(p, 2 + l))
-            end
-            p = p + 2 + l
-        end
-    end
-end
-
--- The TLVs of an SRH at tvb(off, len) (RFC 8754 2.1).
-local function dissect_srh(tvb, off, len, tree)
-    if len < 8 then return end
-    local p, stop = off + 8 + 16 * (tvb(off + 4, 1):uint() + 1), off + len
+-- Type-length-value items from p to stop, where type 0 is a one-byte Pad1
+-- (RFC 8200 4.2 options, RFC 8754 2.1 SRH TLVs): the CATS body of each
+-- item of type `wanted`. An item that runs past the end ends the walk
+-- (Wireshark's IPv6 dissector flags those).
+local function walk_tlvs(tvb, p, stop, wanted, tree, encoding)
     while p < stop do
         local typ = tvb(p, 1):uint()
         if typ == 0 then          -- Pad1
@@ -170,12 +152,23 @@ local function dissect_srh(tvb, off, len, tree)
             if p + 2 > stop then return end
             local l = tvb(p + 1, 1):uint()
             if p + 2 + l > stop then return end
-            if typ == 124 then
-                dissect_body(tvb, p + 2, l, tree, "srh_tlv", tvb(p, 2 + l))
+            if typ == wanted then
+                dissect_body(tvb, p + 2, l, tree, encoding, tvb(p, 2 + l))
             end
             p = p + 2 + l
         end
     end
+end
+
+-- Options of a Hop-by-Hop or Destination Options header at tvb(off, len).
+local function dissect_options(tvb, off, len, tree, encoding)
+    walk_tlvs(tvb, off + 2, off + len, 0x1E, tree, encoding)
+end
+
+-- The TLVs of an SRH at tvb(off, len), after its segment list.
+local function dissect_srh(tvb, off, len, tree)
+    if len < 8 then return end
+    walk_tlvs(tvb, off + 8 + 16 * (tvb(off + 4, 1):uint() + 1), off + len, 124, tree, "srh_tlv")
 end
 
 -- The IPv6 header at `ip` and its extension headers; into IPv6 in IPv6.
