@@ -453,13 +453,17 @@ int main(int argc, char** argv) {
         // a monitor or a unit's ExecStartPost can use the exit status.
         std::string unhealthy;
         if (req.cmd == ctl::kDataplaneStatus) {
-            const Json& link = resp.result.contains("link") ? resp.result["link"] : Json();
-            const bool up = link.is_object() && link.value("state", "") == "up";
-            const bool in_sync = link.is_object() && link.value("in_sync", false);
+            // Whatever shape the answer has: comparisons, no conversions
+            // that throw.
+            static const Json kNone;
+            const Json& link = resp.result.is_object() && resp.result.contains("link") ? resp.result["link"] : kNone;
+            const Json& state = link.is_object() && link.contains("state") ? link["state"] : kNone;
+            const bool up = state == "up";
+            const bool in_sync = link.is_object() && link.contains("in_sync") && link["in_sync"] == true;
             if (!up || !in_sync)
                 unhealthy = "the dataplane link is " +
                             (up ? std::string("up but not in sync")
-                                : (link.is_object() ? link.value("state", std::string("unknown")) : std::string("unknown")));
+                                : state.is_string() ? state.get<std::string>() : std::string("unknown"));
         } else if (req.cmd == ctl::kStats && resp.result.is_object() && resp.result.contains("dataplane_error")) {
             unhealthy = "no dataplane stats";
         }
