@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 #include "daemon.hpp"
 
+#include <algorithm>
 #include <utility>
 
 #include "log.hpp"
@@ -33,7 +34,10 @@ Daemon::Daemon(boost::asio::io_context& io, Config cfg)
       link_(io, cfg_.dataplane_socket, [this] { return rib_.snapshot(); },
             cfg_.peers.empty() ? Clock::duration::zero() : std::chrono::seconds(cfg_.policy.startup_hold_s)),
       timer_(io),
-      persist_timer_(io) {
+      persist_timer_(io),
+      events_(io),
+      sample_timer_(io) {
+    link_.set_observer([this](Json e) { events_.add(std::move(e)); });
     rib_.load_static(cfg_.services);
     // Replay state before the first datagram can be heard.
     if (!cfg_.state_dir.empty()) {
@@ -117,6 +121,8 @@ void Daemon::stop() {
     stopped_ = true;
     timer_.cancel();
     persist_timer_.cancel();
+    sample_timer_.cancel();
+    events_.stop();
     persist_replay_state();
     if (listener_)
         listener_->stop();
@@ -141,8 +147,25 @@ void Daemon::on_ops(std::vector<mgmt::Op> ops) {
     // advertisement must not come back after a crash.
     if (rx_.urgent())
         persist_replay_state();
-    for (const std::string& e : rib_.take_events())
-        log_info("rib: " + e);
+    // Every instance event to the monitor; the first kLogged to the log.
+    static constexpr std::size_t kLogged = 20;
+    const Rib::Events ev = rib_.take_events();
+    for (std::size_t i = 0; i < ev.list.size(); ++i) {
+        const Rib::Event& e = ev.list[i];
+        if (i < kLogged)
+            log_info("rib: " + e.text());
+        events_.add({{"type", "instance"},
+                     {"cs_id", e.cs_id},
+                     {"instance", e.id},
+                     {"state", e.up ? "up" : "down"},
+                     {"origin", "advert"},
+                     {"node", e.node_id},
+                     {"why", e.why}});
+    }
+    if (const std::uint64_t more = ev.list.size() - std::min(ev.list.size(), kLogged) + ev.left_out; more != 0)
+        log_info("rib: ... and " + std::to_string(more) + " more instance event(s)");
+    if (ev.left_out != 0)
+        events_.add({{"type", "lost"}, {"what", "instance"}, {"count", ev.left_out}});
     if (!ops.empty())
         link_.push(std::move(ops));
     reschedule();
@@ -217,6 +240,15 @@ void Daemon::handle(const ctl::Request& req, CtlServer::Respond respond) {
                                    ctl::annotate_resolution(result, ctl::unresolved_from_status(dp));
                                respond(ctl::encode_ok(result));
                            });
+    }
+    if (cmd == ctl::kEvents) {
+        ctl::EventsArgs a;
+        if (const std::string e = ctl::parse_events_args(req.args, a); !e.empty())
+            return respond(ctl::encode_error(e));
+        events_.poll(a, [respond = std::move(respond)](Json r) { respond(ctl::encode_ok(r)); });
+        if (!sampling_)
+            sample();
+        return;
     }
     if (const std::string e = ctl::parse_no_args(req.args); !e.empty())
         return respond(ctl::encode_error(e));
@@ -318,6 +350,48 @@ void Daemon::scrape(std::function<void(std::string)> done) {
                 });
 }
 
+void Daemon::schedule_sample() {
+    sample_timer_.expires_after(std::chrono::seconds(1));
+    sample_timer_.async_wait([this](const error_code& e) {
+        if (!e && !stopped_)
+            sample();
+    });
+}
+
+void Daemon::sample() {
+    const Time now = Clock::now();
+    if (stopped_ || !events_.watched(now)) {
+        // Nobody watches: no queries, and the next watcher starts afresh.
+        sampling_ = false;
+        sampled_drops_ = sampled_neighbors_ = Json();
+        return;
+    }
+    sampling_ = true;
+    schedule_sample();
+    if (!link_.up()) {
+        sampled_drops_ = sampled_neighbors_ = Json();
+        return;
+    }
+    link_.query(mgmt::MsgType::StatsReq, {}, [this](const std::string& err, const std::string& text) {
+        Json dp;
+        if (stopped_ || !err.empty() || !parse_dataplane_json(text, dp) || !dp.is_object())
+            return;
+        const Time at = Clock::now();
+        const Json drops = dp.value("drops", Json());
+        const Json neighbors = dp.value(std::string(ctl::kStatsNeighbors), Json());
+        if (!sampled_drops_.is_null()) {
+            const double dt = std::chrono::duration<double>(at - sampled_at_).count();
+            if (Json d = drop_rates(sampled_drops_, drops, dt); !d.is_null())
+                events_.add(std::move(d));
+            for (Json& n : neighbor_changes(sampled_neighbors_, neighbors))
+                events_.add(std::move(n));
+        }
+        sampled_drops_ = drops.is_null() ? Json::object() : drops;
+        sampled_neighbors_ = neighbors.is_null() ? Json::array() : neighbors;
+        sampled_at_ = at;
+    });
+}
+
 std::uint16_t Daemon::metrics_port() const noexcept {
     return metrics_ ? metrics_->port() : 0;
 }
@@ -346,6 +420,21 @@ void Daemon::instance_cmd(const ctl::Request& req, CtlServer::Respond respond) {
     if (!err.empty())
         return respond(ctl::encode_error(err));
     log_info("ctl: " + req.cmd + " cs " + std::to_string(a.cs_id) + " instance " + std::to_string(a.id));
+    {
+        static constexpr const char* kState[] = {"up", "down", "changed"};
+        const char* state = drain ? (req.cmd == ctl::kInstanceDrain ? "drained" : "undrained")
+                                  : kState[static_cast<int>(kind)];
+        events_.add({{"type", "instance"},
+                     {"cs_id", a.cs_id},
+                     {"instance", a.id},
+                     {"state", state},
+                     {"origin", "operator"},
+                     {"why", "by catsctl " + std::string(req.cmd == ctl::kInstanceAdd    ? "instance add"
+                                                       : req.cmd == ctl::kInstanceDel  ? "instance del"
+                                                       : req.cmd == ctl::kInstanceSet  ? "instance set"
+                                                       : req.cmd == ctl::kInstanceDrain ? "instance drain"
+                                                                                        : "instance undrain")}});
+    }
     reschedule();  // a set may have cancelled a held change
     Json result = {{"cs_id", a.cs_id}, {"id", a.id}, {"changed", !ops.empty()}};
     if (ops.empty()) {

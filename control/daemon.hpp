@@ -19,6 +19,7 @@
 #include "config.hpp"
 #include "ctl.hpp"
 #include "dplink.hpp"
+#include "events.hpp"
 #include "metrics.hpp"
 #include "rib.hpp"
 
@@ -48,6 +49,7 @@ public:
     std::uint16_t metrics_port() const noexcept;
     DataplaneLink& link() noexcept { return link_; }
     const Rib& rib() const noexcept { return rib_; }
+    const EventLog& events() const noexcept { return events_; }
 
 private:
     void on_ops(std::vector<mgmt::Op> ops);
@@ -58,6 +60,10 @@ private:
     void reschedule();
     void on_timer();
     void handle(const ctl::Request& req, CtlServer::Respond respond);
+    // While someone watches the events (EventLog::watched), once a second:
+    // the dataplane's drops per second and neighbor changes as events.
+    void sample();
+    void schedule_sample();
     void instance_cmd(const ctl::Request& req, CtlServer::Respond respond);
     // The "control" part of `catsctl stats` and of the metrics.
     nlohmann::json control_stats() const;
@@ -89,6 +95,12 @@ private:
     std::unique_ptr<MetricsServer> metrics_;
     bool stopped_ = false;
     std::uint64_t loop_errors_ = 0;
+    EventLog events_;
+    boost::asio::steady_timer sample_timer_;
+    bool sampling_ = false;
+    // The last sample (STATS "drops" and "neighbors"), null before one.
+    nlohmann::json sampled_drops_, sampled_neighbors_;
+    Time sampled_at_{};
 };
 
 }  // namespace cats::control

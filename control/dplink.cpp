@@ -133,6 +133,7 @@ void DataplaneLink::on_connected() {
     ++counters_.connects;
     logged_down_ = false;
     log_info("dataplane: connected to " + path_);
+    notify({{"type", "link"}, {"state", "connected"}, {"socket", path_}});
     read_header();
     const Time now = Clock::now();
     if (now < hold_until_) {
@@ -400,6 +401,13 @@ void DataplaneLink::on_update_reply(Req& req, const mgmt::Header& h, std::span<c
             resync_backoff_ = std::chrono::seconds(1);
             log_info("dataplane: in sync, table version " + std::to_string(ack.table_version));
         }
+        Json ev = {{"type", "table"},
+                   {"version", ack.table_version},
+                   {"snapshot", req.kind == Kind::Snapshot},
+                   {"latency_ms", std::chrono::duration<double, std::milli>(*last_update_latency_).count()}};
+        if (req.kind == Kind::Increment)
+            ev["ops"] = req.ops.size();  // a snapshot is the whole table
+        notify(std::move(ev));
         finish(req, PushResult{true, ack.table_version, {}}, {});
         return;
     }
@@ -408,6 +416,7 @@ void DataplaneLink::on_update_reply(Req& req, const mgmt::Header& h, std::span<c
                              status_name(ack.status) + "): " + ack.error;
     log_error("dataplane: " + what);
     last_error_ = what;
+    notify({{"type", "table"}, {"refused", what}});
     finish(req, PushResult{false, 0, "dataplane " + what}, {});
     resync_later(what);
 }
@@ -474,6 +483,7 @@ void DataplaneLink::disconnect(const std::string& why) {
     ++counters_.disconnects;
     log_warn("dataplane: " + why + "; disconnecting (the dataplane keeps its last table)");
     last_error_ = why;
+    notify({{"type", "link"}, {"state", "down"}, {"why", why}});
     ++conn_gen_;
     error_code ignored;
     sock_.close(ignored);

@@ -95,6 +95,13 @@ public:
     // the longest since start, in seconds (null before the first).
     nlohmann::json update_latency_json() const;
 
+    // Link events for `catsctl monitor` (control/events.hpp): {"type":
+    // "link", "state": "connected" | "down", "why"?} and {"type": "table",
+    // "version", "snapshot": bool, "ops", "latency_ms"} for every
+    // acknowledged UPDATE, {"type": "table", "refused": why} for a refused one.
+    using Observer = std::function<void(nlohmann::json event)>;
+    void set_observer(Observer o) { observer_ = std::move(o); }
+
     // Tests: shorter timers.
     void set_timers(Clock::duration retry, Clock::duration request_timeout);
 
@@ -137,6 +144,12 @@ private:
     Clock::duration resync_backoff_ = std::chrono::seconds(1);
     Time hold_until_{};
 
+    void notify(nlohmann::json event) const {
+        if (observer_)
+            observer_(std::move(event));
+    }
+
+    Observer observer_;
     State state_ = State::Down;
     bool stopped_ = false;
     bool resync_pending_ = false;       // a refused UPDATE: snapshot after the backoff

@@ -328,8 +328,7 @@ RecordError Rib::advertise(const advert::Record& r, std::uint32_t node_id, const
     std::string sids;
     for (const Sid& x : r.sids)
         sids += (sids.empty() ? "" : ",") + ctl::format_sid(x);
-    note_event(key_text(r.cs_id, r.instance_id) + " up: advertised by node " + std::to_string(node_id) + ", SIDs " +
-               sids);
+    note_event({r.cs_id, r.instance_id, true, node_id, "advertised by node " + std::to_string(node_id) + ", SIDs " + sids});
     return RecordError::Ok;
 }
 
@@ -346,7 +345,7 @@ RecordError Rib::withdraw(const advert::Record& r, std::uint32_t node_id, std::v
         return RecordError::NotOwner;
     }
     remove(svc, inst, ops);
-    note_event(key_text(r.cs_id, r.instance_id) + " down: withdrawn by node " + std::to_string(node_id));
+    note_event({r.cs_id, r.instance_id, false, node_id, "withdrawn by node " + std::to_string(node_id)});
     return RecordError::Ok;
 }
 
@@ -390,8 +389,8 @@ std::vector<mgmt::Op> Rib::expire(Time now) {
         const std::uint32_t node = svc->second.instances.find(k.id)->second.node_id;
         remove(svc, svc->second.instances.find(k.id), ops);
         ++counters_.expired;
-        note_event(key_text(k.cs_id, k.id) + " down: expired, node " + std::to_string(node) +
-                   " did not refresh it within its lifetime");
+        note_event({k.cs_id, k.id, false, node,
+                    "expired, node " + std::to_string(node) + " did not refresh it within its lifetime"});
     }
     return ops;
 }
@@ -519,21 +518,20 @@ std::string Rib::cli_drain(std::uint32_t cs_id, std::uint32_t id, bool drain, Ti
     return {};
 }
 
-void Rib::note_event(std::string e) {
-    // Bounded: a table-sized burst keeps its first lines and a count.
-    if (events_.size() < kMaxEvents)
-        events_.push_back(std::move(e));
-    else
-        ++events_dropped_;
+std::string Rib::Event::text() const {
+    return key_text(cs_id, id) + (up ? " up: " : " down: ") + why;
 }
 
-std::vector<std::string> Rib::take_events() {
-    std::vector<std::string> out = std::move(events_);
-    events_.clear();
-    if (events_dropped_ != 0)
-        out.push_back("... and " + std::to_string(events_dropped_) + " more instance event(s)");
-    events_dropped_ = 0;
-    return out;
+void Rib::note_event(Event e) {
+    // Bounded: a table-sized burst keeps its first events and a count.
+    if (events_.list.size() < kMaxEvents)
+        events_.list.push_back(std::move(e));
+    else
+        ++events_.left_out;
+}
+
+Rib::Events Rib::take_events() {
+    return std::exchange(events_, Events{});
 }
 
 mgmt::Metrics Rib::effective(const Inst& in) noexcept {

@@ -159,11 +159,25 @@ public:
     nlohmann::json to_json(Time now) const;
     nlohmann::json counters_json() const;
     const RibCounters& counters() const noexcept { return counters_; }
-    // What happened to advertised instances since the last call, one line
-    // each ("cs 100 instance 7 up: advertised by node 3, SIDs ..."; down:
-    // withdrawn or expired), for the log; at most kMaxEvents, then a count.
-    static constexpr std::size_t kMaxEvents = 20;
-    std::vector<std::string> take_events();
+    // What happened to advertised instances since the last call (up:
+    // advertised; down: withdrawn or expired), for the log and `catsctl
+    // monitor`; at most kMaxEvents, then a count of those left out.
+    struct Event {
+        std::uint32_t cs_id = 0;
+        std::uint32_t id = 0;
+        bool up = false;
+        std::uint32_t node_id = 0;
+        std::string why;  // "advertised by node 3, SIDs ...", "withdrawn by node 3", ...
+        // "cs 100 instance 7 up: advertised by node 3, SIDs ..."
+        std::string text() const;
+        friend bool operator==(const Event&, const Event&) = default;
+    };
+    struct Events {
+        std::vector<Event> list;
+        std::uint64_t left_out = 0;
+    };
+    static constexpr std::size_t kMaxEvents = 1024;
+    Events take_events();
     std::size_t service_count() const noexcept { return services_.size(); }
     std::size_t instance_count() const noexcept { return n_instances_; }
 
@@ -211,7 +225,7 @@ private:
                          std::string& why);
     // The metrics the dataplane gets: the instance's, drained or not.
     static mgmt::Metrics effective(const Inst& in) noexcept;
-    void note_event(std::string e);
+    void note_event(Event e);
     static mgmt::InstanceRec to_rec(std::uint32_t id, const Inst& in);
     static mgmt::ServiceRec to_rec(std::uint32_t cs_id, const Svc& s);
 
@@ -225,8 +239,7 @@ private:
     // quotas of PeerScope). Entries go when they reach 0.
     std::map<std::uint32_t, std::map<std::uint32_t, std::uint32_t>> node_use_;
     RibCounters counters_;
-    std::vector<std::string> events_;
-    std::uint64_t events_dropped_ = 0;
+    Events events_;
 };
 
 }  // namespace cats::control

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <initializer_list>
+#include <limits>
 
 #include "addr_text.hpp"
 
@@ -363,6 +364,22 @@ std::string parse_service_list_args(const Json& args, ServiceListArgs& out) {
         if (limit)
             out.limit = *limit;
     }
+    return e;
+}
+
+std::string parse_events_args(const Json& args, EventsArgs& out) {
+    const std::string path = "args";
+    if (std::string e = check_keys(args, path, {"after", "wait_ms", "limit"}); !e.empty())
+        return e;
+    out = EventsArgs{};
+    std::optional<std::uint32_t> wait, limit;
+    std::string e = read_opt(args, "after", path, out.after, 0, std::numeric_limits<std::int64_t>::max());
+    if (e.empty())
+        e = read_opt(args, "wait_ms", path, wait, 0, kMaxEventWaitMs);
+    if (e.empty())
+        e = read_opt(args, "limit", path, limit, 1, kMaxEventLimit);
+    out.wait_ms = wait.value_or(0);
+    out.limit = limit.value_or(kMaxEventLimit);
     return e;
 }
 

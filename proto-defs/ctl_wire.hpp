@@ -66,9 +66,11 @@ inline constexpr std::string_view kRouteList = "route.list";
 // the dataplane until undrained. Arguments as instance.del.
 inline constexpr std::string_view kInstanceDrain = "instance.drain";
 inline constexpr std::string_view kInstanceUndrain = "instance.undrain";
-inline constexpr std::array<std::string_view, 13> kCommands = {
-    kServiceList, kInstanceAdd,     kInstanceDel,  kInstanceSet, kFlowList,  kPeerList,      kStats,
-    kDataplaneStatus, kNeighborList, kPortList,    kRouteList,   kInstanceDrain, kInstanceUndrain,
+// `catsctl monitor`: what happened, as a stream of events (EventsArgs).
+inline constexpr std::string_view kEvents = "events";
+inline constexpr std::array<std::string_view, 14> kCommands = {
+    kServiceList,     kInstanceAdd,  kInstanceDel, kInstanceSet, kFlowList,      kPeerList,        kStats,
+    kDataplaneStatus, kNeighborList, kPortList,    kRouteList,   kInstanceDrain, kInstanceUndrain, kEvents,
 };
 
 using Json = nlohmann::json;
@@ -151,6 +153,24 @@ struct ServiceListArgs {
     std::uint32_t limit = kDefaultServicePage;
 };
 std::string parse_service_list_args(const Json& args, ServiceListArgs& out);
+
+// events: {"after"? (the "seq" of the last event the client has), "wait_ms"?
+// (0..kMaxEventWaitMs, default 0), "limit"? (1..kMaxEventLimit, default
+// kMaxEventLimit)}. The events after `after`, oldest first; when there are
+// none, the answer waits up to wait_ms for one (a long poll). Without
+// `after` the answer comes at once with no events: its "after" is where to
+// start. The result: {"events": [{"seq", "time", "type", ...}], "after": the
+// next request's "after", "lost": events after `after` that the daemon no
+// longer holds (it keeps the last few thousand)}. control/README.md lists
+// the event types and their keys.
+inline constexpr std::uint32_t kMaxEventWaitMs = 30000;
+inline constexpr std::uint32_t kMaxEventLimit = 1000;
+struct EventsArgs {
+    std::optional<std::uint64_t> after;
+    std::uint32_t wait_ms = 0;
+    std::uint32_t limit = kMaxEventLimit;
+};
+std::string parse_events_args(const Json& args, EventsArgs& out);
 
 // peer.list, stats, dataplane.status, neighbor.list, port.list, route.list
 // take no arguments.

@@ -62,6 +62,9 @@ void check_args(const Json& args) {
     ServiceListArgs s;
     if (parse_service_list_args(args, s).empty())
         FUZZ_CHECK(s.limit >= 1 && s.limit <= kMaxServicePage);
+    EventsArgs e;
+    if (parse_events_args(args, e).empty())
+        FUZZ_CHECK(e.wait_ms <= kMaxEventWaitMs && e.limit >= 1 && e.limit <= kMaxEventLimit);
     if (parse_no_args(args).empty())
         FUZZ_CHECK(args.empty());
 }

@@ -147,6 +147,72 @@ ctl::Response list_services(const std::string& socket_path) {
     }
 }
 
+struct MonitorArgs {
+    std::uint64_t count = 0;  // 0: until interrupted
+    double duration_s = 0;    // 0: until interrupted
+    std::vector<std::string> types;
+};
+
+// `catsctl monitor`: long polls of "events" (ctl_wire.hpp), one line per
+// event (or its JSON with --json), flushed as it comes. Ends after
+// --count events or --duration seconds, or on Ctrl-C; exit 1 when
+// cats-control goes away.
+int monitor(const std::string& socket_path, bool json, const MonitorArgs& m) {
+    using SteadyClock = std::chrono::steady_clock;
+    const auto started = SteadyClock::now();
+    const std::uint32_t kWaitMs = 5000;
+    ctl::Request req;
+    req.cmd = ctl::kEvents;
+    ctl::Response r = call(socket_path, req);  // where to start: now
+    if (!r.ok) {
+        std::fprintf(stderr, "catsctl: %s\n", r.error.c_str());
+        return kExitFail;
+    }
+    std::uint64_t after = r.result.value("after", std::uint64_t{0});
+    if (::isatty(STDOUT_FILENO) && !json)
+        std::fprintf(stderr, "monitoring cats-control at %s (Ctrl-C to stop)\n", socket_path.c_str());
+    std::uint64_t shown = 0;
+    for (;;) {
+        std::uint32_t wait = kWaitMs;
+        if (m.duration_s > 0) {
+            const double left = m.duration_s - std::chrono::duration<double>(SteadyClock::now() - started).count();
+            if (left <= 0)
+                return kExitOk;
+            wait = static_cast<std::uint32_t>(std::min<double>(kWaitMs, left * 1000 + 1));
+        }
+        req.args = {{"after", after}, {"wait_ms", wait}};
+        r = call(socket_path, req);
+        if (!r.ok) {
+            std::fprintf(stderr, "catsctl: %s\n", r.error.c_str());
+            return kExitFail;
+        }
+        const std::uint64_t next = r.result.value("after", after);
+        if (next < after) {
+            // A new cats-control: its events start again from 1.
+            const Json note = {{"type", "restart"}, {"time", nullptr}, {"why", "cats-control restarted"}};
+            std::cout << (json ? ctl::dump(note) + "\n" : cats::catsctl::render_event(note));
+        }
+        if (const std::uint64_t lost = r.result.value("lost", std::uint64_t{0}); lost != 0) {
+            const Json note = {{"type", "lost"}, {"time", nullptr}, {"what", "events"}, {"count", lost}};
+            std::cout << (json ? ctl::dump(note) + "\n" : cats::catsctl::render_event(note));
+        }
+        after = next;
+        const Json& events = r.result["events"];
+        if (events.is_array())
+            for (const Json& e : events) {
+                const std::string type = e.is_object() ? e.value("type", "") : "";
+                if (!m.types.empty() && std::find(m.types.begin(), m.types.end(), type) == m.types.end())
+                    continue;
+                std::cout << (json ? ctl::dump(e) + "\n" : cats::catsctl::render_event(e));
+                if (m.count != 0 && ++shown >= m.count) {
+                    std::cout.flush();
+                    return kExitOk;
+                }
+            }
+        std::cout.flush();
+    }
+}
+
 // A u32 from the command line: digits only, in range.
 CLI::Validator u32_range(std::uint64_t lo, std::uint64_t hi) {
     return CLI::Validator(
@@ -413,6 +479,18 @@ int main(int argc, char** argv) {
     route->add_subcommand("list", "the config's and the kernel's (gateway.kernel_routes), with their state")
         ->callback([&] { req.cmd = ctl::kRouteList; });
 
+    MonitorArgs mon;
+    bool monitoring = false;
+    CLI::App* mon_app = app.add_subcommand(
+        "monitor", "a live stream of events: instances up and down, table versions, the dataplane link, "
+                   "neighbor changes, drops per second (--json: one JSON object per line)");
+    mon_app->add_option("--count", mon.count, "stop after this many events")->check(u32_range(1, UINT32_MAX));
+    mon_app->add_option("--duration", mon.duration_s, "stop after this many seconds")
+        ->check(CLI::Range(0.001, 1e9));
+    mon_app->add_option("--type", mon.types, "only these event types (repeatable)")
+        ->check(CLI::IsMember({"instance", "table", "link", "neighbor", "drops", "lost"}));
+    mon_app->callback([&] { monitoring = true; });
+
     app.footer("Exit status: 0 success; 1 cats-control unreachable or it reported an error; 2 bad arguments; "
                "3 answered but unhealthy (dataplane status: the link is not up and in sync; stats: no dataplane).");
 
@@ -444,6 +522,8 @@ int main(int argc, char** argv) {
     }
 
     try {
+        if (monitoring)
+            return monitor(socket_path, json, mon);
         const ctl::Response resp = req.cmd == ctl::kServiceList ? list_services(socket_path) : call(socket_path, req);
         if (!resp.ok) {
             std::fprintf(stderr, "catsctl: %s\n", resp.error.c_str());

@@ -638,3 +638,104 @@ std::string render_routes(const Json& result) {
 }
 
 }  // namespace cats::catsctl
+
+namespace cats::catsctl {
+
+namespace {
+
+// A rate as the eye reads it: "12/s", "0.5/s", "1.2k/s".
+std::string rate_text(const Json& v) {
+    if (!v.is_number())
+        return text(v);
+    const double r = v.get<double>();
+    char buf[32];
+    if (r >= 10000)
+        std::snprintf(buf, sizeof(buf), "%.1fk/s", r / 1000);
+    else if (r >= 10 || r == static_cast<double>(static_cast<std::int64_t>(r)))
+        std::snprintf(buf, sizeof(buf), "%.0f/s", r);
+    else
+        std::snprintf(buf, sizeof(buf), "%.1f/s", r);
+    return buf;
+}
+
+std::string event_body(const std::string& type, const Json& e) {
+    if (type == "instance") {
+        std::string s = "cs " + text(at(e, "cs_id")) + " instance " + text(at(e, "instance")) + " " +
+                        text(at(e, "state"));
+        if (at(e, "why").is_string())
+            s += ": " + text(at(e, "why"));
+        return s;
+    }
+    if (type == "table") {
+        if (!at(e, "refused").is_null())
+            return "update refused: " + text(at(e, "refused"));
+        std::string s = "version " + text(at(e, "version"));
+        std::string detail;
+        if (at(e, "snapshot") == true)
+            detail = "full snapshot";
+        else if (at(e, "ops").is_number())
+            detail = text(at(e, "ops")) + " change(s)";
+        if (const Json& ms = at(e, "latency_ms"); ms.is_number()) {
+            char buf[32];
+            std::snprintf(buf, sizeof(buf), "%.1f ms", ms.get<double>());
+            detail += (detail.empty() ? "" : ", ") + std::string(buf);
+        }
+        return detail.empty() ? s : s + " (" + detail + ")";
+    }
+    if (type == "link") {
+        if (at(e, "state") == "connected")
+            return "connected to " + text(at(e, "socket"));
+        std::string s = text(at(e, "state"));
+        if (at(e, "why").is_string())
+            s += ": " + text(at(e, "why"));
+        return s;
+    }
+    if (type == "neighbor") {
+        std::string s = text(at(e, "address"));
+        if (const Json& p = at(e, "port"); p.is_string() && !p.get<std::string>().empty())
+            s += " on " + p.get<std::string>();
+        s += ": " + text(at(e, "state"));
+        if (const Json& mac = at(e, "mac"); mac.is_string() && !mac.get<std::string>().empty())
+            s += " " + mac.get<std::string>();
+        return s + " (was " + text(at(e, "was")) + ")";
+    }
+    if (type == "drops") {
+        std::string s = rate_text(at(e, "total_per_s"));
+        std::vector<std::pair<double, std::string>> by;
+        if (const Json& per = at(e, "per_s"); per.is_object())
+            for (const auto& [reason, v] : per.items())
+                by.emplace_back(v.is_number() ? v.get<double>() : 0.0, reason);
+        std::sort(by.begin(), by.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+        std::string parts;
+        for (const auto& [r, reason] : by)
+            parts += (parts.empty() ? "" : ", ") + reason + " " + rate_text(r);
+        return parts.empty() ? s : s + ": " + parts;
+    }
+    if (type == "lost")
+        return text(at(e, "count")) + " " + text(at(e, "what")) + " not shown (the monitor fell behind)";
+    if (type == "restart")
+        return text(at(e, "why")) + "; events may be missing";
+    // A type this catsctl does not know: its keys as key=value.
+    std::string s;
+    if (e.is_object())
+        for (const auto& [k, v] : e.items())
+            if (k != "type" && k != "time" && k != "seq")
+                s += (s.empty() ? "" : " ") + k + "=" + (v.is_structured() ? dump(v) : text(v));
+    return s;
+}
+
+}  // namespace
+
+std::string render_event(const Json& event) {
+    const std::string type = at(event, "type").is_string() ? at(event, "type").get<std::string>() : "?";
+    const Json& time = at(event, "time");
+    std::string line = time.is_string() ? time.get<std::string>() : std::string(24, '-');
+    std::string t = type;
+    t.resize(std::max<std::size_t>(t.size(), 8), ' ');
+    line += "  " + t + "  " + event_body(type, event);
+    // One line whatever the strings hold.
+    std::replace(line.begin(), line.end(), '\n', ' ');
+    return line + "\n";
+}
+
+}  // namespace cats::catsctl

@@ -29,6 +29,9 @@ std::string render_neighbors(const Json& result);
 std::string render_ports(const Json& result);
 // route list: {"routes":[...],"kernel":{...}|null} (ctl::route_list_result).
 std::string render_routes(const Json& result);
+// One event of `catsctl monitor` (control/events.hpp) as one line ending
+// in '\n': "2026-12-07T21:40:01.123Z  instance  cs 100 instance 1 up: ...".
+std::string render_event(const Json& event);
 // Any JSON as an indented tree (objects), tables (lists of objects) and
 // comma lists (lists of scalars): for dataplane replies whose shape
 // catsctl does not know.

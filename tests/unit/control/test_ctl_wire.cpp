@@ -49,7 +49,7 @@ TEST_CASE("ctl wire: request errors", "[ctl]") {
     CHECK(request_error(R"({"v":0,"cmd":"reboot"})") ==
           "request.cmd: unknown command 'reboot' (expected one of: service.list, instance.add, instance.del, "
           "instance.set, flow.list, peer.list, stats, dataplane.status, neighbor.list, port.list, route.list, "
-          "instance.drain, instance.undrain)");
+          "instance.drain, instance.undrain, events)");
     CHECK(request_error(R"({"v":0,"cmd":"stats","args":[]})") == "request.args: expected an object, got a list");
     CHECK(request_error(R"({"v":0,"cmd":"stats","arg":{}})") ==
           "request.arg: unknown key (expected one of: v, cmd, args)");

@@ -235,3 +235,36 @@ TEST_CASE("catsctl render: peer list, scopes and unauthenticated sources", "[cat
           "2001:db8::66  0          1            2        2            0.2s ago   "
           "bad_mac: key id 2 (edge-b): HMAC-SHA256 does not verify\n");
 }
+
+TEST_CASE("catsctl render: monitor events (issue 21)", "[catsctl]") {
+    const std::string t = "2026-12-07T21:40:01.123Z";
+    auto ev = [&](Json e) {
+        e["time"] = t;
+        e["seq"] = 1;
+        return render_event(e);
+    };
+    CHECK(ev({{"type", "instance"}, {"cs_id", 100}, {"instance", 7}, {"state", "up"}, {"origin", "advert"},
+              {"node", 3}, {"why", "advertised by node 3, SIDs 2001:db8::7"}}) ==
+          t + "  instance  cs 100 instance 7 up: advertised by node 3, SIDs 2001:db8::7\n");
+    CHECK(ev({{"type", "table"}, {"version", 42}, {"snapshot", false}, {"ops", 3}, {"latency_ms", 0.42}}) ==
+          t + "  table     version 42 (3 change(s), 0.4 ms)\n");
+    CHECK(ev({{"type", "table"}, {"version", 2}, {"snapshot", true}, {"latency_ms", 1.25}}) ==
+          t + "  table     version 2 (full snapshot, 1.2 ms)\n");
+    CHECK(ev({{"type", "table"}, {"refused", "too many instances"}}) ==
+          t + "  table     update refused: too many instances\n");
+    CHECK(ev({{"type", "link"}, {"state", "connected"}, {"socket", "/run/cats/dataplane.sock"}}) ==
+          t + "  link      connected to /run/cats/dataplane.sock\n");
+    CHECK(ev({{"type", "link"}, {"state", "down"}, {"why", "the dataplane closed the connection"}}) ==
+          t + "  link      down: the dataplane closed the connection\n");
+    CHECK(ev({{"type", "neighbor"}, {"address", "fe80::1"}, {"port", "p0"}, {"state", "reachable"},
+              {"mac", "02:00:00:00:00:01"}, {"was", "incomplete"}}) ==
+          t + "  neighbor  fe80::1 on p0: reachable 02:00:00:00:00:01 (was incomplete)\n");
+    CHECK(ev({{"type", "drops"}, {"interval_s", 1.0}, {"total_per_s", 12500.0},
+              {"per_s", {{"ipv4", 0.5}, {"no_route", 12499.5}}}}) ==
+          t + "  drops     12.5k/s: no_route 12.5k/s, ipv4 0.5/s\n");
+    // No time (catsctl's own notes), unknown types, strings with newlines.
+    CHECK(render_event({{"type", "lost"}, {"what", "events"}, {"count", 12}}) ==
+          std::string(24, '-') + "  lost      12 events not shown (the monitor fell behind)\n");
+    CHECK(ev({{"type", "future"}, {"a", 1}, {"b", "x\ny"}}) == t + "  future    a=1 b=x y\n");
+    CHECK(render_event(Json("garbage")) == std::string(24, '-') + "  ?         \n");
+}

@@ -663,23 +663,40 @@ TEST_CASE("rib: drain is an operator override that advertisements do not undo (i
     CHECK(ops.empty());
 }
 
-TEST_CASE("rib: instance events for the log, bounded (issue 21, item 6)", "[rib]") {
+TEST_CASE("rib: instance events for the log and the monitor, bounded (issue 21, item 6)", "[rib]") {
     Rib rib(policy(5, 0));
     rib.ingest(advertise(7, 1, {record(100, 1, {"2001:db8:a1::1", "2001:db8:a1::2"})}, 10), 10s, t0());
-    CHECK(rib.take_events() ==
-          std::vector<std::string>{"cs 100 instance 1 up: advertised by node 7, SIDs 2001:db8:a1::1,2001:db8:a1::2"});
-    CHECK(rib.take_events().empty());
+    Rib::Events ev = rib.take_events();
+    REQUIRE(ev.list.size() == 1);
+    CHECK(ev.list[0] == Rib::Event{100, 1, true, 7, "advertised by node 7, SIDs 2001:db8:a1::1,2001:db8:a1::2"});
+    CHECK(ev.list[0].text() == "cs 100 instance 1 up: advertised by node 7, SIDs 2001:db8:a1::1,2001:db8:a1::2");
+    CHECK(rib.take_events().list.empty());
     // A refresh is no event.
     rib.ingest(advertise(7, 2, {record(100, 1, {"2001:db8:a1::1", "2001:db8:a1::2"})}, 10), 10s, t0() + 1s);
-    CHECK(rib.take_events().empty());
+    CHECK(rib.take_events().list.empty());
     rib.expire(t0() + 11s);
-    CHECK(rib.take_events() ==
-          std::vector<std::string>{"cs 100 instance 1 down: expired, node 7 did not refresh it within its lifetime"});
+    ev = rib.take_events();
+    REQUIRE(ev.list.size() == 1);
+    CHECK(ev.list[0].text() == "cs 100 instance 1 down: expired, node 7 did not refresh it within its lifetime");
+    CHECK_FALSE(ev.list[0].up);
+    rib.ingest(advertise(7, 3, {record(100, 2)}, 10), 10s, t0() + 12s);
+    rib.ingest(withdraw(7, 4, {{100, 2}}), 10s, t0() + 12s);
+    ev = rib.take_events();
+    REQUIRE(ev.list.size() == 2);
+    CHECK(ev.list[1].text() == "cs 100 instance 2 down: withdrawn by node 7");
+    // A burst bigger than the bound keeps the first kMaxEvents and a count.
     std::vector<advert::Record> many;
-    for (std::uint32_t i = 1; i <= 25; ++i)
-        many.push_back(record(200, i));
-    rib.ingest(advertise(7, 3, many, 10), 10s, t0() + 12s);
-    const std::vector<std::string> ev = rib.take_events();
-    REQUIRE(ev.size() == Rib::kMaxEvents + 1);
-    CHECK(ev.back() == "... and 5 more instance event(s)");
+    for (std::uint32_t i = 1; i <= Rib::kMaxEvents + 5; ++i)
+        many.push_back(record(200 + i / 500, i));  // (a service holds at most kMaxInstancesPerService)
+    for (std::size_t at = 0; at < many.size(); at += 200)
+        rib.ingest(advertise(7, 10 + static_cast<std::uint32_t>(at),
+                             std::vector<advert::Record>(many.begin() + static_cast<std::ptrdiff_t>(at),
+                                                         many.begin() + static_cast<std::ptrdiff_t>(
+                                                                            std::min(at + 200, many.size()))),
+                             10),
+                   10s, t0() + 13s);
+    ev = rib.take_events();
+    CHECK(ev.list.size() == Rib::kMaxEvents);
+    CHECK(ev.left_out == 5);
+    CHECK(rib.take_events().left_out == 0);
 }
