@@ -124,6 +124,64 @@ struct FlowStat {
     std::vector<std::int32_t> instances;  // distinct, in order of first use
 };
 
+// Per instance, the latency (us) at each of kCdfPercents: enough points to
+// draw a CDF whatever the number of samples.
+constexpr std::array<double, 103> kCdfPercents = [] {
+    std::array<double, 103> a{};
+    for (std::size_t i = 0; i < 100; ++i)
+        a[i] = static_cast<double>(i);
+    a[100] = 99.5;
+    a[101] = 99.9;
+    a[102] = 100;
+    return a;
+}();
+
+json latency_cdf(const std::vector<std::string>& names, std::vector<std::vector<std::int64_t>>& samples) {
+    json insts = json::array();
+    for (std::size_t k = 0; k < names.size(); ++k) {
+        std::vector<std::int64_t>& v = samples[k];
+        std::sort(v.begin(), v.end());
+        json us = json::array();
+        for (std::size_t i = 0; !v.empty() && i < kCdfPercents.size(); ++i)
+            us.push_back(round3(static_cast<double>(percentile(v, kCdfPercents[i])) / 1000.0));
+        insts.push_back({{"name", names[k]}, {"samples", v.size()}, {"us", us}});
+    }
+    return {{"percent", kCdfPercents}, {"instances", insts}};
+}
+
+// Received packets of this run per time bin, in total and per instance. The
+// bin is the smallest of kBinsNs that keeps the series within kMaxBins
+// points, so a pcap replayed in a millisecond and an hour-long live run
+// both plot.
+json rx_timeline(const std::vector<RxPacket>& rx, const std::vector<std::string>& names, std::uint64_t first_ns,
+                 std::uint64_t last_ns) {
+    constexpr std::array<std::uint64_t, 10> kBinsNs{10000ULL,         100000ULL,        1000000ULL,     10000000ULL,
+                                                    100000000ULL,       1000000000ULL,    10000000000ULL, 60000000000ULL,
+                                                    600000000000ULL,    3600000000000ULL};
+    constexpr std::uint64_t kMaxBins = 120;
+    const std::uint64_t span = last_ns > first_ns ? last_ns - first_ns : 0;
+    std::uint64_t bin = kBinsNs.back();
+    for (const std::uint64_t b : kBinsNs)
+        if (span / b + 1 <= kMaxBins) {
+            bin = b;
+            break;
+        }
+    const std::size_t n = rx.empty() ? 0 : static_cast<std::size_t>(span / bin + 1);
+    std::vector<std::uint64_t> total(n, 0);
+    std::vector<std::vector<std::uint64_t>> per(names.size(), std::vector<std::uint64_t>(n, 0));
+    for (const RxPacket& p : rx) {
+        const auto i = static_cast<std::size_t>((p.rx_ns - first_ns) / bin);
+        ++total[i];
+        if (p.instance >= 0)
+            ++per[static_cast<std::size_t>(p.instance)][i];
+    }
+    json insts = json::array();
+    for (std::size_t k = 0; k < names.size(); ++k)
+        insts.push_back({{"name", names[k]}, {"received", per[k]}});
+    return {{"start_ns", first_ns}, {"bin_s", static_cast<double>(bin) / 1e9}, {"received", total},
+            {"instances", insts}};
+}
+
 }  // namespace
 
 json Analyzer::report(const ReportOptions& opt) const {
@@ -157,6 +215,7 @@ json Analyzer::report(const ReportOptions& opt) const {
     });
     std::vector<std::int64_t> latency;
     latency.reserve(rx.size());
+    std::vector<std::vector<std::int64_t>> inst_latency(inst_name_.size());
     std::uint64_t negative_latency = 0;
     std::vector<std::uint64_t> inst_packets(inst_name_.size(), 0);
     std::vector<std::uint64_t> inst_flows(inst_name_.size(), 0);
@@ -185,6 +244,7 @@ json Analyzer::report(const ReportOptions& opt) const {
             ++svc_unidentified[flows[p.flow].service];
         } else if (!drop_expected) {
             ++inst_packets[static_cast<std::size_t>(p.instance)];
+            inst_latency[static_cast<std::size_t>(p.instance)].push_back(latency.back());
         }
         if (f.received == 1) {
             f.first_instance = p.instance;
@@ -367,6 +427,7 @@ json Analyzer::report(const ReportOptions& opt) const {
     // nothing. Flag what cannot be a one-way delay on one host.
     constexpr std::int64_t kPlausibleNs = 60LL * 1000000000LL;
     lat["plausible"] = !latency.empty() && negative_latency == 0 && percentile(latency, 50) < kPlausibleNs;
+    const json lat_cdf = latency_cdf(inst_name_, inst_latency);
 
     json bad_sent = json::object(), bad_recv = json::object();
     std::uint64_t bad_sent_total = 0, bad_recv_total = 0;
@@ -399,6 +460,7 @@ json Analyzer::report(const ReportOptions& opt) const {
     }
     if (rx_.empty())
         tg_first = 0;
+    const json timeline = rx_timeline(rx_, inst_name_, tg_first, tg_last);
     const double rx_s = tg_last > tg_first ? static_cast<double>(tg_last - tg_first) / 1e9 : 0.0;
     std::uint64_t good_sent = 0;
     for (const std::uint64_t n : tx_.flow_packets)
@@ -421,6 +483,9 @@ json Analyzer::report(const ReportOptions& opt) const {
         {"requirement_sets", sets},
         {"affinity", {{"violations", violations}, {"planned_moves", planned}, {"group_violations", group_violations}}},
         {"latency_us", lat},
+        {"latency_cdf_us", lat_cdf},
+        {"timeline", timeline},
+        {"share_tolerance", {{"value", pr.share_tolerance}, {"from", pr.share_tolerance_from}}},
         {"malformed", {{"sent", bad_sent}, {"received", bad_recv}, {"sent_total", bad_sent_total},
                        {"received_total", bad_recv_total}}},
         {"flows", problem_flows},
@@ -475,7 +540,9 @@ std::string render_text(const json& r) {
              t["reordered"].get<unsigned long long>(), t["expected_drop_sent"].get<unsigned long long>(),
              t["expected_drop_received"].get<unsigned long long>());
 
-    o << "\nservices:\n";
+    const json& tol = r["share_tolerance"];
+    o << fmt("\nservices (share tolerance \u00b1%.3g, from %s):\n", tol["value"].get<double>(),
+             tol["from"].get<std::string>().c_str());
     o << fmt("  %-8s %-22s %6s %9s %9s %7s %6s %8s\n", "cs_id", "name", "flows", "sent", "received", "lost", "dup",
              "unident");
     for (const json& s : r["services"]) {

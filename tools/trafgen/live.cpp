@@ -163,10 +163,15 @@ TxCounts run_live(Generator& gen, Analyzer& an, const RunOptions& opt) {
     an.reserve(static_cast<std::size_t>(std::min<std::uint64_t>(gen.profile().total_good_packets(), 1u << 24)));
     std::atomic<bool> tx_done{opt.tx == nullptr};
     std::atomic<std::uint64_t> tx_done_at{0};
+    // What the TX thread has sent so far, published once per burst for the
+    // progress line (relaxed: a count to show, nothing is ordered by it).
+    std::atomic<std::uint64_t> sent_so_far{0};
+    std::uint64_t received = 0;  // frames, written by the RX thread only
+    const std::uint64_t started = now_mono_ns();
+    Progress progress(opt.progress, STDERR_FILENO, opt.tx != nullptr, !opt.rx.empty(), started);
 
     std::thread rx_thread([&] {
         const int per_link_ms = opt.rx.size() > 1 ? 1 : 10;
-        const std::uint64_t started = now_mono_ns();
         for (;;) {
             std::size_t got = 0;
             for (const auto& [link, inst] : opt.rx) {
@@ -178,6 +183,8 @@ TxCounts run_live(Generator& gen, Analyzer& an, const RunOptions& opt) {
             if (opt.rx.empty())
                 std::this_thread::sleep_for(std::chrono::milliseconds(10));
             const std::uint64_t now = now_mono_ns();
+            received += got;
+            progress.tick(now, sent_so_far.load(std::memory_order_relaxed), received);
             if (opt.stop != nullptr && opt.stop->load() && (opt.tx == nullptr || tx_done.load()))
                 break;
             if (tx_done.load() && opt.tx != nullptr && got == 0 &&
@@ -242,11 +249,14 @@ TxCounts run_live(Generator& gen, Analyzer& an, const RunOptions& opt) {
                 }
             }
             sent_slots += n;
+            sent_so_far.store(tx.packets, std::memory_order_relaxed);
         }
         tx_done_at.store(now_mono_ns());
         tx_done.store(true);
     }
     rx_thread.join();
+    const std::uint64_t end = now_mono_ns();
+    progress.finish(end, opt.tx != nullptr ? tx_done_at.load() : end, tx.packets, received);
     return tx;
 }
 

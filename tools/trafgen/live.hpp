@@ -25,6 +25,7 @@
 
 #include "analyzer.hpp"
 #include "generator.hpp"
+#include "progress.hpp"
 
 namespace cats::trafgen {
 
@@ -67,6 +68,7 @@ struct RunOptions {
     int linger_ms = 500;                       // keep receiving after the last packet sent
     double rx_timeout_s = 0;                   // receive only: stop after this long (0: until stopped)
     const std::atomic<bool>* stop = nullptr;   // set by a signal handler
+    ProgressMode progress = ProgressMode::Off;  // on stderr, printed by the RX thread
 };
 
 // Send the generator's schedule on `tx` (if any) while receiving on every

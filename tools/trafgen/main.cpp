@@ -6,10 +6,13 @@
 //   cats-trafgen run     --profile P.yaml --tx IFACE --rx IFACE:INSTANCE ... [--json]
 //   cats-trafgen send    --profile P.yaml --tx IFACE
 //   cats-trafgen run --dpdk --tx net_ring0 --rx net_ring1 ... -- EAL options
+//   analyze and run: --plot FILE.png|FILE.svg; run and send: --progress,
+//   --no-progress (default: a progress line when stderr is a terminal)
 //
 // Exit status: 0 success; 1 a runtime failure, or --check and a check of the
 // report failed; 2 bad arguments or profile.
 #include <net/if.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <CLI/CLI.hpp>
@@ -28,6 +31,7 @@
 #include "generator.hpp"
 #include "live.hpp"
 #include "pcap_io.hpp"
+#include "plot.hpp"
 #include "profile.hpp"
 
 namespace {
@@ -148,8 +152,10 @@ struct ProfileFlags {
         }
         for (const std::string& m : allow_moves)
             p.allow_moves_from.push_back(m);
-        if (share_tolerance)
+        if (share_tolerance) {
             p.share_tolerance = *share_tolerance;
+            p.share_tolerance_from = "--share-tolerance";
+        }
         validate_profile(p);
         return p;
     }
@@ -160,12 +166,31 @@ struct ReportFlags {
     std::string json_out;
     bool all_flows = false;
     bool check = false;
+    std::string plot;
 
     void add_to(CLI::App* app) {
         app->add_flag("--json", json, "print the report as JSON instead of tables");
         app->add_option("--json-out", json_out, "also write the JSON report to this file");
         app->add_flag("--all-flows", all_flows, "list every flow in the report, not only those with a problem");
         app->add_flag("--check", check, "exit 1 unless every check of the report passes");
+    }
+    void add_plot_to(CLI::App* app) {
+        app->add_option("--plot", plot,
+                        "also draw the report (shares, latency CDF, packets/s over time) into FILE.png or "
+                        "FILE.svg; needs python3-matplotlib");
+    }
+    // Before any work: a bad file name, or a missing matplotlib, is said
+    // before a live run rather than after it.
+    void check_plot(bool live) const {
+        if (plot.empty())
+            return;
+        try {
+            check_plot_name(plot);
+        } catch (const PlotError& e) {
+            throw ProfileError(e.what());  // a usage error: exit 2
+        }
+        if (live)
+            check_plot_ready();
     }
 
     int emit(const nlohmann::json& r) const {
@@ -179,7 +204,30 @@ struct ReportFlags {
             if (!out)
                 throw PcapError(json_out + ": cannot write the report");
         }
+        if (!plot.empty())
+            plot_report(r, plot);
         return check && !r["checks"]["pass"].get<bool>() ? kExitFail : kExitOk;
+    }
+};
+
+// The progress line of a live run (progress.hpp), on stderr.
+struct ProgressFlags {
+    bool lines = false;
+    bool off = false;
+
+    void add_to(CLI::App* app) {
+        CLI::Option* on = app->add_flag("--progress", lines,
+                                        "print a progress line every second on stderr, also when it is no terminal "
+                                        "(default: one line updated in place on a terminal, none otherwise)");
+        CLI::Option* no = app->add_flag("--no-progress", off, "no progress line");
+        on->excludes(no);
+    }
+    ProgressMode mode() const {
+        if (off)
+            return ProgressMode::Off;
+        if (lines)
+            return ProgressMode::Lines;
+        return ::isatty(STDERR_FILENO) ? ProgressMode::Tty : ProgressMode::Off;
     }
 };
 
@@ -236,6 +284,7 @@ int cmd_gen(const ProfileFlags& pf, const std::string& out, std::optional<std::u
 int cmd_analyze(const ProfileFlags& pf, const ReportFlags& rf, const std::vector<std::string>& rx_args,
                 const std::string& tx_pcap, std::optional<std::uint64_t> start_ns) {
     const Profile p = pf.load();
+    rf.check_plot(false);
     Generator gen(p);
     Analyzer an(gen);
     if (tx_pcap.empty()) {
@@ -267,8 +316,9 @@ int cmd_analyze(const ProfileFlags& pf, const ReportFlags& rf, const std::vector
 
 int cmd_run(const ProfileFlags& pf, const ReportFlags& rf, const std::string& tx_name,
             const std::vector<std::string>& rx_args, bool dpdk, const std::vector<std::string>& eal, int linger_ms,
-            double rx_timeout, bool send_only) {
+            double rx_timeout, bool send_only, ProgressMode progress) {
     const Profile p = pf.load();
+    rf.check_plot(true);
     Generator gen(p);
     Analyzer an(gen);
     // Declared before the links, so destroyed after them: EAL goes last,
@@ -294,6 +344,7 @@ int cmd_run(const ProfileFlags& pf, const ReportFlags& rf, const std::string& tx
     opt.linger_ms = linger_ms;
     opt.rx_timeout_s = rx_timeout;
     opt.stop = &g_stop;
+    opt.progress = progress;
     if (!tx_name.empty())
         opt.tx = open(tx_name, false);
     for (const std::string& arg : rx_args) {
@@ -355,6 +406,7 @@ int main(int argc, char** argv) {
     CLI::App* an = app.add_subcommand("analyze", "report on captures of what the gateway sent");
     pf_an.add_to(an);
     rf_an.add_to(an);
+    rf_an.add_plot_to(an);
     std::vector<std::string> rx_files;
     std::string tx_pcap;
     std::optional<std::uint64_t> an_start;
@@ -373,6 +425,7 @@ int main(int argc, char** argv) {
     CLI::App* run = app.add_subcommand("run", "send live and receive on one or more interfaces/ports, then report");
     pf_run.add_to(run);
     rf_run.add_to(run);
+    rf_run.add_plot_to(run);
     run->add_option("--tx", tx_if, "interface (AF_PACKET) or, with --dpdk, port name/id to send on");
     run->add_option("--rx", rx_ifs, "interface or port to receive on: NAME[:INSTANCE]");
     run->add_flag("--dpdk", dpdk, "--tx/--rx are DPDK ports; EAL options follow --");
@@ -384,6 +437,9 @@ int main(int argc, char** argv) {
     rf_send.add_to(send);
     send->add_option("--tx", send_if, "interface (AF_PACKET) or, with --dpdk, port name/id")->required();
     send->add_flag("--dpdk", dpdk_send, "--tx is a DPDK port; EAL options follow --");
+    ProgressFlags prog_run, prog_send;
+    prog_run.add_to(run);
+    prog_send.add_to(send);
 
     try {
         app.parse(app_argc, argv);
@@ -400,10 +456,10 @@ int main(int argc, char** argv) {
         if (*run) {
             if (tx_if.empty() && rx_ifs.empty())
                 throw ProfileError("run: give --tx, --rx or both");
-            return cmd_run(pf_run, rf_run, tx_if, rx_ifs, dpdk, eal, linger, rx_timeout, false);
+            return cmd_run(pf_run, rf_run, tx_if, rx_ifs, dpdk, eal, linger, rx_timeout, false, prog_run.mode());
         }
         if (*send)
-            return cmd_run(pf_send, rf_send, send_if, {}, dpdk_send, eal, linger, 0, true);
+            return cmd_run(pf_send, rf_send, send_if, {}, dpdk_send, eal, linger, 0, true, prog_send.mode());
     } catch (const ProfileError& e) {
         std::cerr << "cats-trafgen: " << e.what() << "\n";
         return kExitUsage;

@@ -290,6 +290,7 @@ void parse_analysis(const YAML::Node& n, const std::string& path, Profile& pr) {
     });
     m.with("share_tolerance", [&](const YAML::Node& v, const std::string& p) {
         pr.share_tolerance = read_double(v, p, 0, 1);
+        pr.share_tolerance_from = "profile " + p;
     });
 }
 

@@ -139,6 +139,9 @@ struct Profile {
     // Analysis.
     std::vector<std::string> allow_moves_from;  // instances whose flows may move once
     double share_tolerance = 0.1;          // |measured - expected| allowed, absolute
+    // Where share_tolerance came from, for the report: "default", the YAML
+    // key, or the flag that overrode it.
+    std::string share_tolerance_from = "default";
 
     // Derived.
     std::uint64_t total_good_packets() const noexcept {
