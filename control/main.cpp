@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -19,6 +20,7 @@
 
 namespace {
 
+using namespace cats;
 using namespace cats::control;
 
 constexpr const char* kUsage =
@@ -38,6 +40,7 @@ int usage_error(const std::string& what) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    set_log_program("cats-control");
     std::string config_path = kDefaultConfigPath;
     bool check_only = false;
     for (int i = 1; i < argc; ++i) {
@@ -52,12 +55,10 @@ int main(int argc, char** argv) {
             // The default: systemd supervises a foreground process.
         } else if (a == "-l" || a == "--log-level") {
             const char* v = value();
-            const std::string_view l = v ? v : "";
-            if (l == "debug") set_log_level(LogLevel::Debug);
-            else if (l == "info") set_log_level(LogLevel::Info);
-            else if (l == "warn") set_log_level(LogLevel::Warn);
-            else if (l == "error") set_log_level(LogLevel::Error);
-            else return usage_error(std::string(a) + " takes debug, info, warn or error");
+            const std::optional<LogLevel> l = parse_log_level(v ? v : "");
+            if (!l)
+                return usage_error(std::string(a) + " takes " + kLogLevelNames);
+            set_log_level(*l);
         } else if (a == "--check") {
             check_only = true;
         } else if (a == "-h" || a == "--help") {

@@ -23,11 +23,14 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
+#include "log.hpp"
 #include "config.hpp"
 #include "eal_exit.hpp"
 #include "exception.hpp"
@@ -86,10 +89,18 @@ void usage(const char* prog, FILE* out = stderr) {
                  "                         the socket (and a directory it creates) get that group\n"
                  "  --idle-exit MS         exit once no packet has arrived for MS milliseconds\n"
                  "                         (test mode, e.g. for pcap input)\n"
+                 "  --log-level LEVEL      least severe of cats' own messages logged: debug, info\n"
+                 "                         (default), warn or error (DPDK's: EAL --log-level)\n"
                  "  --help\n"
                  "EAL options (cores, devices, memory) are DPDK's: see\n"
                  "https://doc.dpdk.org/guides-22.11/linux_gsg/linux_eal_parameters.html\n",
                  prog, prog, prog);
+}
+
+// A command-line error: one line, and where to look (as every cats
+// program says it).
+void usage_error(const std::string& what) {
+    std::fprintf(stderr, "cats-dataplane: %s\n  (cats-dataplane --help for usage)\n", what.c_str());
 }
 
 // A config error as one line: the file once, then the YAML path and what is
@@ -164,10 +175,12 @@ bool parse_options(int argc, char** argv, Options& o) {
         {"idle-exit", required_argument, nullptr, 'x'},
         {"mgmt-socket", required_argument, nullptr, 'm'},
         {"mgmt-group", required_argument, nullptr, 'g'},
+        {"log-level", required_argument, nullptr, 'l'},
         {"help", no_argument, nullptr, 'h'},
         {nullptr, 0, nullptr, 0},
     };
-    optind = 1;
+    optind = 0;  // glibc: a full restart (EAL, and the check before it, parsed before)
+    opterr = 0;  // our messages, one line each (usage_error)
     int c;
     auto number = [](const char* name, const char* v, std::uint64_t& out) {
         char* end = nullptr;
@@ -180,7 +193,7 @@ bool parse_options(int argc, char** argv, Options& o) {
         out = x;
         return true;
     };
-    while ((c = getopt_long(argc, argv, "", longopts, nullptr)) != -1) {
+    while ((c = getopt_long(argc, argv, ":", longopts, nullptr)) != -1) {
         switch (c) {
         case 'c': o.config = optarg; break;
         case 's':
@@ -204,17 +217,29 @@ bool parse_options(int argc, char** argv, Options& o) {
             if (!number("idle-exit", optarg, o.idle_exit_ms))
                 return false;
             break;
-        case 'h': usage(argv[0]); std::exit(0);
-        default: usage(argv[0]); return false;
+        case 'l':
+            if (const std::optional<cats::LogLevel> l = cats::parse_log_level(optarg)) {
+                cats::set_log_level(*l);
+            } else {
+                usage_error(std::string("--log-level: '") + optarg + "' is not " + cats::kLogLevelNames);
+                return false;
+            }
+            break;
+        case 'h': usage(argv[0], stdout); std::exit(0);
+        case ':':
+            usage_error(std::string(argv[optind - 1]) + " needs a value");
+            return false;
+        default:
+            usage_error("unknown argument '" + std::string(argv[optind - 1]) + "'");
+            return false;
         }
     }
     if (optind < argc) {
-        std::fprintf(stderr, "cats-dataplane: unexpected argument '%s'\n", argv[optind]);
+        usage_error("unknown argument '" + std::string(argv[optind]) + "'");
         return false;
     }
     if (o.config.empty()) {
-        std::fprintf(stderr, "cats-dataplane: --config FILE is required\n");
-        usage(argv[0]);
+        usage_error("--config FILE is required");
         return false;
     }
     return true;
@@ -398,10 +423,10 @@ void* mgmt_main(void* arg) {
             f();
         } catch (const std::exception& ex) {
             app.mgmt_thread_errors.fetch_add(1);
-            std::fprintf(stderr, "cats-dataplane: %s failed: %s\n", what, ex.what());
+            cats::logf(cats::LogLevel::Error, "%s failed: %s", what, ex.what());
         } catch (...) {
             app.mgmt_thread_errors.fetch_add(1);
-            std::fprintf(stderr, "cats-dataplane: %s failed\n", what);
+            cats::logf(cats::LogLevel::Error, "%s failed", what);
         }
     };
     while (!app.engine.quit.load()) {
@@ -417,7 +442,7 @@ void* mgmt_main(void* arg) {
                 if (app.neigh->poll(app.now_ms()))
                     app.table->rebuild();
             } catch (const std::exception& ex) {
-                std::fprintf(stderr, "cats-dataplane: neighbor mirror: %s\n", ex.what());
+                cats::logf(cats::LogLevel::Error, "neighbor mirror: %s", ex.what());
             }
         }
         if (g_stop)
@@ -451,10 +476,10 @@ void attach_xdp([[maybe_unused]] App& app, [[maybe_unused]] const std::vector<Ip
 #ifdef CATS_HAVE_XDP
         auto prog = xdp::XdpProgram::from_ifindex(p.if_index);
         if (!prog) {
-            std::fprintf(stderr,
-                         "cats-dataplane: %s: no cats_xdp program on interface %u (%s): start the PMD with "
-                         "xdp_prog=<libdir>/cats/cats_xdp.bpf.o, or the kernel gets none of the host's traffic\n",
-                         p.name.c_str(), p.if_index, prog.error.c_str());
+            cats::logf(cats::LogLevel::Warn,
+                       "%s: no cats_xdp program on interface %u (%s): start the PMD with "
+                       "xdp_prog=<libdir>/cats/cats_xdp.bpf.o, or the kernel gets none of the host's traffic",
+                       p.name.c_str(), p.if_index, prog.error.c_str());
             continue;
         }
         xdp::XdpFilterConfig xc;
@@ -463,12 +488,12 @@ void attach_xdp([[maybe_unused]] App& app, [[maybe_unused]] const std::vector<Ip
         xc.host_addrs = own;
         if (const std::string e = prog.value->configure(xc); !e.empty())
             throw std::runtime_error(p.name + ": cats_xdp: " + e);
-        std::fprintf(stderr, "cats-dataplane: %s: cats_xdp program %u configured (%zu host addresses)\n",
-                     p.name.c_str(), prog.value->prog_id(), own.size());
+        cats::logf(cats::LogLevel::Info, "%s: cats_xdp program %u configured (%zu host addresses)",
+                   p.name.c_str(), prog.value->prog_id(), own.size());
         app.xdp.emplace_back(p.port_id, std::move(*prog.value));
 #else
-        std::fprintf(stderr, "cats-dataplane: %s: built without the XDP front (clang, libbpf): its program's maps "
-                             "stay empty\n", p.name.c_str());
+        cats::logf(cats::LogLevel::Warn, "%s: built without the XDP front (clang, libbpf): its program's maps "
+                   "stay empty", p.name.c_str());
 #endif
     }
 }
@@ -542,9 +567,9 @@ int run(App& app) {
         app.neigh = std::make_unique<NeighborMirror>(*app.fib, std::move(links), cfg.gateway.kernel_routes);
         app.neigh->start();
         for (const KernelLink& l : app.neigh->links())
-            std::fprintf(stderr, "cats-dataplane: %s: kernel interface %s (ifindex %u, %s), %zu address(es)\n",
-                         l.port_name.c_str(), l.ifname.c_str(), l.ifindex, l.tap ? "TAP" : "af_xdp: the NIC itself",
-                         l.addresses.size());
+            cats::logf(cats::LogLevel::Info, "%s: kernel interface %s (ifindex %u, %s), %zu address(es)",
+                       l.port_name.c_str(), l.ifname.c_str(), l.ifindex, l.tap ? "TAP" : "af_xdp: the NIC itself",
+                       l.addresses.size());
     }
 
     const std::size_t qsz = rte_rcu_qsbr_get_memsize(n_workers);
@@ -590,16 +615,16 @@ int run(App& app) {
     for (const Service* s : app.table->current()->services)
         for (const Instance& in : s->instances) {
             if (!in.resolved) {
-                std::fprintf(stderr, "cats-dataplane: warning: service %u instance %u: no route to %s; "
-                                     "not used until one exists\n",
-                             s->cs_id, in.id, format_ipv6(in.sids[0]).c_str());
+                cats::logf(cats::LogLevel::Warn, "service %u instance %u: no route to %s; "
+                           "not used until one exists",
+                           s->cs_id, in.id, format_ipv6(in.sids[0]).c_str());
             } else if (const std::uint32_t inner = max_inner_len(in, e.port_mtu[in.port_id]); inner < kIpv6MinMtu) {
                 // A Packet Too Big cannot ask for less than 1280 (RFC 8200 5).
-                std::fprintf(stderr, "cats-dataplane: warning: service %u instance %u: port MTU %u less %u bytes of "
-                                     "encapsulation leaves %u, below IPv6's minimum %u: inner packets above %u bytes "
-                                     "cannot reach it\n",
-                             s->cs_id, in.id, static_cast<unsigned>(e.port_mtu[in.port_id]),
-                             static_cast<unsigned>(in.encap.ip_len), inner, static_cast<unsigned>(kIpv6MinMtu), inner);
+                cats::logf(cats::LogLevel::Warn, "service %u instance %u: port MTU %u less %u bytes of "
+                           "encapsulation leaves %u, below IPv6's minimum %u: inner packets above %u bytes "
+                           "cannot reach it",
+                           s->cs_id, in.id, static_cast<unsigned>(e.port_mtu[in.port_id]),
+                           static_cast<unsigned>(in.encap.ip_len), inner, static_cast<unsigned>(kIpv6MinMtu), inner);
             }
         }
     e.fib = app.fib.get();
@@ -614,9 +639,9 @@ int run(App& app) {
                                               socket);
     if (app.flow_heap->active()) {
         const std::string thp = ThpHeap::kernel_setting();
-        std::fprintf(stderr, "cats-dataplane: no hugepages: flow tables in a %zu MB heap advised for transparent "
-                             "huge pages (kernel THP setting: %s)\n",
-                     app.flow_heap->bytes() >> 20, thp.empty() ? "none" : thp.c_str());
+        cats::logf(cats::LogLevel::Info, "no hugepages: flow tables in a %zu MB heap advised for transparent "
+                   "huge pages (kernel THP setting: %s)",
+                   app.flow_heap->bytes() >> 20, thp.empty() ? "none" : thp.c_str());
     }
     unsigned idx = 0;
     unsigned lcore;
@@ -640,9 +665,9 @@ int run(App& app) {
             w->ctr->reset_slots(svcs, insts);
     });
 
-    std::fprintf(stderr, "cats-dataplane: %zu port(s), %u worker(s), %zu service(s), table version %lu\n",
-                 app.ports.size(), n_workers, app.table->current()->services.size(),
-                 static_cast<unsigned long>(app.table->current()->version));
+    cats::logf(cats::LogLevel::Info, "%zu port(s), %u worker(s), %zu service(s), table version %lu",
+               app.ports.size(), n_workers, app.table->current()->services.size(),
+               static_cast<unsigned long>(app.table->current()->version));
 
     if (!app.opt.mgmt_socket.empty()) {
         MgmtHooks hooks;
@@ -685,7 +710,7 @@ int run(App& app) {
         std::ofstream f(app.opt.stats_file);
         f << json_text(r, 2) << "\n";
         if (!f)
-            std::fprintf(stderr, "cats-dataplane: cannot write %s\n", app.opt.stats_file.c_str());
+            cats::logf(cats::LogLevel::Error, "cannot write %s", app.opt.stats_file.c_str());
     }
     app.mgmt.reset();
     app.neigh.reset();
@@ -697,8 +722,23 @@ int run(App& app) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    cats::set_log_program("cats-dataplane");
     if (const int rc = before_eal(argc, argv); rc >= 0)
         return rc;
+    {
+        // The application's options (after "--") are checked before EAL
+        // starts: a typo costs no EAL start-up and no EAL noise.
+        int i = 1;
+        while (i < argc && std::string_view(argv[i]) != "--")
+            ++i;
+        std::vector<char*> app_argv{argv[0]};
+        for (int j = i + 1; j < argc; ++j)
+            app_argv.push_back(argv[j]);
+        app_argv.push_back(nullptr);
+        Options scratch;
+        if (!parse_options(static_cast<int>(app_argv.size()) - 1, app_argv.data(), scratch))
+            return 2;
+    }
     const int eal_args = rte_eal_init(argc, argv);
     if (eal_args < 0) {
         std::fprintf(stderr, "cats-dataplane: EAL init failed: %s\n", rte_strerror(rte_errno));

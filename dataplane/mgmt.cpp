@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
+#include "log.hpp"
 #include "mgmt.hpp"
 
 #include <fcntl.h>
@@ -369,10 +370,10 @@ void MgmtServer::log_limited(const std::string& line) {
     }
     last_log_ms_ = now;
     if (logs_held_ != 0)
-        std::fprintf(stderr, "cats-dataplane: mgmt: %s (%lu more held back)\n", line.c_str(),
-                     static_cast<unsigned long>(logs_held_));
+        cats::logf(cats::LogLevel::Info, "mgmt: %s (%lu more held back)", line.c_str(),
+                   static_cast<unsigned long>(logs_held_));
     else
-        std::fprintf(stderr, "cats-dataplane: mgmt: %s\n", line.c_str());
+        cats::logf(cats::LogLevel::Info, "mgmt: %s", line.c_str());
     logs_held_ = 0;
 }
 
@@ -580,11 +581,11 @@ void MgmtServer::dispatch(Client& c, const mgmt::Header& h, std::span<const std:
         return;
     } catch (const std::exception& ex) {
         ++failed_;
-        std::fprintf(stderr, "cats-dataplane: mgmt: request type %d failed: %s\n", static_cast<int>(h.type),
-                     ex.what());
+        cats::logf(cats::LogLevel::Error, "mgmt: request type %d failed: %s", static_cast<int>(h.type),
+                   ex.what());
     } catch (...) {
         ++failed_;
-        std::fprintf(stderr, "cats-dataplane: mgmt: request type %d failed\n", static_cast<int>(h.type));
+        cats::logf(cats::LogLevel::Error, "mgmt: request type %d failed", static_cast<int>(h.type));
     }
     c.out.clear();
     c.out_off = 0;
@@ -630,11 +631,15 @@ void MgmtServer::handle(Client& c, const mgmt::Header& h, std::span<const std::u
         ++applied_;
         last_update_unix_ = unix_now();
         // Table versions as they go, at most one line a second (a change
-        // storm is not a log storm).
-        if (const std::int64_t now = now_ms(); now - last_version_log_ms_ >= 1000) {
-            std::fprintf(stderr, "cats-dataplane: mgmt: table version %lu (%s, %lu update(s) since the last line)\n",
-                         static_cast<unsigned long>(table_.current()->version),
-                         res.replace_all ? "a full table" : "changes", static_cast<unsigned long>(versions_unlogged_ + 1));
+        // storm is not a log storm); at debug level, every one.
+        if (cats::log_level() == cats::LogLevel::Debug) {
+            cats::logf(cats::LogLevel::Debug, "mgmt: table version %lu (%s, %zu bytes)",
+                       static_cast<unsigned long>(table_.current()->version),
+                       res.replace_all ? "a full table" : "changes", payload.size());
+        } else if (const std::int64_t now = now_ms(); now - last_version_log_ms_ >= 1000) {
+            cats::logf(cats::LogLevel::Info, "mgmt: table version %lu (%s, %lu update(s) since the last line)",
+                       static_cast<unsigned long>(table_.current()->version),
+                       res.replace_all ? "a full table" : "changes", static_cast<unsigned long>(versions_unlogged_ + 1));
             last_version_log_ms_ = now;
             versions_unlogged_ = 0;
         } else {

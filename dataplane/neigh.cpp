@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
+#include "log.hpp"
 #include "neigh.hpp"
 
 #include <libmnl/libmnl.h>
@@ -226,8 +227,8 @@ void NeighborMirror::start() {
         std::ifstream compat("/proc/sys/net/ipv4/nexthop_compat_mode");
         int mode = 1;
         if (compat >> mode && mode == 0)
-            std::fprintf(stderr, "cats-dataplane: kernel_routes: net.ipv4.nexthop_compat_mode is 0: routes that use "
-                                 "nexthop objects (FRR) are not mirrored; set it to 1\n");
+            cats::logf(cats::LogLevel::Warn, "kernel_routes: net.ipv4.nexthop_compat_mode is 0: routes that use "
+                       "nexthop objects (FRR) are not mirrored; set it to 1");
         dump_routes();
         if (new_neighbors_) {
             new_neighbors_ = false;

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: BSD-3-Clause
+#include "log.hpp"
 #include "thp_heap.hpp"
 
 #include <rte_common.h>
@@ -95,7 +96,7 @@ ThpHeap::~ThpHeap() {
     // Fails (EBUSY) while anything is still allocated from the heap: then
     // the memory stays mapped rather than be pulled from under its user.
     if (rte_malloc_heap_memory_remove(name_.c_str(), base_, len_) != 0) {
-        std::fprintf(stderr, "heap %s: still in use (%s), left mapped\n", name_.c_str(), rte_strerror(rte_errno));
+        cats::logf(cats::LogLevel::Warn, "heap %s: still in use (%s), left mapped", name_.c_str(), rte_strerror(rte_errno));
         return;
     }
     rte_malloc_heap_destroy(name_.c_str());

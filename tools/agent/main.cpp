@@ -43,10 +43,6 @@ namespace {
 // that they are never fragmented (ADVERT.md section 1).
 constexpr std::size_t kMaxDatagram = 1400;
 
-void log(const std::string& line) {
-    std::cerr << "cats-agent: " << line << std::endl;
-}
-
 std::uint64_t unix_micros() {
     using namespace std::chrono;
     return static_cast<std::uint64_t>(duration_cast<microseconds>(system_clock::now().time_since_epoch()).count());
@@ -111,9 +107,9 @@ public:
         if (error == last_)
             return;
         if (!error.empty())
-            log(what + ": " + error);
+            log_warn(what + ": " + error);
         else
-            log(what + ": ok again");
+            log_info(what + ": ok again");
         last_ = error;
     }
 
@@ -157,7 +153,7 @@ public:
     bool send_round() { return send_all(advertisements()); }
 
     void run() {
-        log("node " + std::to_string(cfg_.node_id) + " key " + std::to_string(cfg_.key_id) + ": advertising " +
+        log_info("node " + std::to_string(cfg_.node_id) + " key " + std::to_string(cfg_.key_id) + ": advertising " +
             std::to_string(cfg_.instances.size()) + " instance(s) to " + controller_list() + " every " +
             seconds_text(cfg_.interval_s) + " s, lifetime " + std::to_string(cfg_.lifetime_s) + " s");
         signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
@@ -220,7 +216,7 @@ private:
         for (advert::Message& m : pack(cfg_, advert::Type::Withdraw, std::move(records)))
             dgrams.push_back(sign(m));
         const bool ok = send_all(dgrams);
-        log(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + ": withdrew " + std::to_string(cfg_.instances.size()) +
+        log_info(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + ": withdrew " + std::to_string(cfg_.instances.size()) +
             " instance(s) from " + std::to_string(targets_.size()) + " controller(s)" +
             (ok ? "" : " (some sends failed; the instances expire within their lifetime)"));
         io_.stop();
@@ -255,6 +251,8 @@ private:
                 }
             }
             t->condition.set("controller " + t->ctl.text, error);
+            if (error.empty())
+                log_debug("controller " + t->ctl.text + ": sent " + std::to_string(dgrams.size()) + " datagram(s)");
         }
         return all_ok;
     }
@@ -269,9 +267,11 @@ private:
         // interval): an operator sees why an instance went ineligible.
         if (!detail.empty() && (measured.load_pct != last_measured_.load_pct ||
                                 measured.free_capacity != last_measured_.free_capacity || !measured_logged_)) {
-            log("measured: " + detail);
+            log_info("measured: " + detail);
             last_measured_ = measured;
             measured_logged_ = true;
+        } else if (!detail.empty()) {
+            log_debug("measured: " + detail);
         }
         std::string merr;
         for (const std::string& e : errors)
@@ -322,13 +322,18 @@ private:
 
 int main(int argc, char** argv) {
     using namespace cats::agent;
+    cats::set_log_program("cats-agent");
     AgentConfig cfg;
     try {
         cfg = parse_args(argc, argv);
+    } catch (const ArgError& e) {
+        std::cerr << "cats-agent: " << e.what() << "\n  (cats-agent --help for usage)\n";
+        return 2;
     } catch (const UsageError& e) {
         std::cerr << "cats-agent: " << e.what() << "\n";
         return 2;
     }
+    cats::set_log_level(cfg.log_level);
     if (cfg.help) {
         std::cout << kUsage;
         return 0;

@@ -52,6 +52,8 @@ Measured metrics:
   --sessions-command CMD     a shell command printing the count
   --sessions-tcp-port PORT   established TCP connections to a local port
   --metrics-file FILE      YAML metric name -> value, re-read every interval
+  --log-level LEVEL        least severe message logged: debug (every measurement
+                           and round), info (default), warn or error
 Modes:
   --once                   send one advertisement and exit
   --dump                   print the datagrams as hex (one per line) and exit
@@ -68,6 +70,13 @@ using namespace cats::yaml;
 
 // ---------------------------------------------------------------------------
 // Scalars, from YAML or from a flag's text
+
+LogLevel parse_level(const std::string& s, const std::string& where) {
+    const std::optional<LogLevel> l = parse_log_level(s);
+    if (!l)
+        throw UsageError(where + ": '" + s + "' is not " + kLogLevelNames);
+    return *l;
+}
 
 // A plain decimal integer in [lo, hi]: no sign, hex or fraction.
 std::uint64_t parse_uint(std::string_view s, const std::string& where, std::uint64_t lo, std::uint64_t hi) {
@@ -313,7 +322,7 @@ struct Draft {
 void parse_yaml_root(const YAML::Node& root, const std::string& base_dir, Draft& d) {
     const MapReader m(root, "",
                       {"node_id", "key_id", "key", "key_file", "controllers", "interval_s", "lifetime_s", "instances",
-                       "measure", "metrics_file"});
+                       "measure", "metrics_file", "log_level"});
     AgentConfig& c = d.cfg;
     m.with("node_id", [&](const YAML::Node& v, const std::string& p) { d.node_id = read_int<std::uint32_t>(v, p); });
     m.with("key_id", [&](const YAML::Node& v, const std::string& p) { d.key_id = read_int<std::uint16_t>(v, p); });
@@ -341,6 +350,7 @@ void parse_yaml_root(const YAML::Node& root, const std::string& base_dir, Draft&
     });
     m.with("measure", [&](const YAML::Node& v, const std::string& p) { parse_measure(v, p, c.measure); });
     m.with("metrics_file", [&](const YAML::Node& v, const std::string& p) { c.metrics_file = read_string(v, p); });
+    m.with("log_level", [&](const YAML::Node& v, const std::string& p) { c.log_level = parse_level(read_string(v, p), p); });
 }
 
 // Runs `f`, prefixing any UsageError (or stray yaml-cpp error) with `source`.
@@ -385,7 +395,7 @@ constexpr FlagSpec kFlags[] = {
     {"bandwidth-kbps", true}, {"score", true},          {"compute-types", true},    {"weight", true},
     {"latency-us", true},     {"measure", false},       {"max-sessions", true},     {"sessions-file", true},
     {"sessions-command", true}, {"sessions-tcp-port", true}, {"metrics-file", true}, {"once", false},
-    {"dump", false},          {"help", false},          {"version", false},
+    {"dump", false},          {"help", false},          {"version", false},     {"log-level", true},
 };
 
 // Flag name (without --) -> metric name.
@@ -482,7 +492,7 @@ AgentConfig parse_args(int argc, const char* const* argv) {
     for (int i = 1; i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg.rfind("--", 0) != 0)
-            throw UsageError("unexpected argument '" + arg + "' (see --help)");
+            throw ArgError("unknown argument '" + arg + "'");
         std::string name = arg.substr(2);
         std::optional<std::string> value;
         if (const std::size_t eq = name.find('='); eq != std::string::npos) {
@@ -491,13 +501,13 @@ AgentConfig parse_args(int argc, const char* const* argv) {
         }
         const auto spec = std::find_if(std::begin(kFlags), std::end(kFlags), [&](const FlagSpec& f) { return f.name == name; });
         if (spec == std::end(kFlags))
-            throw UsageError("unknown option --" + name + " (see --help)");
+            throw ArgError("unknown argument '--" + name + "'");
         if (spec->takes_value && !value) {
             if (i + 1 >= argc)
-                throw UsageError("--" + name + " needs a value");
+                throw ArgError("--" + name + " needs a value");
             value = argv[++i];
         } else if (!spec->takes_value && value) {
-            throw UsageError("--" + name + " takes no value");
+            throw ArgError("--" + name + " takes no value");
         }
         flags.emplace_back(name, value.value_or(""));
     }
@@ -539,6 +549,8 @@ AgentConfig parse_args(int argc, const char* const* argv) {
             c.key = parse_hex_key(v, where);
         } else if (name == "key-file") {
             c.key = read_key_file(v, "", where);
+        } else if (name == "log-level") {
+            c.log_level = parse_level(v, where);
         } else if (name == "interval") {
             c.interval_s = parse_seconds(v, where, 0.05, 3600);
         } else if (name == "lifetime") {

@@ -19,11 +19,17 @@
 
 #include "advert_wire.hpp"
 #include "config_error.hpp"
+#include "log.hpp"
 
 namespace cats::agent {
 
 // Bad arguments or config: cats-agent exits with code 2.
 using UsageError = cats::ConfigError;
+// A command line that does not parse (an unknown argument, a flag without
+// its value): said with a pointer to --help.
+struct ArgError : UsageError {
+    using UsageError::UsageError;
+};
 
 using advert::kMaxKeyLen;
 using advert::kMinKeyLen;
@@ -68,6 +74,7 @@ struct AgentConfig {
     std::vector<InstanceConfig> instances;
     MeasureConfig measure;
     std::optional<std::string> metrics_file;   // re-read every interval
+    LogLevel log_level = LogLevel::Info;        // log_level, --log-level
     bool once = false;                          // one advertisement, then exit
     bool dump = false;                          // print the datagrams as hex, send nothing
     bool help = false;

@@ -192,7 +192,7 @@ def test_dump_and_split():
 def test_errors():
     cases = [
         (["--node-id", "1"], "missing key_id"),
-        (["--bogus"], "unknown option --bogus"),
+        (["--bogus"], "unknown argument '--bogus'"),
         (base_flags(1) + ["--service", "1:1:2001:db8::zz"], "is not an IPv6 address"),
         (base_flags(1) + ["--service", "1:1:" + ",".join(["::1"] * 6)], "1..5 SIDs"),
         (base_flags(1) + ["--service", "1:1:::1", "--score", "11"], "--score: must be 0..10"),
@@ -280,7 +280,7 @@ def test_measure():
                   "measured load 1.5/2 CPUs = 75%%, free capacity %d (%s): %r" % (want_free, source.split(":")[0], got))
             # And it says what it measured (issue 21, item 10).
             used = 100 - want_free if want_free else (150 if "150" in source else 100)
-            want_log = ("cats-agent: measured: load_pct 75 (1-min load 1.50 over 2 CPUs, capped at 100), "
+            want_log = ("cats-agent: info: measured: load_pct 75 (1-min load 1.50 over 2 CPUs, capped at 100), "
                         "free_capacity %d (%d sessions of 100)" % (want_free, used))
             check(want_log in r.stderr, "it logs what it measured: %r" % r.stderr.strip())
 

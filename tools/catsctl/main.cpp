@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "cats_version.h"
+#include "cli_errors.hpp"
 #include "ctl_wire.hpp"
 #include "render.hpp"
 
@@ -268,76 +269,6 @@ struct MetricFlags {
     }
 };
 
-// The subcommands the user got to: "instance add" ("" at the top).
-std::string command_path(const CLI::App& app) {
-    std::string path;
-    for (const CLI::App* a = &app;;) {
-        const std::vector<CLI::App*> subs = a->get_subcommands();
-        if (subs.empty())
-            return path;
-        a = subs.front();
-        path += (path.empty() ? "" : " ") + a->get_name();
-    }
-}
-
-std::size_t edit_distance(const std::string& a, const std::string& b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j)
-        row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diag = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            const std::size_t up = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            diag = up;
-        }
-    }
-    return row[b.size()];
-}
-
-// Walk the words of the command line down the subcommand tree, as CLI11
-// will: the first word that is no subcommand where one is required is a
-// mistyped command. Returns the one-line message, or "" if none.
-std::string unknown_command(const CLI::App& app, int argc, char** argv) {
-    const CLI::App* at = &app;
-    std::string path;
-    for (int i = 1; i < argc; ++i) {
-        const std::string w = argv[i];
-        if (w == "-s" || w == "--socket") {
-            ++i;  // its value
-            continue;
-        }
-        if (w.empty() || w[0] == '-')
-            continue;
-        const std::vector<const CLI::App*> subs = at->get_subcommands([](const CLI::App*) { return true; });
-        if (subs.empty())
-            return "";  // a leaf: the rest are its arguments
-        const CLI::App* next = nullptr;
-        std::string names, best;
-        std::size_t best_d = SIZE_MAX;
-        for (const CLI::App* sub : subs) {
-            if (sub->check_name(w))
-                next = sub;
-            names += (names.empty() ? "" : ", ") + sub->get_name();
-            if (const std::size_t d = edit_distance(w, sub->get_name()); d < best_d) {
-                best_d = d;
-                best = sub->get_name();
-            }
-        }
-        if (next == nullptr) {
-            const std::string where = path.empty() ? "catsctl" : "catsctl " + path;
-            std::string msg = "'" + w + "' is not a command of " + where;
-            if (best_d <= 2)
-                msg += "; did you mean '" + best + "'?";
-            return msg + " (" + names + ")";
-        }
-        at = next;
-        path += (path.empty() ? "" : " ") + next->get_name();
-    }
-    return "";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -503,21 +434,7 @@ int main(int argc, char** argv) {
     } catch (const CLI::CallForVersion& e) {
         return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        // One line saying what is wrong, one with where to look: no class
-        // names, no wall of help.
-        std::string msg = unknown_command(app, argc, argv);
-        std::string path = command_path(app);
-        if (msg.empty()) {
-            msg = e.what();
-            if (!msg.empty() && msg[0] >= 'A' && msg[0] <= 'Z' && (msg.size() < 2 || msg[1] < 'A' || msg[1] > 'Z'))
-                msg[0] = static_cast<char>(msg[0] - 'A' + 'a');  // "The following ..." -> "the following ..."
-            if (msg == "a subcommand is required")
-                msg = "a command is required after '" + (path.empty() ? std::string("catsctl") : "catsctl " + path) + "'";
-            else if (!path.empty())
-                msg = path + ": " + msg;
-        }
-        std::fprintf(stderr, "catsctl: %s\n", msg.c_str());
-        std::fprintf(stderr, "  (catsctl %s--help for usage)\n", path.empty() ? "" : (path + " ").c_str());
+        cats::cli::report_parse_error(app, e, "catsctl", argc, argv);
         return kExitUsage;
     }
 

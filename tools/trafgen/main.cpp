@@ -26,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "cli_errors.hpp"
 #include "cats_version.h"
 #include "analyzer.hpp"
 #include "generator.hpp"
@@ -443,8 +444,15 @@ int main(int argc, char** argv) {
 
     try {
         app.parse(app_argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e) == 0 ? kExitOk : kExitUsage;
+        cats::cli::report_parse_error(app, e, "cats-trafgen", app_argc, argv);
+        return kExitUsage;
     }
     try {
         if (app_argc != argc && !(dpdk || dpdk_send))

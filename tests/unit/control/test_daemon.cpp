@@ -744,7 +744,7 @@ services:
         o = run(c + "servce list");
         CHECK(o.status == 2);
         CHECK(o.output == "catsctl: 'servce' is not a command of catsctl; did you mean 'service'? (service, instance, "
-                          "flow, peer, stats, dataplane, neighbor, port, route)\n  (catsctl --help for usage)\n");
+                          "flow, peer, stats, dataplane, neighbor, port, route, monitor)\n  (catsctl --help for usage)\n");
         o = run(c + "neighbor lst");
         CHECK(o.output == "catsctl: 'lst' is not a command of catsctl neighbor; did you mean 'list'? (list)\n"
                           "  (catsctl neighbor --help for usage)\n");

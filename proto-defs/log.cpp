@@ -3,21 +3,40 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstdarg>
+#include <cstdio>
 #include <cstdlib>
 
-namespace cats::control {
+namespace cats {
 
 namespace {
 
 std::atomic<LogLevel> g_level{LogLevel::Info};
+const char* g_program = nullptr;
 
 bool under_journald() {
-    static const bool yes = std::getenv("JOURNAL_STREAM") != nullptr;
+    static const bool yes = [] {
+        const char* v = std::getenv("JOURNAL_STREAM");
+        return v != nullptr && *v != '\0';
+    }();
     return yes;
 }
 
 }  // namespace
+
+std::optional<LogLevel> parse_log_level(std::string_view name) noexcept {
+    if (name == "debug") return LogLevel::Debug;
+    if (name == "info") return LogLevel::Info;
+    if (name == "warn" || name == "warning") return LogLevel::Warn;
+    if (name == "error") return LogLevel::Error;
+    return std::nullopt;
+}
+
+void set_log_program(const char* name) noexcept {
+    g_program = name;
+}
 
 void set_log_level(LogLevel l) noexcept {
     g_level.store(l, std::memory_order_relaxed);
@@ -36,8 +55,12 @@ void log(LogLevel l, std::string_view msg) {
     const auto i = static_cast<std::size_t>(l);
     std::string line;
     line.reserve(msg.size() + 16);
-    if (under_journald())
+    if (under_journald()) {
         line += kPrio[i];
+    } else if (g_program != nullptr) {
+        line += g_program;
+        line += ": ";
+    }
     line += kName[i];
     // One line per message: a newline inside (from a peer's text) would
     // forge a second log line.
@@ -48,6 +71,18 @@ void log(LogLevel l, std::string_view msg) {
     [[maybe_unused]] const ssize_t n = ::write(STDERR_FILENO, line.data(), line.size());
 }
 
+void logf(LogLevel l, const char* fmt, ...) {
+    if (l < log_level())
+        return;
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    const int n = std::vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n >= 0)
+        log(l, std::string_view(buf, std::min<std::size_t>(static_cast<std::size_t>(n), sizeof(buf) - 1)));
+}
+
 void LogLimiter::log(LogLevel l, const std::string& key, std::string_view msg,
                      std::chrono::steady_clock::time_point now) {
     Slot& s = slots_[key];
@@ -56,12 +91,12 @@ void LogLimiter::log(LogLevel l, const std::string& key, std::string_view msg,
         return;
     }
     if (s.held > 0)
-        control::log(l, std::string(msg) + " (and " + std::to_string(s.held) + " more like it)");
+        cats::log(l, std::string(msg) + " (and " + std::to_string(s.held) + " more like it)");
     else
-        control::log(l, msg);
+        cats::log(l, msg);
     s.used = true;
     s.last = now;
     s.held = 0;
 }
 
-}  // namespace cats::control
+}  // namespace cats
