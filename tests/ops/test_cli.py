@@ -80,6 +80,7 @@ def main():
                              ("cats-dataplane", ["--no-huge", "--", "--bogus"], "cats-dataplane"),
                              ("cats-dataplane", ["--", "--config", "x.yaml", "extra"], "cats-dataplane"),
                              ("cats-agent", ["--bogus"], "cats-agent"),
+                             ("cats-bench", ["--", "--bogus"], "cats-bench"),
                              ("catsctl", ["--bogus"], "catsctl"),
                              ("catsctl", ["service", "list", "--bogus"], "catsctl service list"),
                              ("cats-trafgen", ["--bogus"], "cats-trafgen"),

@@ -28,8 +28,14 @@ namespace {
 
 using namespace cats::bench;
 
-void usage(const char* prog) {
-    std::fprintf(stderr,
+// A command-line error: one line, and where to look (as every cats
+// program says it).
+void usage_error(const std::string& what) {
+    std::fprintf(stderr, "cats-bench: %s\n  (cats-bench --help for usage)\n", what.c_str());
+}
+
+void usage(const char* prog, FILE* out = stderr) {
+    std::fprintf(out,
                  "usage: %s [EAL options] -- [options]\n"
                  "  --flows LIST        concurrent flows per workload (1000,64000,1000000)\n"
                  "  --services LIST     services of 8 instances each (10,1000)\n"
@@ -119,9 +125,10 @@ bool parse_options(int argc, char** argv, Options& o) {
         {nullptr, 0, nullptr, 0},
     };
     EngineOptions& e = o.engine;
-    optind = 1;
+    optind = 0;  // glibc: a full restart (EAL, and the check before it, parsed before)
+    opterr = 0;  // our messages, one line each (usage_error)
     int c;
-    while ((c = getopt_long(argc, argv, "", longopts, nullptr)) != -1) {
+    while ((c = getopt_long(argc, argv, ":", longopts, nullptr)) != -1) {
         switch (c) {
         case 'f':
             if (!parse_list("flows", optarg, e.flows))
@@ -230,12 +237,13 @@ bool parse_options(int argc, char** argv, Options& o) {
             o.control.latency_samples = 50;
             o.control.update_s = 0.3;
             break;
-        case 'h': usage(argv[0]); o.help = true; return false;
-        default: usage(argv[0]); return false;
+        case 'h': usage(argv[0], stdout); o.help = true; return false;
+        case ':': usage_error(std::string(argv[optind - 1]) + " needs a value"); return false;
+        default: usage_error("unknown argument '" + std::string(argv[optind - 1]) + "'"); return false;
         }
     }
     if (optind < argc) {
-        std::fprintf(stderr, "cats-bench: unexpected argument '%s'\n", argv[optind]);
+        usage_error("unknown argument '" + std::string(argv[optind]) + "'");
         return false;
     }
     return true;
@@ -249,6 +257,23 @@ int main(int argc, char** argv) {
             std::printf("cats-bench %s (git %s)\n", CATS_VERSION, CATS_GIT);
             return 0;
         }
+    {
+        // The options after "--" are checked before EAL starts: a typo
+        // costs no EAL start-up, --help needs no hugepages.
+        int i = 1;
+        while (i < argc && std::string_view(argv[i]) != "--")
+            ++i;
+        std::vector<char*> app_argv{argv[0]};
+        for (int j = i + 1; j < argc; ++j)
+            app_argv.push_back(argv[j]);
+        for (int j = 1; j < i; ++j)
+            if (std::string_view(argv[j]) == "--help" || std::string_view(argv[j]) == "-h")
+                app_argv.push_back(argv[j]);
+        app_argv.push_back(nullptr);
+        Options scratch;
+        if (!parse_options(static_cast<int>(app_argv.size()) - 1, app_argv.data(), scratch))
+            return scratch.help ? 0 : 2;
+    }
     const int eal_args = rte_eal_init(argc, argv);
     if (eal_args < 0) {
         std::fprintf(stderr, "cats-bench: EAL init failed: %s\n", rte_strerror(rte_errno));
