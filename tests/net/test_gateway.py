@@ -31,6 +31,7 @@ Checked, in order:
      FAILED, instance 1 is ineligible ("neighbor_failed", counted),
      traffic keeps flowing to cn2; the link comes back and, with no
      restart, f1::2 is reachable again and new flows reach cn1 again;
+     `catsctl monitor --json --type neighbor` showed it go FAILED and back;
   5. malformed NDP (hop limit 254, a truncated NS, a bad option length) and
      a frame larger than the port MTU: dropped (counted by the kernel or
      the gateway), nothing crashes, the gateway still answers ping6;
@@ -617,7 +618,12 @@ def run(tmp):
           all(x.get("mode") == ("af_xdp" if AF_XDP else "dpdk") for x in pl.get("ports", [])),
           "catsctl --json port list: three ports, mode %s" % ("af_xdp" if AF_XDP else "dpdk"))
 
-    # 4. Neighbor failure and recovery.
+    # 4. Neighbor failure and recovery, watched as an operator would.
+    mon_path = os.path.join(tmp, "monitor.jsonl")
+    mon = subprocess.Popen([CATSCTL, "-s", ctl_sock, "monitor", "--json", "--type", "neighbor"],
+                           stdout=open(mon_path, "w"), stderr=subprocess.STDOUT)
+    procs.append(mon)
+    time.sleep(1.5)  # its first sample is the baseline
     sh("ip", "link", "set", "r1a", "down", ns=NS["r1"])
     # Traffic keeps the kernel asking (the mirror reports use of a stale entry).
     def failed():
@@ -651,6 +657,21 @@ def run(tmp):
             not dp_instances().get(1, {}).get("unresolved_reason")
     check(wait_for(recovered, 30, step=1.0), "the link back: %s usable again, instance 1 eligible, no restart (%s)" %
           (R1, neighbors(ctl_sock).get(R1)))
+    time.sleep(1.5)  # one more sample
+    mon.terminate()
+    mon.wait(timeout=10)
+    ev = []
+    for line in open(mon_path):
+        try:
+            ev.append(json.loads(line))
+        except ValueError:
+            ev.append({"unparsed": line})
+    r1 = [(e.get("state"), e.get("was")) for e in ev if e.get("address") == R1]
+    states = [st for st, _ in r1]
+    check("failed" in states and any(st in ("reachable", "stale", "delay", "probe")
+                                     for st in states[states.index("failed") + 1:]) and
+          all(e.get("type") == "neighbor" for e in ev),
+          "catsctl monitor showed %s going FAILED and back: %s" % (R1, r1))
     got = send("d", 4000, N)
     mine = {k: v for k, v in got.items() if k.startswith("d-")}
     per = {i: sum(1 for v in mine.values() if v == [i]) for i in (1, 2)}
