@@ -4,7 +4,8 @@
 set -euo pipefail
 pkgs=(g++ pkg-config meson ninja-build libdpdk-dev dpdk dpdk-dev libbpf-dev libmnl-dev clang
       libyaml-cpp-dev catch2 nlohmann-json3-dev libboost-dev libssl-dev libpcap-dev libcli11-dev
-      python3 python3-scapy python3-matplotlib tshark iproute2 ethtool nftables prometheus)
+      python3 python3-scapy python3-matplotlib tshark iproute2 ethtool nftables prometheus
+      help2man man-db bash-completion)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

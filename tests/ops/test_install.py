@@ -11,11 +11,17 @@
      `systemd-analyze security` rates cats-control and cats-agent OK
      (exposure at most 3.0 of 10); cats-dataplane's is printed: DPDK needs
      more (hugepages, devices, raw sockets).
+  4. the man pages (tools/man, help2man) are in share/man/man8 and man1,
+     and `man -l` renders each without a warning, with NAME, SYNOPSIS,
+     DESCRIPTION, OPTIONS and the program's version; without help2man the
+     build has none, and this says so;
+  5. catsctl's bash completion is in share/bash-completion/completions.
 
 Usage: test_install.py SOURCE_ROOT BUILD_DIR. Exit 77 (skipped) with one
 line saying why without systemd-analyze.
 """
 import glob
+import json
 import os
 import re
 import shutil
@@ -24,14 +30,68 @@ import tempfile
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ops_common import SKIP, BUILD, check, run, finish
+from ops_common import SKIP, BUILD, ROOT, check, run, finish
 
 UNITS = ("cats-dataplane", "cats-control", "cats-agent")
+# Each program's man page section and its binary in the build (tools/man).
+MAN_PAGES = (("cats-dataplane", 8, "dataplane"), ("cats-control", 8, "control"), ("cats-agent", 8, "tools/agent"),
+             ("catsctl", 8, "tools/catsctl"), ("cats-trafgen", 1, "tools/trafgen"), ("cats-bench", 1, "tools/bench"))
 
 
+def built_man_pages():
+    """The man pages the build makes: none when help2man was missing at
+    configure time (tools/man/meson.build)."""
+    with open(os.path.join(BUILD, "meson-info", "intro-targets.json")) as f:
+        return set(t["name"] for t in json.load(f) if t["type"] == "custom" and re.match(r".*\.[18]$", t["name"]))
 
 
+def check_man_pages(prefix):
+    """4. Every built program's page is installed in share/man/manN, and man
+    renders it without a warning, with NAME, SYNOPSIS, DESCRIPTION and
+    OPTIONS, and the program's version."""
+    built = built_man_pages()
+    if not built:
+        print("SKIP (man pages): the build has none: help2man was not found when meson configured it "
+              "(Debian: help2man; then meson setup --reconfigure)")
+        return
+    man = shutil.which("man")
+    if man is None:
+        print("SKIP (man pages rendered): man is not installed (Debian: man-db)")
+    for name, section, subdir in MAN_PAGES:
+        binary = os.path.join(BUILD, subdir, name)
+        if not os.access(binary, os.X_OK):
+            print("note: %s is not built, so it has no man page" % name)
+            continue
+        page = os.path.join(prefix, "share", "man", "man%d" % section, "%s.%d" % (name, section))
+        if not check(os.path.isfile(page), "%s is installed" % os.path.relpath(page, prefix)):
+            continue
+        if man is None:
+            continue
+        p = run(man, "--warnings", "-l", page, env=dict(os.environ, MANWIDTH="80", LC_ALL="C.UTF-8", MANPAGER="cat"))
+        check(p.returncode == 0 and p.stderr.strip() == "", "man -l %s.%d: no warnings (%s)" %
+              (name, section, p.stderr.strip()[-300:]))
+        text = p.stdout
+        sections = re.findall(r"^([A-Z][A-Z ]+)$", text, re.M)
+        check({"NAME", "SYNOPSIS", "DESCRIPTION", "OPTIONS"} <= set(sections), "%s.%d has NAME, SYNOPSIS, "
+              "DESCRIPTION and OPTIONS (it has %s)" % (name, section, sections))
+        check(re.search(r"^NAME\n\s+%s +- +\S" % re.escape(name), text, re.M) is not None and
+              re.search(r"^SYNOPSIS\n\s+%s +\S" % re.escape(name), text, re.M) is not None,
+              "%s.%d: NAME and SYNOPSIS name %s" % (name, section, name))
+        v = run(binary, "--version").stdout.split()
+        version = v[1] if len(v) > 1 else "?"
+        check(re.search(r"\b%s\b" % re.escape(version), text) is not None, "%s.%d says version %s" %
+              (name, section, version))
 
+
+def check_completion(prefix):
+    """5. catsctl's bash completion, where bash-completion looks for it."""
+    if not os.access(os.path.join(BUILD, "tools", "catsctl", "catsctl"), os.X_OK):
+        print("note: catsctl is not built, so it has no completion")
+        return
+    comp = os.path.join(prefix, "share", "bash-completion", "completions", "catsctl")
+    check(os.path.isfile(comp) and
+          open(comp).read() == open(os.path.join(ROOT, "tools", "catsctl", "catsctl.bash")).read(),
+          "share/bash-completion/completions/catsctl is tools/catsctl/catsctl.bash")
 
 
 def main():
@@ -95,6 +155,10 @@ def main():
             else:
                 check(m is not None and float(m.group(1)) <= 3.0, "%s: exposure %s %s (at most 3.0)" %
                       (name, m and m.group(1), m and m.group(2)))
+
+        # 4 and 5. The man pages and catsctl's completion.
+        check_man_pages(prefix)
+        check_completion(prefix)
     return finish()
 
 
