@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
-// Leaving EAL without leaving files behind.
+// Around EAL: the application's options before it starts, and leaving it
+// without leaving files behind.
 //
 // rte_eal_cleanup() releases memory but keeps the primary process's runtime
 // directory (/var/run/dpdk/<file-prefix>: its config and fbarray files, 6-9 MB
@@ -19,9 +20,30 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <system_error>
+#include <vector>
 
 namespace cats {
+
+// The application's part of a DPDK command line, to check before EAL
+// starts (a typo then costs no EAL start-up): argv[0], the words after
+// "--", then `extra` words of EAL's part that are the application's too
+// (--help), and a null. Points into `argv`.
+inline std::vector<char*> app_args(int argc, char** argv, std::vector<std::string_view> extra = {}) {
+    int i = 1;
+    while (i < argc && std::string_view(argv[i]) != "--")
+        ++i;
+    std::vector<char*> out{argv[0]};
+    for (int j = i + 1; j < argc; ++j)
+        out.push_back(argv[j]);
+    for (int j = 1; j < i; ++j)
+        for (const std::string_view w : extra)
+            if (argv[j] == w)
+                out.push_back(argv[j]);
+    out.push_back(nullptr);
+    return out;
+}
 
 // rte_eal_cleanup(), then the runtime directory's removal when this is the
 // primary process. A directory that cannot be removed is a warning on

@@ -726,17 +726,10 @@ int main(int argc, char** argv) {
     if (const int rc = before_eal(argc, argv); rc >= 0)
         return rc;
     {
-        // The application's options (after "--") are checked before EAL
-        // starts: a typo costs no EAL start-up and no EAL noise.
-        int i = 1;
-        while (i < argc && std::string_view(argv[i]) != "--")
-            ++i;
-        std::vector<char*> app_argv{argv[0]};
-        for (int j = i + 1; j < argc; ++j)
-            app_argv.push_back(argv[j]);
-        app_argv.push_back(nullptr);
+        // The application's options are checked before EAL starts.
+        std::vector<char*> args = cats::app_args(argc, argv);
         Options scratch;
-        if (!parse_options(static_cast<int>(app_argv.size()) - 1, app_argv.data(), scratch))
+        if (!parse_options(static_cast<int>(args.size()) - 1, args.data(), scratch))
             return 2;
     }
     const int eal_args = rte_eal_init(argc, argv);

@@ -44,3 +44,36 @@ def finish():
     """The exit status: 1 if any check failed."""
     print("%d failure(s)" % len(failures))
     return 1 if failures else 0
+
+
+def isolated_main(script, inside, prefix, tools=()):
+    """main() of a test that runs in fresh mount and network namespaces:
+    re-runs `script` under `unshare --mount --net` with a scratch directory,
+    where `inside(tmp)` does the work (after private_run()). Skips (77)
+    with one line without root, unshare or one of `tools` ((name, Debian
+    package) pairs)."""
+    import shutil
+    import tempfile
+    if "--inside" in sys.argv:
+        private_run()
+        inside(sys.argv[sys.argv.index("--inside") + 1])
+        return finish()
+    if os.geteuid() != 0:
+        print("SKIP: needs root (mount and network namespaces)")
+        return SKIP
+    for tool, pkg in (("unshare", "util-linux"),) + tuple(tools):
+        if shutil.which(tool) is None:
+            print("SKIP: %s is not installed (Debian: %s)" % (tool, pkg))
+            return SKIP
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        p = subprocess.run(["unshare", "--mount", "--net", "/usr/bin/python3", os.path.abspath(script), ROOT, BUILD,
+                            "--inside", tmp], timeout=240)
+        return p.returncode
+
+
+def private_run():
+    """Inside the namespaces: tmpfs on /run and /var/lib (sockets, state
+    of our own), and a loopback that is up."""
+    for m in ("/run", "/var/lib"):
+        subprocess.run(["mount", "-t", "tmpfs", "tmpfs", m], check=True)
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)

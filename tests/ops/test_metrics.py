@@ -22,10 +22,8 @@ line saying why: without root, unshare, promtool or prometheus.
 """
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -33,7 +31,7 @@ import urllib.request
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ops_common import SKIP, ROOT, BUILD, DP, CONTROL, CATSCTL, check, wait_for, failures, finish
+from ops_common import ROOT, DP, CONTROL, CATSCTL, check, wait_for, failures, isolated_main
 
 METRICS = "http://[::1]:9741/metrics"
 PROM = "127.0.0.1:9090"
@@ -66,9 +64,6 @@ def samples(text):
 
 
 def inside(tmp):
-    for m in ("/run", "/var/lib"):
-        subprocess.run(["mount", "-t", "tmpfs", "tmpfs", m], check=True)
-    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     ctl_sock, dp_sock = os.path.join(tmp, "ctl.sock"), os.path.join(tmp, "dp.sock")
     cfg = os.path.join(tmp, "control.yaml")
     with open(cfg, "w") as fh:
@@ -174,20 +169,7 @@ services:
 
 
 def main():
-    if "--inside" in sys.argv:
-        inside(sys.argv[sys.argv.index("--inside") + 1])
-        return finish()
-    if os.geteuid() != 0:
-        print("SKIP: needs root (mount and network namespaces)")
-        return SKIP
-    for tool, pkg in (("unshare", "util-linux"), ("promtool", "prometheus"), ("prometheus", "prometheus")):
-        if shutil.which(tool) is None:
-            print("SKIP: %s is not installed (Debian: %s)" % (tool, pkg))
-            return SKIP
-    with tempfile.TemporaryDirectory(prefix="cats-metrics-") as tmp:
-        p = subprocess.run(["unshare", "--mount", "--net", "/usr/bin/python3", os.path.abspath(__file__), ROOT, BUILD,
-                            "--inside", tmp], timeout=240)
-        return p.returncode
+    return isolated_main(__file__, inside, "cats-metrics-", (("promtool", "prometheus"), ("prometheus", "prometheus")))
 
 
 if __name__ == "__main__":

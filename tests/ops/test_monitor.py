@@ -26,16 +26,14 @@ line saying why: without root or unshare.
 import json
 import os
 import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from ops_common import SKIP, ROOT, BUILD, DP, CONTROL, CATSCTL, AGENT, check, run, wait_for, failures, finish
+from ops_common import ROOT, DP, CONTROL, CATSCTL, AGENT, check, run, wait_for, failures, isolated_main
 
 KEY = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
 
@@ -51,9 +49,6 @@ def read_events(path):
 
 
 def inside(tmp):
-    for m in ("/run", "/var/lib"):
-        subprocess.run(["mount", "-t", "tmpfs", "tmpfs", m], check=True)
-    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
     ctl_sock, dp_sock = os.path.join(tmp, "ctl.sock"), os.path.join(tmp, "dp.sock")
     cfg = os.path.join(tmp, "control.yaml")
     with open(cfg, "w") as fh:
@@ -203,19 +198,7 @@ services:
 
 
 def main():
-    if "--inside" in sys.argv:
-        inside(sys.argv[sys.argv.index("--inside") + 1])
-        return finish()
-    if os.geteuid() != 0:
-        print("SKIP: needs root (mount and network namespaces)")
-        return SKIP
-    if shutil.which("unshare") is None:
-        print("SKIP: unshare is not installed (Debian: util-linux)")
-        return SKIP
-    with tempfile.TemporaryDirectory(prefix="cats-monitor-") as tmp:
-        p = subprocess.run(["unshare", "--mount", "--net", "/usr/bin/python3", os.path.abspath(__file__), ROOT, BUILD,
-                            "--inside", tmp], timeout=240)
-        return p.returncode
+    return isolated_main(__file__, inside, "cats-monitor-", ())
 
 
 if __name__ == "__main__":

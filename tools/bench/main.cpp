@@ -258,20 +258,11 @@ int main(int argc, char** argv) {
             return 0;
         }
     {
-        // The options after "--" are checked before EAL starts: a typo
-        // costs no EAL start-up, --help needs no hugepages.
-        int i = 1;
-        while (i < argc && std::string_view(argv[i]) != "--")
-            ++i;
-        std::vector<char*> app_argv{argv[0]};
-        for (int j = i + 1; j < argc; ++j)
-            app_argv.push_back(argv[j]);
-        for (int j = 1; j < i; ++j)
-            if (std::string_view(argv[j]) == "--help" || std::string_view(argv[j]) == "-h")
-                app_argv.push_back(argv[j]);
-        app_argv.push_back(nullptr);
+        // The options are checked before EAL starts: --help needs no
+        // hugepages either.
+        std::vector<char*> args = cats::app_args(argc, argv, {"--help", "-h"});
         Options scratch;
-        if (!parse_options(static_cast<int>(app_argv.size()) - 1, app_argv.data(), scratch))
+        if (!parse_options(static_cast<int>(args.size()) - 1, args.data(), scratch))
             return scratch.help ? 0 : 2;
     }
     const int eal_args = rte_eal_init(argc, argv);

@@ -425,18 +425,8 @@ int main(int argc, char** argv) {
     app.footer("Exit status: 0 success; 1 cats-control unreachable or it reported an error; 2 bad arguments; "
                "3 answered but unhealthy (dataplane status: the link is not up and in sync; stats: no dataplane).");
 
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForAllHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForVersion& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        cats::cli::report_parse_error(app, e, "catsctl", argc, argv);
-        return kExitUsage;
-    }
+    if (const int rc = cats::cli::parse(app, "catsctl", argc, argv, kExitUsage); rc >= 0)
+        return rc;
 
     try {
         if (monitoring)

@@ -128,4 +128,23 @@ inline void report_parse_error(const CLI::App& app, const CLI::ParseError& e, co
     std::fprintf(stderr, "  (%s %s--help for usage)\n", prog.c_str(), path.empty() ? "" : (path + " ").c_str());
 }
 
+// app.parse() with the errors said as above: -1 when the command line
+// parsed, else the exit status (0 for --help and --version, which print
+// their text, `usage_status` for an error).
+inline int parse(CLI::App& app, const std::string& prog, int argc, char** argv, int usage_status) {
+    try {
+        app.parse(argc, argv);
+        return -1;
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        report_parse_error(app, e, prog, argc, argv);
+        return usage_status;
+    }
+}
+
 }  // namespace cats::cli

@@ -442,18 +442,8 @@ int main(int argc, char** argv) {
     prog_run.add_to(run);
     prog_send.add_to(send);
 
-    try {
-        app.parse(app_argc, argv);
-    } catch (const CLI::CallForHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForAllHelp& e) {
-        return app.exit(e);
-    } catch (const CLI::CallForVersion& e) {
-        return app.exit(e);
-    } catch (const CLI::ParseError& e) {
-        cats::cli::report_parse_error(app, e, "cats-trafgen", app_argc, argv);
-        return kExitUsage;
-    }
+    if (const int rc = cats::cli::parse(app, "cats-trafgen", app_argc, argv, kExitUsage); rc >= 0)
+        return rc;
     try {
         if (app_argc != argc && !(dpdk || dpdk_send))
             throw ProfileError("options after -- are EAL options, for --dpdk only");
