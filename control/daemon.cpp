@@ -245,7 +245,9 @@ void Daemon::handle(const ctl::Request& req, CtlServer::Respond respond) {
         ctl::EventsArgs a;
         if (const std::string e = ctl::parse_events_args(req.args, a); !e.empty())
             return respond(ctl::encode_error(e));
-        events_.poll(a, [respond = std::move(respond)](Json r) { respond(ctl::encode_ok(r)); });
+        events_.poll(a, [respond = std::move(respond)](Json r) {
+            respond(r.is_string() ? ctl::encode_error(r.get<std::string>()) : ctl::encode_ok(r));
+        });
         if (!sampling_)
             sample();
         return;

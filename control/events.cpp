@@ -21,6 +21,12 @@ std::string utc_time_text(std::chrono::system_clock::time_point t) {
     return buf;
 }
 
+EventLog::EventLog(boost::asio::io_context& io)
+    : io_(io),
+      boot_(static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                           std::chrono::system_clock::now().time_since_epoch())
+                                           .count())) {}
+
 EventLog::~EventLog() {
     for (auto& [id, w] : waiters_)
         w.timer->cancel();
@@ -62,17 +68,19 @@ Json EventLog::collect(std::uint64_t after, std::uint32_t limit) const {
         if (events.empty() && lost != 0)
             cursor = oldest - 1;
     }
-    return {{"events", std::move(events)}, {"after", cursor}, {"lost", lost}};
+    return {{"events", std::move(events)}, {"after", cursor}, {"lost", lost}, {"boot", boot_}};
 }
 
 void EventLog::poll(const ctl::EventsArgs& args, Reply reply) {
     last_poll_ = Clock::now();
     if (!args.after)
-        return reply({{"events", Json::array()}, {"after", next_seq_ - 1}, {"lost", 0}});
+        return reply({{"events", Json::array()}, {"after", next_seq_ - 1}, {"lost", 0}, {"boot", boot_}});
     Json r = collect(*args.after, args.limit);
     if (!r["events"].empty() || r["lost"].get<std::uint64_t>() != 0 || *args.after >= next_seq_ ||
-        args.wait_ms == 0 || stopped_ || waiters_.size() >= kMaxWaiters)
+        args.wait_ms == 0 || stopped_)
         return reply(std::move(r));
+    if (waiters_.size() >= kMaxWaiters)
+        return reply("too many monitors wait for events (" + std::to_string(kMaxWaiters) + "); try again later");
     const std::uint64_t id = next_waiter_++;
     Waiter& w = waiters_[id];
     w.after = *args.after;

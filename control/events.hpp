@@ -9,7 +9,11 @@
 //     behind is told how many it lost, and goes on from the oldest kept.
 //   - A poll with nothing to return waits (up to ctl::kMaxEventWaitMs) and
 //     is answered by the next add(), or empty when its wait is over. At most
-//     kMaxWaiters polls wait at once; one more is answered at once.
+//     kMaxWaiters polls wait at once (a waiting poll holds one of the ctl
+//     server's sessions: well below CtlServer::kMaxSessions); one more is
+//     an error.
+//   - Every answer carries "boot", fixed for the life of the process: a
+//     client that sees it change knows that seqs started again.
 //   - The daemon samples the dataplane (drops per second, neighbor changes)
 //     only while someone watches: a poll in the last kWatchWindow.
 //
@@ -38,13 +42,14 @@ namespace cats::control {
 class EventLog {
 public:
     static constexpr std::size_t kCapacity = 4096;
-    static constexpr std::size_t kMaxWaiters = 64;
+    static constexpr std::size_t kMaxWaiters = 16;
     static constexpr std::chrono::seconds kWatchWindow{10};
     using Clock = std::chrono::steady_clock;
-    // Called once with the result object of the "events" command.
+    // Called once with the result object of the "events" command, or with
+    // a string: the error to answer (too many polls wait).
     using Reply = std::function<void(nlohmann::json result)>;
 
-    explicit EventLog(boost::asio::io_context& io) : io_(io) {}
+    explicit EventLog(boost::asio::io_context& io);
     ~EventLog();
     EventLog(const EventLog&) = delete;
     EventLog& operator=(const EventLog&) = delete;
@@ -78,6 +83,7 @@ private:
     std::map<std::uint64_t, Waiter> waiters_;
     std::uint64_t next_waiter_ = 0;
     std::optional<Clock::time_point> last_poll_;
+    std::uint64_t boot_;  // the process's start, ns since the epoch
     bool stopped_ = false;
 };
 

@@ -193,7 +193,7 @@ bool parse_options(int argc, char** argv, Options& o) {
         out = x;
         return true;
     };
-    while ((c = getopt_long(argc, argv, ":", longopts, nullptr)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", longopts, nullptr)) != -1) {
         switch (c) {
         case 'c': o.config = optarg; break;
         case 's':
@@ -230,7 +230,11 @@ bool parse_options(int argc, char** argv, Options& o) {
             usage_error(std::string(argv[optind - 1]) + " needs a value");
             return false;
         default:
-            usage_error("unknown argument '" + std::string(argv[optind - 1]) + "'");
+            // An unknown short option may sit in a group ("-xy"): getopt
+            // names it in optopt; a long one only in argv.
+            usage_error("unknown argument '" +
+                        (optopt != 0 ? std::string("-") + static_cast<char>(optopt) : std::string(argv[optind - 1])) +
+                        "'");
             return false;
         }
     }

@@ -94,6 +94,15 @@ def main():
     p = run(dp, "--", "--config")
     check(p.returncode == 2 and p.stderr == "cats-dataplane: --config needs a value\n"
           "  (cats-dataplane --help for usage)\n", "cats-dataplane -- --config: %r" % p.stderr)
+    # A flag takes no value, an option does, attached or not: the word
+    # after them is the mistyped command either way.
+    for argv in (["-j", "servce", "list"], ["-js", "/x", "servce"], ["-s/x", "servce"], ["--socket=/x", "servce"]):
+        p = run(binary("catsctl"), *argv)
+        check(p.returncode == 2 and p.stderr.startswith("catsctl: 'servce' is not a command of catsctl; did you mean "
+                                                        "'service'?"), "catsctl %s: %r" % (" ".join(argv), p.stderr))
+    p = run(binary("cats-dataplane"), "--", "-xy")
+    check(p.returncode == 2 and p.stderr.startswith("cats-dataplane: unknown argument '-x'\n"),
+          "cats-dataplane -- -xy names -x: %r" % p.stderr)
     p = run(binary("catsctl"), "servce", "list")
     check(p.returncode == 2 and len(p.stderr.splitlines()) == 2 and "did you mean 'service'?" in p.stderr,
           "catsctl usage error: %r" % p.stderr)

@@ -128,7 +128,7 @@ bool parse_options(int argc, char** argv, Options& o) {
     optind = 0;  // glibc: a full restart (EAL, and the check before it, parsed before)
     opterr = 0;  // our messages, one line each (usage_error)
     int c;
-    while ((c = getopt_long(argc, argv, ":", longopts, nullptr)) != -1) {
+    while ((c = getopt_long(argc, argv, ":h", longopts, nullptr)) != -1) {
         switch (c) {
         case 'f':
             if (!parse_list("flows", optarg, e.flows))
@@ -239,7 +239,13 @@ bool parse_options(int argc, char** argv, Options& o) {
             break;
         case 'h': usage(argv[0], stdout); o.help = true; return false;
         case ':': usage_error(std::string(argv[optind - 1]) + " needs a value"); return false;
-        default: usage_error("unknown argument '" + std::string(argv[optind - 1]) + "'"); return false;
+        default:
+            // An unknown short option may sit in a group ("-xy"): getopt
+            // names it in optopt; a long one only in argv.
+            usage_error("unknown argument '" +
+                        (optopt != 0 ? std::string("-") + static_cast<char>(optopt) : std::string(argv[optind - 1])) +
+                        "'");
+            return false;
         }
     }
     if (optind < argc) {

@@ -22,6 +22,7 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cats_version.h"
@@ -162,6 +163,16 @@ int monitor(const std::string& socket_path, bool json, const MonitorArgs& m) {
     using SteadyClock = std::chrono::steady_clock;
     const auto started = SteadyClock::now();
     const std::uint32_t kWaitMs = 5000;
+    static const Json kNone;
+    // Whatever shape the answer has: comparisons, no conversions that throw.
+    auto u64 = [](const Json& obj, const char* key) -> std::optional<std::uint64_t> {
+        if (!obj.is_object() || !obj.contains(key) || !obj[key].is_number_unsigned())
+            return std::nullopt;
+        return obj[key].get<std::uint64_t>();
+    };
+    auto print = [json](const Json& e) {
+        std::cout << (json ? ctl::dump(e) + "\n" : cats::catsctl::render_event(e));
+    };
     ctl::Request req;
     req.cmd = ctl::kEvents;
     ctl::Response r = call(socket_path, req);  // where to start: now
@@ -169,7 +180,11 @@ int monitor(const std::string& socket_path, bool json, const MonitorArgs& m) {
         std::fprintf(stderr, "catsctl: %s\n", r.error.c_str());
         return kExitFail;
     }
-    std::uint64_t after = r.result.value("after", std::uint64_t{0});
+    const std::optional<std::uint64_t> start = u64(r.result, "after");
+    if (!start)
+        throw Failure{"bad answer from cats-control at " + socket_path + ": no cursor (result.after)"};
+    std::uint64_t after = *start;
+    std::optional<std::uint64_t> boot = u64(r.result, "boot");
     if (::isatty(STDOUT_FILENO) && !json)
         std::fprintf(stderr, "monitoring cats-control at %s (Ctrl-C to stop)\n", socket_path.c_str());
     std::uint64_t shown = 0;
@@ -182,35 +197,44 @@ int monitor(const std::string& socket_path, bool json, const MonitorArgs& m) {
             wait = static_cast<std::uint32_t>(std::min<double>(kWaitMs, left * 1000 + 1));
         }
         req.args = {{"after", after}, {"wait_ms", wait}};
+        const auto asked = SteadyClock::now();
         r = call(socket_path, req);
         if (!r.ok) {
             std::fprintf(stderr, "catsctl: %s\n", r.error.c_str());
             return kExitFail;
         }
-        const std::uint64_t next = r.result.value("after", after);
-        if (next < after) {
-            // A new cats-control: its events start again from 1.
-            const Json note = {{"type", "restart"}, {"time", nullptr}, {"why", "cats-control restarted"}};
-            std::cout << (json ? ctl::dump(note) + "\n" : cats::catsctl::render_event(note));
+        const std::optional<std::uint64_t> next = u64(r.result, "after");
+        if (!next)
+            throw Failure{"bad answer from cats-control at " + socket_path + ": no cursor (result.after)"};
+        const std::optional<std::uint64_t> now_boot = u64(r.result, "boot");
+        if (now_boot != boot || *next < after) {
+            // Another cats-control: its events start again from 1.
+            print({{"type", "restart"}, {"time", nullptr}, {"why", "cats-control restarted"}});
+            boot = now_boot;
         }
-        if (const std::uint64_t lost = r.result.value("lost", std::uint64_t{0}); lost != 0) {
-            const Json note = {{"type", "lost"}, {"time", nullptr}, {"what", "events"}, {"count", lost}};
-            std::cout << (json ? ctl::dump(note) + "\n" : cats::catsctl::render_event(note));
-        }
-        after = next;
-        const Json& events = r.result["events"];
-        if (events.is_array())
+        if (const std::uint64_t lost = u64(r.result, "lost").value_or(0); lost != 0)
+            print({{"type", "lost"}, {"time", nullptr}, {"what", "events"}, {"count", lost}});
+        after = *next;
+        const Json& events = r.result.is_object() && r.result.contains("events") ? r.result["events"] : kNone;
+        if (events.is_array()) {
             for (const Json& e : events) {
-                const std::string type = e.is_object() ? e.value("type", "") : "";
-                if (!m.types.empty() && std::find(m.types.begin(), m.types.end(), type) == m.types.end())
+                const Json& type = e.is_object() && e.contains("type") ? e["type"] : kNone;
+                if (!m.types.empty() &&
+                    (!type.is_string() ||
+                     std::find(m.types.begin(), m.types.end(), type.get<std::string>()) == m.types.end()))
                     continue;
-                std::cout << (json ? ctl::dump(e) + "\n" : cats::catsctl::render_event(e));
+                print(e);
                 if (m.count != 0 && ++shown >= m.count) {
                     std::cout.flush();
                     return kExitOk;
                 }
             }
+        }
         std::cout.flush();
+        // An empty answer long before its wait was over (a daemon that does
+        // not wait): do not ask again at once.
+        if ((!events.is_array() || events.empty()) && SteadyClock::now() - asked < std::chrono::milliseconds(100))
+            std::this_thread::sleep_for(std::chrono::milliseconds(std::min<std::uint32_t>(wait, 1000)));
     }
 }
 

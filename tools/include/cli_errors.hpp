@@ -62,14 +62,26 @@ inline std::string unknown_command(const CLI::App& app, const std::string& prog,
         if (w == "--")
             return "";
         if (w.size() > 1 && w[0] == '-') {
-            // An option's value is no command: skip it.
-            const std::string name = w.substr(0, w.find('='));
+            // An option's value is no command: skip it. "-sPATH" and "-js"
+            // (a value attached, flags grouped) are named by their first
+            // letter; then a value follows only if the last one takes it.
+            const bool short_group = w[1] != '-' && w.size() > 2;
+            const std::string name = short_group ? w.substr(0, 2) : w.substr(0, w.find('='));
             const CLI::Option* o = at->get_option_no_throw(name);
             if (o == nullptr)
                 o = app.get_option_no_throw(name);
             if (o == nullptr)
                 return "unknown argument '" + w + "'";
-            if (o->get_type_size() > 0 && w.find('=') == std::string::npos)
+            bool takes_next = o->get_expected_min() > 0 && w.find('=') == std::string::npos;
+            if (short_group && takes_next) {
+                takes_next = false;  // "-sPATH"
+            } else if (short_group) {
+                const CLI::Option* last = at->get_option_no_throw(std::string("-") + w.back());
+                if (last == nullptr)
+                    last = app.get_option_no_throw(std::string("-") + w.back());
+                takes_next = last != nullptr && last->get_expected_min() > 0;
+            }
+            if (takes_next)
                 ++i;
             continue;
         }

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <optional>
 
+#include "ctl.hpp"
+
 using namespace cats::control;
 using Json = nlohmann::json;
 using namespace std::chrono_literals;
@@ -39,12 +41,16 @@ TEST_CASE("events: seq, time, cursor, limit", "[events]") {
     EventLog log(io);
     // Without `after`: at once, no events, where to start.
     Json r = poll_now(io, log, args(std::nullopt));
+    const Json boot = r["boot"];
+    CHECK(boot.is_number_unsigned());
+    r.erase("boot");
     CHECK(r == Json{{"events", Json::array()}, {"after", 0}, {"lost", 0}});
     CHECK_FALSE(log.watched(EventLog::Clock::now() + EventLog::kWatchWindow));
     CHECK(log.watched(EventLog::Clock::now()));
     for (int i = 0; i < 5; ++i)
         log.add({{"type", "table"}, {"version", i}});
     r = poll_now(io, log, args(0, 0, 2));
+    CHECK(r["boot"] == boot);
     REQUIRE(r["events"].size() == 2);
     CHECK(r["events"][0]["seq"] == 1);
     CHECK(r["events"][1]["version"] == 1);
@@ -117,14 +123,20 @@ TEST_CASE("events: a long poll is answered by the next event, or empty when its 
     CHECK(got);
 }
 
-TEST_CASE("events: at most kMaxWaiters polls wait", "[events]") {
+TEST_CASE("events: at most kMaxWaiters polls wait, well below the ctl sessions", "[events]") {
+    STATIC_REQUIRE(EventLog::kMaxWaiters <= CtlServer::kMaxSessions / 2);
     boost::asio::io_context io;
     EventLog log(io);
-    std::size_t answered = 0;
+    std::size_t answered = 0, refused = 0;
     for (std::size_t i = 0; i < EventLog::kMaxWaiters + 3; ++i)
-        log.poll(args(0, 30000), [&](Json) { ++answered; });
+        log.poll(args(0, 30000), [&](Json r) {
+            ++answered;
+            if (r.is_string() && r.get<std::string>().rfind("too many monitors", 0) == 0)
+                ++refused;
+        });
     CHECK(log.waiting() == EventLog::kMaxWaiters);
     CHECK(answered == 3);
+    CHECK(refused == 3);
     log.add({{"type", "link"}});
     CHECK(answered == EventLog::kMaxWaiters + 3);
 }
