@@ -297,7 +297,7 @@ def small_mtu(tmp):
     out = []
     _, st = run_dataplane(tmp, inp, "mtu1344", config=cfg, want_stderr=out)
     stderr, stdout = out
-    warned = re.findall(r"warning: service (\d+) instance (\d+): port MTU 1344 less (\d+) bytes of "
+    warned = re.findall(r"warn: service (\d+) instance (\d+): port MTU 1344 less (\d+) bytes of "
                         r"encapsulation leaves (\d+), below IPv6's minimum 1280", stderr)
     check(warned == [("100", "3", "96", "1248")], "MTU warnings at start: %s" % warned)
     inner = {(s["cs_id"], i["id"]): i["max_inner_len"] for s in st["services"] for i in s["instances"]}
