@@ -120,7 +120,7 @@ void DataplaneLink::connect() {
                      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(retry_interval_).count()) +
                      " ms");
         logged_down_ = true;
-        last_error_ = what;
+        note_error(what);
         retry_timer_.expires_after(retry_interval_);
         retry_timer_.async_wait([this, gen](const error_code& e) {
             if (!e && gen == conn_gen_)
@@ -415,7 +415,7 @@ void DataplaneLink::on_update_reply(Req& req, const mgmt::Header& h, std::span<c
     const std::string what = std::string(req.kind == Kind::Snapshot ? "snapshot" : "update") + " refused (" +
                              status_name(ack.status) + "): " + ack.error;
     log_error("dataplane: " + what);
-    last_error_ = what;
+    note_error(what);
     notify({{"type", "table"}, {"refused", what}});
     finish(req, PushResult{false, 0, "dataplane " + what}, {});
     resync_later(what);
@@ -482,7 +482,7 @@ void DataplaneLink::disconnect(const std::string& why) {
         return;
     ++counters_.disconnects;
     log_warn("dataplane: " + why + "; disconnecting (the dataplane keeps its last table)");
-    last_error_ = why;
+    note_error(why);
     notify({{"type", "link"}, {"state", "down"}, {"why", why}});
     ++conn_gen_;
     error_code ignored;
@@ -501,6 +501,11 @@ void DataplaneLink::disconnect(const std::string& why) {
     });
 }
 
+void DataplaneLink::note_error(const std::string& what) {
+    last_error_ = what;
+    last_error_at_ = Clock::now();
+}
+
 Json DataplaneLink::status_json() const {
     static constexpr const char* kState[] = {"down", "connecting", "holding", "up"};
     Json j = {{"socket", path_},
@@ -511,7 +516,11 @@ Json DataplaneLink::status_json() const {
               {"last_sync_ms_ago", nullptr},
               {"queued", queue_.size()},
               {"in_flight", inflight_.has_value()},
-              {"last_error", last_error_}};
+              {"last_error", last_error_},
+              {"last_error_ms_ago", nullptr}};
+    if (last_error_at_)
+        j["last_error_ms_ago"] =
+            std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - *last_error_at_).count();
     if (table_version_)
         j["table_version"] = *table_version_;
     if (last_ack_wall_)

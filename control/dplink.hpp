@@ -129,6 +129,9 @@ private:
     void on_update_reply(Req& req, const mgmt::Header& h, std::span<const std::uint8_t> payload);
     void resync_later(const std::string& why);
     void disconnect(const std::string& why);
+    // What went wrong last, and when (status_json: last_error_ms_ago, so
+    // that an old error is not read as the link's state).
+    void note_error(const std::string& what);
     void fail_pending(const std::string& why);
     static void finish(Req& req, const PushResult& r, const std::string& query_error);
 
@@ -167,6 +170,7 @@ private:
     std::optional<Clock::duration> last_update_latency_;
     Clock::duration max_update_latency_{};
     std::string last_error_;
+    std::optional<Time> last_error_at_;  // when last_error_ was set
     bool logged_down_ = false;
     LinkCounters counters_;
 };

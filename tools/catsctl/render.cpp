@@ -542,8 +542,13 @@ std::string render_status(const Json& result) {
         {"last sync", sync},
         {"queued", text(at(link, "queued"))},
     };
-    if (at(link, "last_error").is_string() && !at(link, "last_error").get<std::string>().empty())
-        rows.push_back({"last error", at(link, "last_error").get<std::string>()});
+    if (at(link, "last_error").is_string() && !at(link, "last_error").get<std::string>().empty()) {
+        // With its age: an error from before the link came up is history.
+        std::string e = at(link, "last_error").get<std::string>();
+        if (at(link, "last_error_ms_ago").is_number())
+            e += " (" + seconds_text(at(link, "last_error_ms_ago")) + " ago)";
+        rows.push_back({"last error", e});
+    }
     std::string out;
     std::size_t w = 0;
     for (const auto& r : rows)

@@ -268,3 +268,17 @@ TEST_CASE("catsctl render: monitor events (issue 21)", "[catsctl]") {
     CHECK(ev({{"type", "future"}, {"a", 1}, {"b", "x\ny"}}) == t + "  future    a=1 b=x y\n");
     CHECK(render_event(Json("garbage")) == std::string(24, '-') + "  ?         \n");
 }
+
+TEST_CASE("catsctl render: dataplane status says how old the last error is", "[catsctl]") {
+    Json j = Json::parse(R"({"link":{"socket":"/run/cats/dataplane.sock","state":"up","in_sync":true,
+      "table_version":7,"last_sync_unix_ms":null,"last_sync_ms_ago":null,"queued":0,"in_flight":false,
+      "last_error":"cannot connect to /run/cats/dataplane.sock: No such file or directory",
+      "last_error_ms_ago":12500},"dataplane":null})");
+    const std::string out = render_status(j);
+    CHECK(out.find("link           up (in sync)\n") != std::string::npos);
+    CHECK(out.find("last error     cannot connect to /run/cats/dataplane.sock: No such file or directory (12.5s ago)\n") !=
+          std::string::npos);
+    // An older cats-control sends no age: the error alone.
+    j["link"].erase("last_error_ms_ago");
+    CHECK(render_status(j).find("No such file or directory\n") != std::string::npos);
+}
