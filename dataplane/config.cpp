@@ -9,6 +9,9 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+#include <array>
+#include <cctype>
 #include <initializer_list>
 #include <map>
 #include <utility>
@@ -118,7 +121,7 @@ GatewayConfig parse_gateway(const YAML::Node& n, const std::string& path) {
     const MapReader m(n, path,
                       {"encap_source", "service_sid_prefix", "encap_mode", "hop_limit", "flow_table_size",
                        "max_services", "max_instances", "non_cats", "rss", "burst", "icmp_rate",
-                       "exception_rate", "sr_domain", "srh_hmac", "kernel_routes"});
+                       "exception_rate", "sr_domain", "srh_hmac", "kernel_routes", "policy_table_size"});
     GatewayConfig g;
     g.encap_source = read_ipv6(m.require("encap_source"), m.path("encap_source"));
     // The outer source of every packet we encapsulate (RFC 8986 H.Encaps):
@@ -184,6 +187,9 @@ GatewayConfig parse_gateway(const YAML::Node& n, const std::string& path) {
             }
     });
     m.with("srh_hmac", [&](const YAML::Node& v, const std::string& p) { g.srh_hmac = parse_srh_hmac(v, p); });
+    m.with("policy_table_size", [&](const YAML::Node& v, const std::string& p) {
+        g.policy_table_size = read_int<std::uint32_t>(v, p, 0, 1u << 20);
+    });
     m.with("kernel_routes", [&](const YAML::Node& v, const std::string& p) {
         g.kernel_routes = parse_kernel_routes(v, p);
     });
@@ -265,7 +271,7 @@ RouteConfig parse_route(const YAML::Node& n, const std::string& path) {
 }
 
 Config parse_config(const YAML::Node& root) {
-    const MapReader m(root, "", {"gateway", "ports", "neighbors", "routes", "services"});
+    const MapReader m(root, "", {"gateway", "ports", "neighbors", "routes", "services", "local_sids"});
     Config c;
     c.gateway = parse_gateway(m.require("gateway"), m.path("gateway"));
 
@@ -363,6 +369,53 @@ Config parse_config(const YAML::Node& root) {
                                                    .max_services = c.gateway.max_services,
                                                    .max_instances = c.gateway.max_instances});
     });
+
+    m.with("local_sids", [&](const YAML::Node& list, const std::string& lp) {
+        if (list_size(list, lp) > kMaxLocalSids)
+            fail(lp, "at most " + std::to_string(kMaxLocalSids) + " local SIDs");
+        std::map<std::pair<Ipv6Addr, std::uint8_t>, std::string> seen;
+        for_each_item(list, lp, [&](const YAML::Node& v, const std::string& p) {
+            const MapReader ls(v, p, {"sid", "behavior", "next_hop"});
+            LocalSidConfig sc;
+            const std::string sp = ls.path("sid");
+            const YAML::Node& sn = ls.require("sid");
+            const std::string text = read_string(sn, sp);
+            if (text.find('/') == std::string::npos)
+                sc.sid = {read_ipv6(sn, sp), 128};
+            else
+                sc.sid = read_prefix(sn, sp);
+            if (sc.sid.len < 16)
+                fail(sp, "a SID is at least a /16 (a locator and a function), got /" + std::to_string(sc.sid.len));
+            if (sc.sid.addr[0] == 0xFF || (sc.sid.addr[0] == 0xFE && (sc.sid.addr[1] & 0xC0) == 0x80))
+                fail(sp, format_sid(sc.sid) + " is multicast or link-local: a SID is a global or unique-local address");
+            const auto [it, fresh] = seen.emplace(std::pair{sc.sid.addr, sc.sid.len}, p);
+            if (!fresh)
+                fail(sp, "duplicate SID " + format_sid(sc.sid) + " (first at " + it->second + ")");
+            if (own_addrs.contains(sc.sid.addr))
+                fail(sp, format_sid(sc.sid) + " is one of the ports' addresses (" + own_addrs[sc.sid.addr] +
+                             "): the kernel answers those; a SID is the dataplane's");
+            const std::string bp = ls.path("behavior");
+            const std::string bname = read_string(ls.require("behavior"), bp);
+            const std::optional<SidBehavior> b = parse_sid_behavior(bname);
+            if (!b)
+                fail(bp, "'" + bname + "' is not a behavior (End, End.X, End.DX6, End.DT6; End.DX4 and End.DT4 "
+                         "need IPv4 forwarding, which cats does not do)");
+            sc.behavior = *b;
+            ls.with("next_hop", [&](const YAML::Node& nv, const std::string& np) {
+                if (!needs_next_hop(sc.behavior))
+                    fail(np, std::string(sid_behavior_name(sc.behavior)) + " takes no next_hop (" +
+                                 (sc.behavior == SidBehavior::End ? "End.X" : "End.DX6") + " does)");
+                const Ipv6Addr nh = read_ipv6(nv, np);
+                if (neighbor_addrs.count(nh) == 0 && on_link_port(c.ports, nh) < 0)
+                    fail(np, format_ipv6(nh) + " is neither a static neighbor nor on-link on a port "
+                                               "(ports[].addresses)");
+                sc.next_hop = nh;
+            });
+            if (needs_next_hop(sc.behavior) && !sc.next_hop)
+                fail(p, std::string(sid_behavior_name(sc.behavior)) + " needs next_hop");
+            c.local_sids.push_back(sc);
+        });
+    });
     return c;
 }
 
@@ -379,6 +432,33 @@ Config load_from_text(const std::string& text, const std::string& source) {
 }
 
 }  // namespace
+
+namespace {
+
+constexpr std::array<std::string_view, 4> kBehaviorNames = {"End", "End.X", "End.DX6", "End.DT6"};
+
+bool iequal(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+}  // namespace
+
+std::string_view sid_behavior_name(SidBehavior b) noexcept {
+    return kBehaviorNames[static_cast<std::size_t>(b)];
+}
+
+std::optional<SidBehavior> parse_sid_behavior(std::string_view s) noexcept {
+    for (std::size_t i = 0; i < kBehaviorNames.size(); ++i)
+        if (iequal(s, kBehaviorNames[i]))
+            return static_cast<SidBehavior>(i);
+    return std::nullopt;
+}
+
+std::string format_sid(const Ipv6Prefix& p) {
+    return p.len == 128 ? format_ipv6(p.addr) : format_ipv6(p.addr) + "/" + std::to_string(p.len);
+}
 
 // The prefix with every bit past `len` cleared.
 Ipv6Addr network_of(const Ipv6Prefix& p) noexcept {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "addr_text.hpp"
@@ -72,6 +73,9 @@ struct GatewayConfig {
     std::vector<Ipv6Prefix> sr_domain;
     SrhHmacConfig srh_hmac;
     std::optional<KernelRoutesConfig> kernel_routes;  // absent: only `routes`
+    // Per received policy accounting at the local SIDs (policy_table.hpp):
+    // (outer source, SID) pairs each worker counts; 0: none.
+    std::uint32_t policy_table_size = 4096;
 };
 
 // The gateway's own address on a port: the address, and the length of its
@@ -140,12 +144,38 @@ struct ServiceConfig {
     std::vector<InstanceConfig> instances;
 };
 
+// local_sids (sid_table.hpp): the SRv6 endpoint behaviours of RFC 8986 4.
+inline constexpr std::size_t kMaxLocalSids = 1024;
+enum class SidBehavior : std::uint8_t { End, EndX, EndDX6, EndDT6 };
+
+// "End", "End.X", "End.DX6", "End.DT6" (RFC 8986's names).
+std::string_view sid_behavior_name(SidBehavior b) noexcept;
+// The same names, case-insensitive.
+std::optional<SidBehavior> parse_sid_behavior(std::string_view s) noexcept;
+constexpr bool needs_next_hop(SidBehavior b) noexcept {
+    return b == SidBehavior::EndX || b == SidBehavior::EndDX6;
+}
+constexpr bool decapsulates(SidBehavior b) noexcept {
+    return b == SidBehavior::EndDX6 || b == SidBehavior::EndDT6;
+}
+
+struct LocalSidConfig {
+    Ipv6Prefix sid;                    // host bits zero
+    SidBehavior behavior = SidBehavior::End;
+    std::optional<Ipv6Addr> next_hop;  // End.X and End.DX6 only
+    friend bool operator==(const LocalSidConfig&, const LocalSidConfig&) = default;
+};
+
+// "fc00:b::d6" for a /128, "fc00:b:0:e000::/64" otherwise.
+std::string format_sid(const Ipv6Prefix& p);
+
 struct Config {
     GatewayConfig gateway;
     std::vector<PortConfig> ports;
     std::vector<NeighborConfig> neighbors;
     std::vector<RouteConfig> routes;
     std::vector<ServiceConfig> services;
+    std::vector<LocalSidConfig> local_sids;
 };
 
 using cats::ConfigError;  // configs/config_error.hpp

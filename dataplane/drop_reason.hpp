@@ -52,6 +52,10 @@ enum class DropReason : std::uint8_t {
     SrhHmacMissing,       // a new flow's request without the SRH HMAC TLV gateway.srh_hmac.require asks for
     SrhHmacUnknownKey,    // an HMAC TLV whose Key ID is not in gateway.srh_hmac.keys
     SrhHmacBad,           // an HMAC TLV that does not verify (MAC, length, destination not the active segment)
+    SidSegmentsLeft,      // to a local SID that decapsulates (End.DX6, End.DT6), with Segments Left != 0
+    SidUpperLayer,        // to a local SID, an upper-layer header its behaviour does not take (RFC 8986 4.1.1)
+    SidFragment,          // to a local SID that decapsulates, a fragment (no reassembly here)
+    DecapInnerBad,        // decapsulated: what is inside is not a whole IPv6 packet
     Count
 };
 
@@ -100,6 +104,10 @@ inline constexpr std::array<std::string_view, kDropReasonCount> kDropReasonNames
     "srh_hmac_missing",
     "srh_hmac_unknown_key",
     "srh_hmac_bad",
+    "sid_segments_left",
+    "sid_upper_layer",
+    "sid_fragment",
+    "decap_inner_bad",
 };
 
 constexpr std::string_view drop_reason_name(DropReason r) noexcept {

@@ -70,4 +70,9 @@ bool make_time_exceeded(rte_mbuf* m, const PacketInfo& pi, const Ipv6Addr& src, 
     return make_icmp6_error(m, pi, kIcmp6TimeExceeded, 0, 0, src, port_mac);
 }
 
+bool make_param_problem(rte_mbuf* m, const PacketInfo& pi, std::uint8_t code, std::uint32_t pointer,
+                        const Ipv6Addr& src, const MacAddr& port_mac) noexcept {
+    return make_icmp6_error(m, pi, kIcmp6ParamProblem, code, pointer, src, port_mac);
+}
+
 }  // namespace cats::dp

@@ -26,6 +26,9 @@ namespace cats::dp {
 
 inline constexpr std::uint8_t kIcmp6PacketTooBig = 2;
 inline constexpr std::uint8_t kIcmp6TimeExceeded = 3;  // code 0: hop limit exceeded in transit
+inline constexpr std::uint8_t kIcmp6ParamProblem = 4;
+inline constexpr std::uint8_t kParamErroneousField = 0;  // RFC 4443 3.4
+inline constexpr std::uint8_t kParamSrUpperLayer = 4;    // SR Upper-layer Header Error (RFC 8986 10.2)
 inline constexpr std::size_t kIpv6MinMtu = 1280;
 // IPv6 + ICMPv6 header: what the error puts before the quoted packet.
 inline constexpr std::size_t kIcmp6ErrorHdrLen = 40 + 8;
@@ -51,6 +54,11 @@ bool make_packet_too_big(rte_mbuf* m, const PacketInfo& pi, std::uint32_t mtu, c
                          const MacAddr& port_mac) noexcept;
 // Time Exceeded, hop limit exceeded in transit.
 bool make_time_exceeded(rte_mbuf* m, const PacketInfo& pi, const Ipv6Addr& src, const MacAddr& port_mac) noexcept;
+
+// Parameter Problem (RFC 4443 3.4) of `code`, `pointer` bytes into the
+// packet's IPv6 header (RFC 8986 4: a local SID's errors).
+bool make_param_problem(rte_mbuf* m, const PacketInfo& pi, std::uint8_t code, std::uint32_t pointer,
+                        const Ipv6Addr& src, const MacAddr& port_mac) noexcept;
 
 // RFC 4443 2.4 (f): a token bucket per worker, `rate` errors per second
 // and as many in a burst; rate 0 sends none.

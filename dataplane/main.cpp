@@ -257,6 +257,7 @@ struct App {
     std::unique_ptr<Fib> fib;
     rte_rcu_qsbr* qsbr = nullptr;
     std::unique_ptr<ServiceTable> table;
+    std::unique_ptr<SidTable> sids;         // local_sids
     std::unique_ptr<SrhHmac> srh_hmac;      // gateway.srh_hmac, shared by the workers
     Engine engine;
     std::unique_ptr<ThpHeap> flow_heap;  // outlives the workers' flow tables
@@ -276,6 +277,8 @@ struct App {
     }
     nlohmann::json report() const {
         nlohmann::json r = build_report(workers, *table->current(), ports, uptime());
+        r["local_sids"] = sid_report(workers, *sids);
+        r["policies"] = policy_report(workers, *table->current(), cfg.gateway.encap_source);
         add_kernel_report(r);
         return r;
     }
@@ -531,11 +534,17 @@ int run(App& app) {
     }
     // Next hops that are no static neighbor: on-link on a port, resolved by
     // NDP through that port's kernel interface (neigh.hpp).
-    for (const RouteConfig& r : cfg.routes) {
-        const bool known = std::any_of(nbrs.begin(), nbrs.end(), [&](const Neighbor& n) { return n.address == r.via; });
-        const int pi = on_link_port(cfg.ports, r.via);
+    std::vector<Ipv6Addr> next_hops;
+    for (const RouteConfig& r : cfg.routes)
+        next_hops.push_back(r.via);
+    for (const LocalSidConfig& ls : cfg.local_sids)
+        if (ls.next_hop)
+            next_hops.push_back(*ls.next_hop);
+    for (const Ipv6Addr& via : next_hops) {
+        const bool known = std::any_of(nbrs.begin(), nbrs.end(), [&](const Neighbor& n) { return n.address == via; });
+        const int pi = on_link_port(cfg.ports, via);
         if (!known && pi >= 0)
-            nbrs.push_back(Neighbor{r.via, MacAddr{}, app.ports[static_cast<std::size_t>(pi)].port_id, true});
+            nbrs.push_back(Neighbor{via, MacAddr{}, app.ports[static_cast<std::size_t>(pi)].port_id, true});
     }
     std::vector<Ipv6Addr> own;
     bool punt_host = false;
@@ -588,6 +597,12 @@ int run(App& app) {
     app.table = std::make_unique<ServiceTable>(ep, *app.fib, macs, app.qsbr, cfg.gateway.max_services,
                                                cfg.gateway.max_instances);
     app.table->replace_all(cfg.services);
+    app.sids = std::make_unique<SidTable>(*app.fib, app.qsbr);
+    try {
+        app.sids->replace_all(cfg.local_sids);
+    } catch (const std::invalid_argument& ex) {
+        throw ConfigError(std::string("local_sids: ") + ex.what());
+    }
     Engine& e = app.engine;
     if (cfg.gateway.service_sid_prefix) {
         std::memcpy(e.parse.sid_prefix, cfg.gateway.service_sid_prefix->addr.data(), 12);
@@ -633,6 +648,7 @@ int run(App& app) {
         }
     e.fib = app.fib.get();
     e.services = app.table.get();
+    e.local_sids = app.sids.get();
     e.qsbr = app.qsbr;
     e.tsc_per_ms = std::max<std::uint64_t>(1, rte_get_tsc_hz() / 1000);
 
@@ -659,7 +675,11 @@ int run(App& app) {
             app.flow_heap->active() ? app.flow_heap->socket() : static_cast<int>(rte_lcore_to_socket_id(lcore));
         w->flows = std::make_unique<FlowTable>("cats_flows_" + std::to_string(idx), cfg.gateway.flow_table_size,
                                                flow_socket);
-        w->ctr = std::make_unique<WorkerCounters>(cfg.gateway.max_services, cfg.gateway.max_instances);
+        w->ctr = std::make_unique<WorkerCounters>(cfg.gateway.max_services, cfg.gateway.max_instances,
+                                                  app.sids->max_sids());
+        if (cfg.gateway.policy_table_size != 0)
+            w->policies = std::make_unique<PolicyTable>("cats_pol_" + std::to_string(idx),
+                                                        cfg.gateway.policy_table_size, flow_socket);
         w->icmp = Icmp6Limiter(cfg.gateway.icmp_rate);
         app.workers.push_back(std::move(w));
         ++idx;
@@ -667,6 +687,10 @@ int run(App& app) {
     app.table->on_counter_reset([&app](std::span<const std::uint32_t> svcs, std::span<const std::uint32_t> insts) {
         for (const auto& w : app.workers)
             w->ctr->reset_slots(svcs, insts);
+    });
+    app.sids->on_counter_reset([&app](std::span<const std::uint32_t> slots) {
+        for (const auto& w : app.workers)
+            w->ctr->reset_sid_slots(slots);
     });
 
     cats::logf(cats::LogLevel::Info, "%zu port(s), %u worker(s), %zu service(s), table version %lu",

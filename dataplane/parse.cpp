@@ -175,6 +175,7 @@ DropReason parse_ipv6_fields(std::span<const std::uint8_t> pkt, const ParseConfi
         }
     }
     out.l4_proto = nh;
+    out.l4_off = static_cast<std::uint16_t>(off);
 
     if (!out.non_initial_fragment) {
         if (nh == kProtoIcmpv6 && ip.size() > off)
@@ -234,8 +235,11 @@ DropReason parse_packet_general(std::span<const std::uint8_t> frame, const Parse
         return type == kEtherTypeIpv4 ? DropReason::Ipv4 : DropReason::NonIp;
     out.ip6_off = static_cast<std::uint16_t>(off);
     DropReason r = parse_ipv6_fields(frame.subspan(off), cfg, out);
-    if (r == DropReason::None && out.srh_off != 0)
-        out.srh_off = static_cast<std::uint16_t>(out.srh_off + off);
+    if (r == DropReason::None) {
+        if (out.srh_off != 0)
+            out.srh_off = static_cast<std::uint16_t>(out.srh_off + off);
+        out.l4_off = static_cast<std::uint16_t>(out.l4_off + off);
+    }
     return r;
 }
 

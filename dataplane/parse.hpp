@@ -84,6 +84,9 @@ struct PacketInfo {
 
     std::uint16_t srh_off = 0;        // offset of the SRH, 0 if none
     std::uint8_t segments_left = 0;
+    // Offset of the upper-layer header (what follows the last extension
+    // header; an inner IPv6 header when l4_proto is 41), in the frame.
+    std::uint16_t l4_off = 0;
 
     MetaSource meta_source = MetaSource::None;
     wire::CatsMetadata meta{};
@@ -269,9 +272,16 @@ inline bool parse_fast(std::span<const std::uint8_t> frame, const ParseConfig& c
         nh = h[0];
         off += len;
     }
+    out.l4_off = static_cast<std::uint16_t>(kEthHdrLen + off);
+    out.l4_proto = nh;
+    if (nh == kProtoIpv6) {
+        // SRv6 encapsulation: the inner packet is not parsed here (a local
+        // SID that decapsulates checks it).
+        take_service_sid(cfg, out);
+        return true;
+    }
     if ((nh != kProtoUdp && nh != kProtoTcp) || ip_len - off < l4_min_len(nh))
         return false;
-    out.l4_proto = nh;
     set_ports(out, ip + off);
     out.has_ports = true;
     take_service_sid(cfg, out);

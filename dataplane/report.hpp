@@ -25,6 +25,18 @@ nlohmann::json build_report(const std::vector<std::unique_ptr<Worker>>& workers,
 
 std::string render_text(const nlohmann::json& report);
 
+// The local SIDs with their counters: [{"sid","behavior","next_hop",
+// "packets","bytes","dropped","drops":{reason: n}}] (only reasons seen).
+nlohmann::json sid_report(const std::vector<std::unique_ptr<Worker>>& workers, const SidTable& table);
+
+// Per policy accounting, both ends under the same keys (source, sid,
+// packets, bytes), bytes being those of the steered IPv6 packet:
+// {"ingress": [{source, sid (the last), segments, cs_id, instance, ...}],
+//  "egress": [{source, sid, packets, bytes}], "egress_overflow",
+//  "egress_capacity"}.
+nlohmann::json policy_report(const std::vector<std::unique_ptr<Worker>>& workers, const Snapshot& snap,
+                             const Ipv6Addr& encap_source);
+
 // The instances of the table that get no traffic because their first SID
 // does not resolve (no route, neighbor incomplete or failed), at most
 // `max` of them: [{"cs_id","id","reason"}]. For STATUS, so that

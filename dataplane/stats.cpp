@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <sstream>
 
 #include "icmp6.hpp"
@@ -76,6 +77,7 @@ json build_report(const std::vector<std::unique_ptr<Worker>>& ws, const Snapshot
         {"tx_bytes", sum(ws, [](auto& c) -> auto& { return c.tx_bytes; })},
         {"steered", sum(ws, [](auto& c) -> auto& { return c.steered; })},
         {"forwarded", sum(ws, [](auto& c) -> auto& { return c.forwarded; })},
+        {"endpoint", sum(ws, [](auto& c) -> auto& { return c.endpoint; })},
         {"dropped", dropped},
         {"best_effort", sum(ws, [](auto& c) -> auto& { return c.best_effort; })},
         {"flow_hits", sum(ws, [](auto& c) -> auto& { return c.flow_hits; })},
@@ -88,6 +90,7 @@ json build_report(const std::vector<std::unique_ptr<Worker>>& ws, const Snapshot
     r["icmp"] = {
         {"too_big_sent", sum(ws, [](auto& c) -> auto& { return c.icmp_too_big; })},
         {"time_exceeded_sent", sum(ws, [](auto& c) -> auto& { return c.icmp_time_exceeded; })},
+        {"param_problem_sent", sum(ws, [](auto& c) -> auto& { return c.icmp_param_problem; })},
         {"not_sent", sum(ws, [](auto& c) -> auto& { return c.icmp_limited; })},
     };
     r["encodings"] = {
@@ -122,6 +125,7 @@ json build_report(const std::vector<std::unique_ptr<Worker>>& ws, const Snapshot
                              {"weight", in.weight},
                              {"packets", sum(ws, [is](auto& c) -> auto& { return c.instances[is].packets; })},
                              {"bytes", sum(ws, [is](auto& c) -> auto& { return c.instances[is].bytes; })},
+                             {"ip_bytes", sum(ws, [is](auto& c) -> auto& { return c.instances[is].ip_bytes; })},
                              {"new_flows", sum(ws, [is](auto& c) -> auto& { return c.instances[is].new_flows; })}});
         }
         svcs.push_back({{"cs_id", s->cs_id},
@@ -143,6 +147,84 @@ json build_report(const std::vector<std::unique_ptr<Worker>>& ws, const Snapshot
     }
     r["flow_table"] = {{"occupancy", occ}, {"capacity", cap}, {"per_worker", per}};
     return r;
+}
+
+json sid_report(const std::vector<std::unique_ptr<Worker>>& ws, const SidTable& table) {
+    json out = json::array();
+    const SidSnapshot& snap = *table.current();
+    for (const auto& [key, c] : table.configs()) {
+        std::int64_t slot = -1;
+        for (const LocalSid& ls : snap.sids)
+            if (ls.sid == key.first && ls.len == key.second)
+                slot = ls.slot;
+        if (slot < 0)
+            continue;
+        const auto sl = static_cast<std::uint32_t>(slot);
+        json drops = json::object();
+        std::uint64_t dropped = 0;
+        for (std::size_t i = 1; i < kDropReasonCount; ++i) {
+            const std::uint64_t v = sum(ws, [sl, i](auto& w) -> auto& { return w.sids[sl].drops[i]; });
+            if (v != 0)
+                drops[std::string(kDropReasonNames[i])] = v;
+            dropped += v;
+        }
+        out.push_back({{"sid", format_sid(c.sid)},
+                       {"behavior", sid_behavior_name(c.behavior)},
+                       {"next_hop", c.next_hop ? format_ipv6(*c.next_hop) : ""},
+                       {"packets", sum(ws, [sl](auto& w) -> auto& { return w.sids[sl].packets; })},
+                       {"bytes", sum(ws, [sl](auto& w) -> auto& { return w.sids[sl].bytes; })},
+                       {"dropped", dropped},
+                       {"drops", drops}});
+    }
+    return out;
+}
+
+json policy_report(const std::vector<std::unique_ptr<Worker>>& ws, const Snapshot& snap, const Ipv6Addr& encap_source) {
+    // Ingress: each instance is one segment list from the encapsulation
+    // source; its policy ends at its last SID.
+    json ingress = json::array();
+    const std::string source = format_ipv6(encap_source);
+    for (const Service* s : snap.services)
+        for (const Instance& in : s->instances) {
+            if (in.n_sids == 0)
+                continue;
+            const auto is = in.slot;
+            json segs = json::array();
+            for (std::size_t k = 0; k < in.n_sids; ++k)
+                segs.push_back(format_ipv6(in.sids[k]));
+            ingress.push_back({{"source", source},
+                               {"sid", format_ipv6(in.sids[in.n_sids - 1])},
+                               {"segments", segs},
+                               {"cs_id", s->cs_id},
+                               {"instance", in.id},
+                               {"packets", sum(ws, [is](auto& c) -> auto& { return c.instances[is].packets; })},
+                               {"bytes", sum(ws, [is](auto& c) -> auto& { return c.instances[is].ip_bytes; })}});
+        }
+    // Egress: every worker's table, summed by key.
+    std::map<std::pair<std::string, std::string>, std::pair<std::uint64_t, std::uint64_t>> egress;
+    std::uint64_t overflow = 0, capacity = 0;
+    for (const auto& w : ws) {
+        if (!w->policies)
+            continue;
+        const PolicyTable& t = *w->policies;
+        overflow += t.overflow();
+        capacity += t.capacity();
+        for (std::uint32_t i = 0; i < t.capacity(); ++i) {
+            const PolicyEntry& pe = t.entry(i);
+            if (pe.valid.load(std::memory_order_acquire) == 0)
+                continue;
+            Ipv6Addr src, sid;
+            std::memcpy(src.data(), pe.key.source, 16);
+            std::memcpy(sid.data(), pe.key.sid, 16);
+            auto& v = egress[{format_ipv6(src), format_sid({sid, pe.key.sid_len})}];
+            v.first += pe.packets.get();
+            v.second += pe.bytes.get();
+        }
+    }
+    json eg = json::array();
+    for (const auto& [k, v] : egress)
+        eg.push_back({{"source", k.first}, {"sid", k.second}, {"packets", v.first}, {"bytes", v.second}});
+    return {{"ingress", ingress}, {"egress", eg}, {"egress_overflow", overflow}, {"egress_capacity", capacity}};
 }
 
 std::string render_text(const json& r) {

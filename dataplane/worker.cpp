@@ -13,6 +13,8 @@
 #include <cstddef>
 #include <cstring>
 
+#include "endpoint.hpp"
+
 namespace cats::dp {
 
 namespace {
@@ -191,24 +193,83 @@ DropReason forward(const Engine& e, rte_mbuf* m, const PacketInfo& pi, std::uint
     return DropReason::None;
 }
 
-// A packet dropped for `r` (and counted by the caller): for too_big and
-// hop_limit_exceeded an ICMPv6 error goes back out of the port it came in
-// on instead, when RFC 4443 2.4 and the rate limit allow. `mtu`: what
-// fits, for Packet Too Big.
-void reply_icmp6(Worker& w, const Engine& e, rte_mbuf* m, const PacketInfo& pi, DropReason r, std::uint32_t mtu,
-                 std::uint32_t now_ms, std::uint16_t& out_port) noexcept {
+// The Parameter Problem code for a local SID's drop (RFC 8986 4), or -1.
+constexpr int param_problem_code(DropReason r) noexcept {
+    switch (r) {
+    case DropReason::SidUpperLayer: return kParamSrUpperLayer;
+    case DropReason::SidSegmentsLeft:
+    case DropReason::SrhBadSegmentsLeft:
+    case DropReason::SrhBadLastEntry: return kParamErroneousField;
+    default: return -1;
+    }
+}
+
+// A packet dropped for `r` (and counted by the caller): for too_big,
+// hop_limit_exceeded and a local SID's Parameter Problem an ICMPv6 error
+// goes back out of the port it came in on instead, when RFC 4443 2.4 and
+// the rate limit allow. `param`: what fits, for Packet Too Big; the
+// pointer, for Parameter Problem (the caller knows a local SID's drop).
+void reply_icmp6(Worker& w, const Engine& e, rte_mbuf* m, const PacketInfo& pi, DropReason r, std::uint32_t param,
+                 std::uint32_t now_ms, std::uint16_t& out_port, bool local_sid = false) noexcept {
     const bool too_big = r == DropReason::TooBig;
-    if (!too_big && r != DropReason::HopLimitExceeded)
+    const int code = local_sid ? param_problem_code(r) : -1;
+    if (!too_big && r != DropReason::HopLimitExceeded && code < 0)
         return;
     // The token only for an error that can be made.
-    if (m->port < kMaxPorts && icmp6_error_possible(m, pi) && w.icmp.take(now_ms) &&
-        (too_big ? make_packet_too_big(m, pi, mtu, e.icmp_source, e.port_mac[m->port])
-                 : make_time_exceeded(m, pi, e.icmp_source, e.port_mac[m->port]))) {
+    if (m->port < kMaxPorts && icmp6_error_possible(m, pi) && w.icmp.take(now_ms)) {
+        const MacAddr& mac = e.port_mac[m->port];
+        if (too_big) {
+            make_packet_too_big(m, pi, param, e.icmp_source, mac);
+            w.ctr->icmp_too_big.add();
+        } else if (code >= 0) {
+            make_param_problem(m, pi, static_cast<std::uint8_t>(code), param, e.icmp_source, mac);
+            w.ctr->icmp_param_problem.add();
+        } else {
+            make_time_exceeded(m, pi, e.icmp_source, mac);
+            w.ctr->icmp_time_exceeded.add();
+        }
         out_port = m->port;
-        (too_big ? w.ctr->icmp_too_big : w.ctr->icmp_time_exceeded).add();
     } else {
         w.ctr->icmp_limited.add();
     }
+}
+
+// A packet the parser dropped for `r`, addressed to a local SID: counted
+// for the SID too, and an SRH whose layout RFC 8986 4.1 S08-S10 rejects
+// gets its Parameter Problem (pointer: Segments Left). The general parser
+// left `pi` filled up to the error: the IPv6 fields once ip6_len is set,
+// srh_off relative to the IPv6 header.
+void local_sid_parse_drop(Worker& w, const Engine& e, const SidSnapshot& sids, rte_mbuf* m, const PacketInfo& pi,
+                          DropReason r, std::uint32_t now_ms, std::uint16_t& out_port) noexcept {
+    if (pi.ip6_len == 0)
+        return;
+    const LocalSid* ls = sids.find(pi.dst);
+    if (ls == nullptr)
+        return;
+    w.ctr->sids[ls->slot].drops[static_cast<std::size_t>(r)].add();
+    if (param_problem_code(r) >= 0 && pi.srh_off != 0)
+        reply_icmp6(w, e, m, pi, r, std::uint32_t{pi.srh_off} + 3, now_ms, out_port, true);
+}
+
+// A packet a local SID's behaviour handed to forward(), which said `r`:
+// counted for the SID, and per policy when it goes on.
+void local_sid_done(Worker& w, const Engine& e, rte_mbuf* m, const PacketInfo& pi, unsigned i, DropReason r,
+                    std::uint64_t nh, std::uint32_t now_ms, std::uint16_t& out_port) noexcept {
+    BurstScratch& b = *w.scratch;
+    WorkerCounters& c = *w.ctr;
+    const LocalSid& ls = *b.sid[i];
+    if (r != DropReason::None) [[unlikely]] {
+        c.sid_drop(ls.slot, r);
+        const std::uint32_t mtu = r == DropReason::TooBig ? e.port_mtu[e.fib->neighbor(nh - 1).port_id] : 0;
+        reply_icmp6(w, e, m, pi, r, mtu, now_ms, out_port);
+        return;
+    }
+    SidCounters& sc = c.sids[ls.slot];
+    sc.packets.add();
+    sc.bytes.add(b.rx_len[i]);
+    c.endpoint.add();
+    if (w.policies)
+        w.policies->count(b.outer_src[i], ls.sid.data(), ls.len, b.policy_bytes[i]);
 }
 
 }  // namespace
@@ -217,13 +278,16 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
                    std::uint16_t n, std::uint32_t now_ms, std::uint16_t* out_port) noexcept {
     BurstScratch& b = *w.scratch;
     WorkerCounters& c = *w.ctr;
-    unsigned n_flow = 0, n_fwd = 0, n_miss = 0;
+    unsigned n_flow = 0, n_fwd = 0, n_miss = 0, n_local = 0;
     std::uint64_t n_hits = 0;
     std::uint64_t n_by_source[kMetaSources] = {};
     // Loaded once: the counter stores below would make the compiler reload
     // the unique_ptrs for every packet.
     PacketCounters* const svc_ctr = c.services.get();
     PacketCounters* const inst_ctr = c.instances.get();
+    // The local SIDs, when there are any: loaded once a burst, as `snap`.
+    const SidSnapshot* const sids =
+        e.local_sids != nullptr && !e.local_sids->current()->empty() ? e.local_sids->current() : nullptr;
 
     // 1. Parse every packet; sort into flow lookups and FIB lookups. The
     //    packet's first line is prefetched for reading; the headroom in
@@ -238,19 +302,29 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
         PacketInfo& pi = b.info[i];
         out_port[i] = kVerdictDrop;
         b.path[i] = Path::Drop;
-        DropReason r;
-        if (m->nb_segs != 1) [[unlikely]]
-            r = DropReason::NonContiguous;
-        else
-            r = parse_packet({rte_pktmbuf_mtod(m, const std::uint8_t*), m->data_len}, e.parse, pi);
+        if (m->nb_segs != 1) [[unlikely]] {
+            c.drop(DropReason::NonContiguous);
+            continue;
+        }
+        const DropReason r = parse_packet({rte_pktmbuf_mtod(m, const std::uint8_t*), m->data_len}, e.parse, pi);
         if (r != DropReason::None) [[unlikely]] {
             c.drop(r);
+            if (sids != nullptr)
+                local_sid_parse_drop(w, e, *sids, m, pi, r, now_ms, out_port[i]);
             continue;
         }
         if (!e.sr_domain.empty() && !e.trusted(m->port) &&
             e.sr_domain.entered_by({rte_pktmbuf_mtod(m, const std::uint8_t*), m->data_len}, pi)) [[unlikely]] {
             c.drop(DropReason::SrDomain);
             continue;
+        }
+        if (sids != nullptr) {
+            if (const LocalSid* ls = sids->find(pi.dst)) {
+                b.sid[i] = ls;
+                b.local_idx[n_local++] = static_cast<std::uint8_t>(i);
+                b.path[i] = Path::Local;
+                continue;
+            }
         }
         if (pi.meta_source != MetaSource::None || pi.non_initial_fragment) {
             b.sigs[n_flow] = make_key(pi, b.keys[n_flow]);
@@ -441,6 +515,7 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
         }
 
         const std::uint32_t len = m->pkt_len;
+        const std::uint32_t ip_len = pi.ip6_len;
         const DropReason r = encapsulate(e, m, pi, *in, sig);
         if (r != DropReason::None) [[unlikely]] {
             c.drop(r);
@@ -455,6 +530,7 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
         sc.bytes.add(len);
         ic.packets.add();
         ic.bytes.add(len);
+        ic.ip_bytes.add(ip_len);
     }
 
     // Burst totals: one counter update per burst, not per packet.
@@ -467,8 +543,39 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
     }
     c.steered.add(n_steered);
 
-    // 4. Non-CATS IPv6: one bulk FIB lookup, then forward.
+    // 4. Local SIDs: each behaviour (endpoint.hpp), then to its next hop,
+    //    or to the FIB below.
+    for (unsigned k = 0; k < n_local; ++k) {
+        const unsigned i = b.local_idx[k];
+        rte_mbuf* m = pkts[i];
+        PacketInfo& pi = b.info[i];
+        const LocalSid& ls = *b.sid[i];
+        b.rx_len[i] = m->pkt_len;
+        b.policy_bytes[i] = policy_bytes(pi);
+        std::memcpy(b.outer_src[i], pi.src, 16);
+        std::uint32_t pointer = 0;
+        const DropReason r = run_endpoint(m, pi, ls, pointer);
+        if (r != DropReason::None) [[unlikely]] {
+            c.sid_drop(ls.slot, r);
+            reply_icmp6(w, e, m, pi, r, pointer, now_ms, out_port[i], true);
+            continue;
+        }
+        if (ls.next_hop != 0) {
+            const DropReason fr = forward(e, m, pi, ls.next_hop, out_port[i]);
+            local_sid_done(w, e, m, pi, i, fr, ls.next_hop, now_ms, out_port[i]);
+        } else {
+            b.path[i] = Path::LocalFib;
+        }
+    }
+
+    // 5. Non-CATS IPv6, and what local SIDs left to the FIB: one bulk FIB
+    //    lookup, then forward.
     for (unsigned i = 0; i < n; ++i) {
+        if (b.path[i] == Path::LocalFib) [[unlikely]] {
+            std::memcpy(b.fwd_ips[n_fwd], b.info[i].dst, 16);
+            b.fwd_idx[n_fwd++] = static_cast<std::uint8_t>(i);
+            continue;
+        }
         if (b.path[i] != Path::Forward)
             continue;
         if (e.non_cats == NonCatsPolicy::Drop) [[unlikely]] {
@@ -483,6 +590,10 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
         for (unsigned f = 0; f < n_fwd; ++f) {
             const unsigned i = b.fwd_idx[f];
             const DropReason r = forward(e, pkts[i], b.info[i], b.fwd_nh[f], out_port[i]);
+            if (b.path[i] == Path::LocalFib) [[unlikely]] {
+                local_sid_done(w, e, pkts[i], b.info[i], i, r, b.fwd_nh[f], now_ms, out_port[i]);
+                continue;
+            }
             if (r != DropReason::None) [[unlikely]] {
                 c.drop(r);
                 // The neighbor (and its port's MTU) exists only past no_route.

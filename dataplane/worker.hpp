@@ -20,7 +20,9 @@
 #include "flow_table.hpp"
 #include "icmp6.hpp"
 #include "parse.hpp"
+#include "policy_table.hpp"
 #include "service_table.hpp"
+#include "sid_table.hpp"
 #include "sr_domain.hpp"
 #include "srh_hmac.hpp"
 #include "stats.hpp"
@@ -67,12 +69,17 @@ struct Engine {
     std::array<rte_ring*, kMaxPorts> inject_ring{};
     std::array<std::atomic<std::uint64_t>*, kMaxPorts> inject_tx_full{};  // the port's queue was full
     const ServiceTable* services = nullptr;
+    // The local SIDs (sid_table.hpp): a packet addressed to one is
+    // processed by its behaviour before any flow or FIB lookup. Null: none.
+    const SidTable* local_sids = nullptr;
     rte_rcu_qsbr* qsbr = nullptr;
     std::uint64_t tsc_per_ms = 1;
     std::atomic<bool> quit{false};
 };
 
-enum class Path : std::uint8_t { Drop, Flow, Forward };
+// Local: addressed to a local SID; LocalFib: what its behaviour sent on,
+// for the FIB to route (End, End.DT6), beside plain Forward traffic.
+enum class Path : std::uint8_t { Drop, Flow, Forward, Local, LocalFib };
 
 // Per-burst scratch, allocated once per worker (not on the stack, not per
 // burst: PacketInfo has initialisers that would run 64 times a burst).
@@ -91,6 +98,12 @@ struct BurstScratch {
     std::uint8_t fwd_ips[kMaxBurst][16];
     std::uint64_t fwd_nh[kMaxBurst];
     unsigned n_flow = 0;                // flow lookups of the last burst
+    // Packets to a local SID (Path::Local, LocalFib), by packet index.
+    std::uint8_t local_idx[kMaxBurst];
+    const LocalSid* sid[kMaxBurst];
+    std::uint8_t outer_src[kMaxBurst][16];
+    std::uint32_t rx_len[kMaxBurst];
+    std::uint32_t policy_bytes[kMaxBurst];
     // Transmit side of forward_burst().
     std::uint16_t out[kMaxBurst];
     rte_mbuf* tx[kMaxPorts][kMaxBurst];
@@ -106,6 +119,7 @@ struct Worker {
     std::uint16_t queue = 0;  // RX and TX queue on every port
     std::unique_ptr<FlowTable> flows;
     std::unique_ptr<WorkerCounters> ctr;
+    std::unique_ptr<PolicyTable> policies;  // per received policy at local SIDs; null: not counted
     std::unique_ptr<BurstScratch> scratch = std::make_unique<BurstScratch>();
     std::atomic<std::uint64_t> last_rx_tsc{0};
     std::uint32_t last_sweep_ms = 0;  // engine clock of the last sweep_tick()
