@@ -133,9 +133,10 @@ int before_eal(int argc, char** argv) {
                 std::size_t instances = 0;
                 for (const ServiceConfig& s : c.services)
                     instances += s.instances.size();
-                std::printf("%s: ok (%zu ports, %zu routes, %zu static neighbors, %zu services, %zu instances)\n",
+                std::printf("%s: ok (%zu ports, %zu routes, %zu static neighbors, %zu services, %zu instances, "
+                            "%zu local SIDs)\n",
                             path.c_str(), c.ports.size(), c.routes.size(), c.neighbors.size(), c.services.size(),
-                            instances);
+                            instances, c.local_sids.size());
                 return 0;
             } catch (const ConfigError& ex) {
                 std::fprintf(stderr, "cats-dataplane: %s\n", config_error_text(path, ex.what()).c_str());

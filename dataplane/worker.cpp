@@ -252,8 +252,8 @@ void local_sid_parse_drop(Worker& w, const Engine& e, const SidSnapshot& sids, r
 }
 
 // A packet a local SID's behaviour handed to forward(), which said `r`:
-// counted for the SID, and per policy when it goes on.
-void local_sid_done(Worker& w, const Engine& e, rte_mbuf* m, const PacketInfo& pi, unsigned i, DropReason r,
+// counted for the SID, and per policy when it goes on (then true).
+bool local_sid_done(Worker& w, const Engine& e, rte_mbuf* m, const PacketInfo& pi, unsigned i, DropReason r,
                     std::uint64_t nh, std::uint32_t now_ms, std::uint16_t& out_port) noexcept {
     BurstScratch& b = *w.scratch;
     WorkerCounters& c = *w.ctr;
@@ -262,14 +262,14 @@ void local_sid_done(Worker& w, const Engine& e, rte_mbuf* m, const PacketInfo& p
         c.sid_drop(ls.slot, r);
         const std::uint32_t mtu = r == DropReason::TooBig ? e.port_mtu[e.fib->neighbor(nh - 1).port_id] : 0;
         reply_icmp6(w, e, m, pi, r, mtu, now_ms, out_port);
-        return;
+        return false;
     }
     SidCounters& sc = c.sids[ls.slot];
     sc.packets.add();
     sc.bytes.add(b.rx_len[i]);
-    c.endpoint.add();
     if (w.policies)
         w.policies->count(b.outer_src[i], ls.sid.data(), ls.len, b.policy_bytes[i]);
+    return true;
 }
 
 }  // namespace
@@ -278,7 +278,7 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
                    std::uint16_t n, std::uint32_t now_ms, std::uint16_t* out_port) noexcept {
     BurstScratch& b = *w.scratch;
     WorkerCounters& c = *w.ctr;
-    unsigned n_flow = 0, n_fwd = 0, n_miss = 0, n_local = 0;
+    unsigned n_flow = 0, n_fwd = 0, n_miss = 0, n_local = 0, n_endpoint = 0;
     std::uint64_t n_hits = 0;
     std::uint64_t n_by_source[kMetaSources] = {};
     // Loaded once: the counter stores below would make the compiler reload
@@ -562,7 +562,7 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
         }
         if (ls.next_hop != 0) {
             const DropReason fr = forward(e, m, pi, ls.next_hop, out_port[i]);
-            local_sid_done(w, e, m, pi, i, fr, ls.next_hop, now_ms, out_port[i]);
+            n_endpoint += local_sid_done(w, e, m, pi, i, fr, ls.next_hop, now_ms, out_port[i]);
         } else {
             b.path[i] = Path::LocalFib;
         }
@@ -591,7 +591,7 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
             const unsigned i = b.fwd_idx[f];
             const DropReason r = forward(e, pkts[i], b.info[i], b.fwd_nh[f], out_port[i]);
             if (b.path[i] == Path::LocalFib) [[unlikely]] {
-                local_sid_done(w, e, pkts[i], b.info[i], i, r, b.fwd_nh[f], now_ms, out_port[i]);
+                n_endpoint += local_sid_done(w, e, pkts[i], b.info[i], i, r, b.fwd_nh[f], now_ms, out_port[i]);
                 continue;
             }
             if (r != DropReason::None) [[unlikely]] {
@@ -606,6 +606,8 @@ void process_burst(Worker& w, const Engine& e, const Snapshot& snap, rte_mbuf** 
                 c.forwarded.add();
         }
     }
+    if (n_endpoint != 0)
+        c.endpoint.add(n_endpoint);
 }
 
 void sweep_idle(Worker& w, const Snapshot& snap, std::uint32_t now_ms, unsigned budget) noexcept {

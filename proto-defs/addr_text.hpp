@@ -26,6 +26,7 @@ using MacAddr = std::array<std::uint8_t, 6>;
 struct Ipv6Prefix {
     Ipv6Addr addr{};
     std::uint8_t len = 0;
+    friend bool operator==(const Ipv6Prefix&, const Ipv6Prefix&) = default;
 };
 
 inline std::optional<Ipv6Addr> parse_ipv6(const std::string& text) {

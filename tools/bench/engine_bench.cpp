@@ -166,7 +166,7 @@ std::vector<RunResult> run_modes(Harness& h, std::vector<LoopArg>& args, const s
         r.flows = spec.flows;
         r.services = spec.services;
         r.workers = static_cast<unsigned>(nw);
-        r.sids = modes[m] == Mode::Cats || modes[m] == Mode::NewFlow ? sids : 0;
+        r.sids = modes[m] == Mode::Cats || modes[m] == Mode::NewFlow || modes[m] == Mode::EndDx6 ? sids : 0;
         r.cycles_per_packet = med.cycles;
         r.cycles_min = ws.front().cycles;
         r.cycles_max = ws.back().cycles;
@@ -200,9 +200,17 @@ EngineResults run_engine_bench(const EngineOptions& o) {
     unsigned serial = 0;
     const std::uint32_t max_flows = *std::max_element(o.flows.begin(), o.flows.end());
 
+    const bool cats_modes = o.run_cats || o.run_newflow;
     for (const std::uint32_t flows : o.flows)
-        for (const std::uint32_t services : o.services)
-            for (const Encoding enc : o.encodings)
+        for (const std::uint32_t services : o.services) {
+            std::vector<Encoding> encodings;
+            if (cats_modes || !o.run_dx6)
+                encodings = o.encodings;
+            if (o.run_dx6 && services == o.services[0]) {
+                encodings.push_back(Encoding::Srv6Sid1);
+                encodings.push_back(Encoding::Srv6Sid3);
+            }
+            for (const Encoding enc : encodings)
                 for (const unsigned nw : o.workers) {
                     if (nw > lcores.size())
                         throw std::runtime_error(std::to_string(nw) + " workers need as many EAL lcores (-l), have " +
@@ -242,20 +250,28 @@ EngineResults run_engine_bench(const EngineOptions& o) {
                             first.push_back(Mode::Io);
                         if (o.run_l3fwd)
                             first.push_back(Mode::L3fwd);
-                        if (o.run_cats)
-                            first.push_back(Mode::Cats);
-                        if (!first.empty())
-                            groups.emplace_back(first, 1);
-                        const auto with_floor = [&](Mode m) {
-                            return o.run_io ? std::vector<Mode>{Mode::Io, m} : std::vector<Mode>{m};
-                        };
-                        if (o.run_cats)
-                            groups.emplace_back(with_floor(Mode::Cats), 3);
-                        if (o.run_newflow)
-                            groups.emplace_back(with_floor(Mode::NewFlow), 1);
+                        const bool tunnel = is_tunnel(enc);
+                        if (tunnel) {
+                            // The egress: its input's SID count is the workload's.
+                            first.push_back(Mode::EndDx6);
+                            groups.emplace_back(first, enc == Encoding::Srv6Sid3 ? 3 : 1);
+                        } else {
+                            if (o.run_cats)
+                                first.push_back(Mode::Cats);
+                            if (!first.empty())
+                                groups.emplace_back(first, 1);
+                            const auto with_floor = [&](Mode m) {
+                                return o.run_io ? std::vector<Mode>{Mode::Io, m} : std::vector<Mode>{m};
+                            };
+                            if (o.run_cats)
+                                groups.emplace_back(with_floor(Mode::Cats), 3);
+                            if (o.run_newflow)
+                                groups.emplace_back(with_floor(Mode::NewFlow), 1);
+                        }
                         for (std::size_t g = 0; g < groups.size(); ++g) {
                             const auto& [modes, sids] = groups[g];
-                            Harness h(spec, sids, nw, port_id, mac, table_size, lcores);
+                            // A tunnel workload's instances are not used: one SID each.
+                            Harness h(spec, tunnel ? 1 : sids, nw, port_id, mac, table_size, lcores);
                             std::vector<LoopArg> args(nw);
                             for (unsigned i = 0; i < nw; ++i) {
                                 args[i].w = h.workers[i].get();
@@ -264,6 +280,8 @@ EngineResults run_engine_bench(const EngineOptions& o) {
                                     args[i].mem_n = static_cast<std::uint32_t>(input->per_worker[i].size());
                                     args[i].len = input->len;
                                     std::memcpy(args[i].eth, input->eth, sizeof input->eth);
+                                    std::memcpy(args[i].patch, input->patch, sizeof input->patch);
+                                    args[i].patch_off = input->patch_off;
                                 }
                             }
                             MemoryFigures fig;
@@ -292,6 +310,7 @@ EngineResults run_engine_bench(const EngineOptions& o) {
                         }
                     }
                 }
+        }
     return res;
 }
 

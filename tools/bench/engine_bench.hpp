@@ -23,8 +23,11 @@ struct EngineOptions {
     std::vector<Encoding> encodings{Encoding::SrhTlv, Encoding::DestOpt, Encoding::ServiceSid};
     double duration_s = 0.5;         // measured window of each run
     double warmup_s = 0.1;           // at least; the fast path also waits for every pin
-    // Which runs: io (memory: restore), l3fwd, cats (1 and 3 SIDs), newflow.
-    bool run_io = true, run_l3fwd = true, run_cats = true, run_newflow = true;
+    // Which runs: io (memory: restore), l3fwd, cats (1 and 3 SIDs), newflow,
+    // end.dx6 (the egress: the srv6_1sid and srv6_3sid workloads, with io
+    // and l3fwd on the same input; services do not matter to it, so only
+    // the first count of `services` runs).
+    bool run_io = true, run_l3fwd = true, run_cats = true, run_newflow = true, run_dx6 = true;
     bool pmd = true;                 // runs through net_pcap
     bool memory = true;              // runs from prepared mbufs
     std::uint16_t payload = 32;

@@ -22,6 +22,7 @@ const char* mode_name(Mode m, bool memory) {
     case Mode::L3fwd: return "l3fwd";
     case Mode::Cats: return "cats";
     case Mode::NewFlow: return "cats-newflow";
+    case Mode::EndDx6: return "end.dx6";
     }
     return "?";
 }
@@ -175,6 +176,8 @@ std::uint16_t take(LoopArg& a, std::uint32_t& cursor, rte_mbuf** rx, std::uint16
         auto* p = rte_pktmbuf_mtod(m, std::uint8_t*);
         std::memcpy(p, a.eth, sizeof a.eth);
         p[kEthHdrLen + 7] = a.hop_limit;
+        if (a.patch_off != 0)
+            std::memcpy(p + a.patch_off, a.patch, sizeof a.patch);
         rx[i] = m;
     }
     return burst;
@@ -186,7 +189,7 @@ int bench_loop(void* arg) {
     LoopArg& a = *static_cast<LoopArg*>(arg);
     Worker& w = *a.w;
     const Engine& e = *w.engine;
-    if (!a.memory && a.mode == Mode::Cats)
+    if (!a.memory && (a.mode == Mode::Cats || a.mode == Mode::EndDx6))
         return worker_main(&w);  // the real thing
 
     WorkerCounters& c = *w.ctr;
@@ -220,6 +223,7 @@ int bench_loop(void* arg) {
                     transmit(w, port, rx, n, out);
                 break;
             case Mode::Cats:  // memory only: the PMD case is worker_main
+            case Mode::EndDx6:
                 c.rx_packets.add(n);
                 process_burst(w, e, snap, rx, n, now_ms, out);
                 break;

@@ -30,6 +30,7 @@
 #include "fib.hpp"
 #include "port.hpp"
 #include "service_table.hpp"
+#include "sid_table.hpp"
 #include "thp_heap.hpp"
 #include "worker.hpp"
 #include "workload.hpp"
@@ -39,7 +40,8 @@ namespace cats::bench {
 // A header private to cats-bench: the engine's names are used unqualified.
 using namespace cats::dp;
 
-enum class Mode : std::uint8_t { Io, L3fwd, Cats, NewFlow };
+// EndDx6: the engine on tunnel workloads (is_tunnel()), as an egress.
+enum class Mode : std::uint8_t { Io, L3fwd, Cats, NewFlow, EndDx6 };
 const char* mode_name(Mode m, bool memory);
 
 
@@ -73,6 +75,7 @@ struct Harness {
     std::unique_ptr<Fib> fib;
     rte_rcu_qsbr* qsbr = nullptr;
     std::unique_ptr<ServiceTable> table;
+    std::unique_ptr<SidTable> local_sids;
     std::unique_ptr<SrhHmac> srh_hmac;
     Engine engine;
     std::vector<std::unique_ptr<Worker>> workers;
@@ -111,6 +114,9 @@ struct Harness {
         e.port_mac[port_id] = port_mac;
         e.fib = fib.get();
         e.services = table.get();
+        local_sids = std::make_unique<SidTable>(*fib, qsbr);
+        local_sids->replace_all(cfg.local_sids);
+        e.local_sids = local_sids.get();
         e.qsbr = qsbr;
         e.tsc_per_ms = std::max<std::uint64_t>(1, rte_get_tsc_hz() / 1000);
         if (cfg.gateway.srh_hmac.enabled()) {
@@ -128,6 +134,7 @@ struct Harness {
     }
     ~Harness() {
         workers.clear();
+        local_sids.reset();
         table.reset();
         fib.reset();
         rte_free(qsbr);
@@ -154,7 +161,10 @@ struct Harness {
                                                    cfg.gateway.flow_table_size, table_heap.socket());
             if (w->index == 0)
                 first = table_bytes() - before;
-            w->ctr = std::make_unique<WorkerCounters>(cfg.gateway.max_services, cfg.gateway.max_instances);
+            w->ctr = std::make_unique<WorkerCounters>(cfg.gateway.max_services, cfg.gateway.max_instances,
+                                                      local_sids->max_sids());
+            w->policies = std::make_unique<PolicyTable>("bench_pol_" + std::to_string(w->index),
+                                                        cfg.gateway.policy_table_size, table_heap.socket());
         }
         engine.quit.store(false);
         return first;
@@ -172,6 +182,10 @@ struct LoopArg {
     std::uint16_t len = 0;
     std::uint8_t eth[14] = {};
     std::uint8_t hop_limit = 64;
+    // What End.DX6 rewrites besides, the same in every packet of a tunnel
+    // workload: 22 bytes from 14 before the inner header (0: none).
+    std::uint8_t patch[22] = {};
+    std::uint16_t patch_off = 0;
 };
 
 // lcore entry point; arg is a LoopArg*. Returns when the engine's quit is set.
@@ -245,6 +259,8 @@ struct MemoryInput {
     std::vector<std::vector<rte_mbuf*>> per_worker;
     std::uint16_t len = 0;
     std::uint8_t eth[14] = {};
+    std::uint8_t patch[22] = {};
+    std::uint16_t patch_off = 0;  // see LoopArg
 
     MemoryInput(const WorkloadSpec& spec, unsigned n_workers, unsigned serial)
         : heap("bench_mem" + std::to_string(serial), mbuf_pool_bytes(pool_size(spec)),
@@ -256,6 +272,10 @@ struct MemoryInput {
             if (f == 0) {
                 len = static_cast<std::uint16_t>(p.size());
                 std::memcpy(eth, p.data(), sizeof eth);
+                if (is_tunnel(spec.encoding)) {
+                    patch_off = static_cast<std::uint16_t>(tunnel_inner_offset(spec.encoding) - 14);
+                    std::memcpy(patch, p.data() + patch_off, sizeof patch);
+                }
             }
             if (p.size() != len)
                 throw std::runtime_error("bench: packets of one workload differ in length");

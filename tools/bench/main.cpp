@@ -41,7 +41,8 @@ void usage(const char* prog, FILE* out = stderr) {
                  "  --services LIST     services of 8 instances each (10,1000)\n"
                  "  --workers LIST      worker lcores (1,2); EAL needs as many lcores (-l)\n"
                  "  --encodings LIST    srh_tlv,dest_opt,service_sid (all); also srh_tlv_hmac (with an SRH HMAC TLV, verified)\n"
-                 "  --modes LIST        io,l3fwd,cats,newflow (all; io is 'restore' from memory)\n"
+                 "  --modes LIST        io,l3fwd,cats,newflow,end.dx6 (all; io is 'restore' from memory;\n"
+                 "                      end.dx6: the egress on SRv6 packets of 1 and 3 SIDs)\n"
                  "  --duration SEC      measured window of each run (0.5)\n"
                  "  --warmup SEC        minimum warm-up before it (0.1)\n"
                  "  --payload BYTES     UDP payload of every packet (32)\n"
@@ -173,7 +174,7 @@ bool parse_options(int argc, char** argv, Options& o) {
             break;
         }
         case 'm': {
-            e.run_io = e.run_l3fwd = e.run_cats = e.run_newflow = false;
+            e.run_io = e.run_l3fwd = e.run_cats = e.run_newflow = e.run_dx6 = false;
             std::stringstream ss(optarg);
             std::string item;
             while (std::getline(ss, item, ',')) {
@@ -185,8 +186,10 @@ bool parse_options(int argc, char** argv, Options& o) {
                     e.run_cats = true;
                 else if (item == "newflow")
                     e.run_newflow = true;
+                else if (item == "end.dx6")
+                    e.run_dx6 = true;
                 else {
-                    std::fprintf(stderr, "cats-bench: --modes: '%s' is not io, l3fwd, cats or newflow\n",
+                    std::fprintf(stderr, "cats-bench: --modes: '%s' is not io, l3fwd, cats, newflow or end.dx6\n",
                                  item.c_str());
                     return false;
                 }

@@ -42,6 +42,12 @@ Ipv6Addr neighbor_addr() { return addr({0x20, 0x01, 0x0d, 0xb8, 0x00, 0xff}, 2);
 Ipv6Addr server_addr() { return addr({0x20, 0x01, 0x0d, 0xb8, 0x00, 0x5e}, 1); }
 // 2001:db8:cafe::/96, the service SID prefix.
 Ipv6Addr sid_prefix() { return addr({0x20, 0x01, 0x0d, 0xb8, 0xca, 0xfe}); }
+// 2001:db8:ff::d6, the gateway's End.DX6 SID (tunnel workloads).
+Ipv6Addr dx6_sid() { return addr({0x20, 0x01, 0x0d, 0xb8, 0x00, 0xff}, 0xd6); }
+// 2001:db8:e::N, the ingress gateways that encapsulated them.
+Ipv6Addr ingress_addr(std::uint32_t n) { return addr({0x20, 0x01, 0x0d, 0xb8, 0x00, 0x0e}, n + 1); }
+
+std::size_t tunnel_sids(Encoding e) { return e == Encoding::Srv6Sid3 ? 3 : 1; }
 
 void put(std::vector<std::uint8_t>& out, const void* p, std::size_t n) {
     // resize + memcpy: GCC 12 at -O3 warns falsely on insert() here.
@@ -81,11 +87,67 @@ const char* encoding_name(Encoding e) noexcept {
     case Encoding::DestOpt: return "dest_opt";
     case Encoding::ServiceSid: return "service_sid";
     case Encoding::SrhTlvHmac: return "srh_tlv_hmac";
+    case Encoding::Srv6Sid1: return "srv6_1sid";
+    case Encoding::Srv6Sid3: return "srv6_3sid";
     }
     return "?";
 }
 
+std::size_t tunnel_inner_offset(Encoding e) noexcept { return 14 + 40 + 8 + 16 * tunnel_sids(e); }
+
+namespace {
+
+// Flow f's packet as an ingress gateway encapsulated it towards this one's
+// End.DX6 SID: outer IPv6 + SRH (Segments Left 0, the SID last) + the
+// inner IPv6/UDP packet the client sent (no request: it was steered).
+std::vector<std::uint8_t> build_tunnel_packet(const WorkloadSpec& w, std::uint32_t flow) {
+    const std::size_t n_sids = tunnel_sids(w.encoding);
+    const std::size_t l4_len = 8 + w.payload;
+    std::vector<std::uint8_t> inner(40 + l4_len);
+    inner[0] = 0x60;
+    wire::store_be16(inner.data() + 4, static_cast<std::uint16_t>(l4_len));
+    inner[6] = dp::kProtoUdp;
+    inner[7] = 64;
+    const Ipv6Addr src = addr({0x20, 0x01, 0x0d, 0xb8, 0x01, 0x00}, flow);
+    std::memcpy(inner.data() + 8, src.data(), 16);
+    std::memcpy(inner.data() + 24, server_addr().data(), 16);
+    std::uint8_t* udp = inner.data() + 40;
+    wire::store_be16(udp, static_cast<std::uint16_t>(1024 + flow % 60000));
+    wire::store_be16(udp + 2, 443);
+    wire::store_be16(udp + 4, static_cast<std::uint16_t>(l4_len));
+    for (std::uint16_t i = 0; i < w.payload; ++i)
+        udp[8 + i] = static_cast<std::uint8_t>(flow + i);
+
+    const std::size_t srh_len = 8 + 16 * n_sids;
+    std::vector<std::uint8_t> p;
+    put(p, kNeighborMac.data(), 6);
+    put(p, kClientMac.data(), 6);
+    p.push_back(0x86);
+    p.push_back(0xDD);
+    std::uint8_t ip[40] = {0x60, 0, 0, 0};
+    wire::store_be16(ip + 4, static_cast<std::uint16_t>(srh_len + inner.size()));
+    ip[6] = dp::kProtoRouting;
+    ip[7] = 63;
+    std::memcpy(ip + 8, ingress_addr(flow % kTunnelSources).data(), 16);
+    std::memcpy(ip + 24, dx6_sid().data(), 16);
+    put(p, ip, 40);
+    const auto last = static_cast<std::uint8_t>(n_sids - 1);
+    const std::uint8_t srh[8] = {dp::kProtoIpv6, static_cast<std::uint8_t>(srh_len / 8 - 1), 4, 0, last, 0, 0, 0};
+    put(p, srh, 8);
+    // Segment List[0] is the last segment (this SID); the others were
+    // traversed on the way.
+    put(p, dx6_sid().data(), 16);
+    for (std::size_t k = 1; k < n_sids; ++k)
+        put(p, instance_sid(0, 0, static_cast<std::uint32_t>(k)).data(), 16);
+    put(p, inner.data(), inner.size());
+    return p;
+}
+
+}  // namespace
+
 std::vector<std::uint8_t> build_packet(const WorkloadSpec& w, std::uint32_t flow) {
+    if (is_tunnel(w.encoding))
+        return build_tunnel_packet(w, flow);
     const std::uint32_t cs_id = kFirstCsId + flow % w.services;
     wire::CatsMetadata md;
     md.cs_id = cs_id;
@@ -138,6 +200,9 @@ std::vector<std::uint8_t> build_packet(const WorkloadSpec& w, std::uint32_t flow
         dst = sid_prefix();
         wire::store_be32(dst.data() + 12, cs_id);
         break;
+    case Encoding::Srv6Sid1:
+    case Encoding::Srv6Sid3:
+        break;  // build_tunnel_packet()
     }
 
     const std::size_t l4_len = 8 + w.payload;
@@ -204,6 +269,8 @@ dp::Config gateway_config(const WorkloadSpec& w, unsigned sids, const std::strin
         }
         c.services.push_back(std::move(sc));
     }
+    if (is_tunnel(w.encoding))
+        c.local_sids.push_back({{dx6_sid(), 128}, dp::SidBehavior::EndDX6, neighbor_addr()});
     return c;
 }
 
