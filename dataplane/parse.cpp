@@ -102,6 +102,11 @@ DropReason parse_ipv6_fields(std::span<const std::uint8_t> pkt, const ParseConfi
         return DropReason::Ipv6Truncated;
     if ((pkt[0] >> 4) != 6) [[unlikely]]
         return DropReason::Ipv6BadVersion;
+    // The addresses first: a packet dropped for its payload length is
+    // still counted for the local SID it was sent to (worker.cpp).
+    out.hop_limit = pkt[7];
+    std::memcpy(out.src, &pkt[8], 16);
+    std::memcpy(out.dst, &pkt[24], 16);
     const std::size_t payload_len = load_be16(&pkt[4]);
     // Payload length 0 means a jumbogram (RFC 2675), which we do not carry.
     if (payload_len == 0 || kIpv6HdrLen + payload_len > pkt.size()) [[unlikely]]
@@ -109,9 +114,6 @@ DropReason parse_ipv6_fields(std::span<const std::uint8_t> pkt, const ParseConfi
     // Bytes past the IPv6 packet (Ethernet padding) are not ours to parse.
     const std::span<const std::uint8_t> ip = pkt.first(kIpv6HdrLen + payload_len);
     out.ip6_len = static_cast<std::uint16_t>(ip.size());
-    out.hop_limit = ip[7];
-    std::memcpy(out.src, &ip[8], 16);
-    std::memcpy(out.dst, &ip[24], 16);
 
     std::uint8_t nh = ip[6];
     std::size_t off = kIpv6HdrLen;

@@ -29,7 +29,9 @@ void SidSnapshot::build_index() {
             i = (i + 1) & index_mask;
         index[i] = slot;
     }
-    lengths.assign(lens.begin(), lens.end());
+    lengths.clear();
+    for (const std::uint8_t len : lens)
+        lengths.push_back({mask_hi(len), mask_lo(len), len});
 }
 
 SidTable::SidTable(const Fib& fib, rte_rcu_qsbr* qsbr, std::uint32_t max_sids)

@@ -57,7 +57,13 @@ struct alignas(64) LocalSid {
 struct SidSnapshot {
     std::uint64_t version = 0;
     std::vector<LocalSid> sids;       // sorted by (address, length)
-    std::vector<std::uint8_t> lengths;  // the SIDs' distinct lengths, longest first
+    // The SIDs' distinct lengths, longest first, with their masks of each
+    // 8-byte half (in memory order).
+    struct Length {
+        std::uint64_t mask_hi, mask_lo;
+        std::uint8_t len;
+    };
+    std::vector<Length> lengths;
 
     bool empty() const noexcept { return sids.empty(); }
 
@@ -67,8 +73,9 @@ struct SidSnapshot {
         std::uint64_t hi, lo;
         std::memcpy(&hi, dst, 8);
         std::memcpy(&lo, dst + 8, 8);
-        for (const std::uint8_t len : lengths) {
-            const std::uint64_t h = hi & mask_hi(len), l = lo & mask_lo(len);
+        for (const Length& ln : lengths) {
+            const std::uint64_t h = hi & ln.mask_hi, l = lo & ln.mask_lo;
+            const std::uint8_t len = ln.len;
             for (std::uint32_t i = hash(h, l, len) & index_mask;; i = (i + 1) & index_mask) {
                 const IndexSlot& s = index[i];
                 if (s.sid == nullptr)

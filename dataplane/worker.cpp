@@ -237,11 +237,11 @@ void reply_icmp6(Worker& w, const Engine& e, rte_mbuf* m, const PacketInfo& pi, 
 // A packet the parser dropped for `r`, addressed to a local SID: counted
 // for the SID too, and an SRH whose layout RFC 8986 4.1 S08-S10 rejects
 // gets its Parameter Problem (pointer: Segments Left). The general parser
-// left `pi` filled up to the error: the IPv6 fields once ip6_len is set,
-// srh_off relative to the IPv6 header.
+// left `pi` filled up to the error: the addresses once the IPv6 header is
+// there (from ipv6_bad_payload_len on), srh_off relative to the IPv6 header.
 void local_sid_parse_drop(Worker& w, const Engine& e, const SidSnapshot& sids, rte_mbuf* m, const PacketInfo& pi,
                           DropReason r, std::uint32_t now_ms, std::uint16_t& out_port) noexcept {
-    if (pi.ip6_len == 0)
+    if (pi.ip6_len == 0 && r != DropReason::Ipv6BadPayloadLen)
         return;
     const LocalSid* ls = sids.find(pi.dst);
     if (ls == nullptr)
