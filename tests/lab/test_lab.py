@@ -2,12 +2,23 @@
 # SPDX-License-Identifier: BSD-3-Clause
 """The lab scenarios (tools/lab/README.md), each on the lab of tools/lab/lab.py:
 cats-trafgen sends from the tester namespace through cats-dataplane
-(net_af_packet), three compute-node namespaces decapsulate with the kernel's
-End.DX6 (seg6local, or the core SRH path on kernels without it:
-tools/lab/kernel_srv6.py), and trafgen receives what each node delivers on
-one port per instance. Each scenario prints the trafgen report and checks
-the kernel side independently: the End.DX6 counters of every node, and in
-scenarios 4 and 5 a capture on the nodes decoded with tshark.
+(net_af_packet), three compute-node namespaces decapsulate with End.DX6, and
+trafgen receives what each node delivers on one port per instance. Each
+scenario prints the trafgen report and checks the nodes' side
+independently: the End.DX6 counters of every node, and in scenarios 4 and 5
+a capture on the nodes decoded with tshark.
+
+The five scenarios run on two labs, one after the other:
+
+  kernel  every node's kernel terminates SRv6 (seg6local, or the core SRH
+          path on kernels without it: tools/lab/kernel_srv6.py)
+  mixed   node 3 runs cats-dataplane as its egress (`lab.py up
+          --cats-egress 3`), nodes 1 and 2 keep their kernels; after each
+          scenario the two ends of every policy into node 3 must agree: the
+          gateway's policies.ingress of the instance (packets, inner bytes)
+          moved by exactly what node 3's policies.egress for (the gateway's
+          encapsulation source, the instance's SID) did, and by what node
+          3's End.DX6 forwarded
 
   1. baseline: flows spread over the instances as the metrics say
   2. requirements: a latency bound never reaches the far node, a GPU flow
@@ -19,7 +30,7 @@ scenarios 4 and 5 a capture on the nodes decoded with tshark.
   5. bad traffic: malformed packets dropped by reason, none reaches a node,
      good traffic all arrives
 
-usage: test_lab.py BUILD_DIR SOURCE_DIR
+usage: test_lab.py BUILD_DIR SOURCE_DIR [kernel|mixed|both]   (default both)
 """
 import os
 import signal
@@ -28,6 +39,11 @@ import sys
 import time
 
 BUILD, SRC = sys.argv[1], sys.argv[2]
+# topology -> the nodes whose egress is cats-dataplane
+TOPOLOGIES = {"kernel": (), "mixed": (3,)}
+WHICH = sys.argv[3] if len(sys.argv) > 3 else "both"
+if WHICH not in list(TOPOLOGIES) + ["both"]:
+    sys.exit("usage: test_lab.py BUILD_DIR SOURCE_DIR [kernel|mixed|both]")
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(SRC, "tools", "lab"))
 import lab as labmod  # noqa: E402
@@ -82,8 +98,9 @@ def check_trafgen_clean(r, what):
 
 
 def check_kernel_counts(r, d, what, cs_ids=(100, 200)):
-    """Each node's End.DX6 counter moved by exactly what trafgen received
-    from that instance."""
+    """Each node's End.DX6 counter (its kernel's, or its cats-dataplane's
+    local_sids[].packets on a --cats-egress node) moved by exactly what
+    trafgen received from that instance."""
     inst = per_instance(r)
     for n in labmod.NODES:
         for cs in cs_ids:
@@ -91,17 +108,18 @@ def check_kernel_counts(r, d, what, cs_ids=(100, 200)):
             want = inst[name]["packets"] if name in inst else 0
             check(d.get((n, cs), 0) == want, "%s: node %d End.DX6 %s counted %d, trafgen received %d" % (
                 what, n, labmod.sid(n, cs), d.get((n, cs), 0), want))
-    print("   kernel End.DX6 packets: " + "  ".join(
+    print("   End.DX6 packets: " + "  ".join(
         "%s %d" % (instance_name(n, cs), d.get((n, cs), 0)) for cs in cs_ids for n in labmod.NODES))
 
 
 class Capture:
-    """dumpcap on a node's interface, decoded with tshark afterwards."""
+    """dumpcap on an interface of a lab namespace (`role`: n1, tg, ...),
+    decoded with tshark afterwards."""
 
-    def __init__(self, lab, node, dev, tag):
-        self.path = lab.path("cap-%s-n%d-%s.pcapng" % (tag, node, dev))
-        self.err = lab.path("cap-%s-n%d-%s.err" % (tag, node, dev))
-        self.p = subprocess.Popen(["ip", "netns", "exec", lab.ns("n%d" % node), "dumpcap", "-q", "-i", dev,
+    def __init__(self, lab, role, dev, tag):
+        self.path = lab.path("cap-%s-%s-%s.pcapng" % (tag, role, dev))
+        self.err = lab.path("cap-%s-%s-%s.err" % (tag, role, dev))
+        self.p = subprocess.Popen(["ip", "netns", "exec", lab.ns(role), "dumpcap", "-q", "-i", dev,
                                    "-f", "ip6", "-w", self.path],
                                   stdout=subprocess.DEVNULL, stderr=open(self.err, "w"))
         deadline = time.time() + 15
@@ -109,7 +127,7 @@ class Capture:
             if "Capturing on" in labmod.tail(self.err) or self.p.poll() is not None:
                 break
             time.sleep(0.05)
-        if not check(self.p.poll() is None, "dumpcap on n%d %s: %s" % (node, dev, labmod.tail(self.err))):
+        if not check(self.p.poll() is None, "dumpcap on %s %s: %s" % (role, dev, labmod.tail(self.err))):
             raise labmod.LabError("dumpcap failed")
 
     def stop(self):
@@ -250,8 +268,19 @@ def overload(lab):
            "(was %.3f)" % (took, len(on1), s_after, s_before)
 
 
+def delivered_capture(lab, n, tag):
+    """A capture of what node n's End.DX6 forwards to its video app. On a
+    kernel node: on its `vid`. A --cats-egress node's net_af_packet
+    transmits with PACKET_QDISC_BYPASS, which a capture on the sending
+    interface does not see: there, on the other end of the link (the
+    tester's vid-N), which receives every frame the node sends."""
+    if lab.is_cats_egress(n):
+        return Capture(lab, "tg", instance_name(n, 100), tag)
+    return Capture(lab, "n%d" % n, "vid", tag)
+
+
 def failure(lab):
-    caps = {n: Capture(lab, n, "vid", "fail") for n in (1, 3)}
+    caps = {n: delivered_capture(lab, n, "fail") for n in (1, 3)}
     c0 = lab.seg6_counters()
     snmp0 = lab.node_snmp6(2)
     run = lab.traffic(profile("failure"), "--all-flows", background=True)
@@ -339,7 +368,10 @@ def failure(lab):
 
 
 def bad_traffic(lab):
-    caps = {n: Capture(lab, n, "up0", "bad") for n in labmod.NODES}
+    # What the gateway sent each node: a capture on the node's uplink (a
+    # --cats-egress node's too: its dataplane's packet socket and dumpcap's
+    # each receive every frame).
+    caps = {n: Capture(lab, "n%d" % n, "up0", "bad") for n in labmod.NODES}
     c0 = lab.seg6_counters()
     st0 = lab.dataplane_stats()
     run = lab.traffic(profile("bad-traffic"))
@@ -369,10 +401,11 @@ def bad_traffic(lab):
     # the packet socket sees it from its original link-layer header. (The
     # gateway's side of the link shows nothing: net_af_packet transmits
     # with PACKET_QDISC_BYPASS.) So count distinct frames, and check that
-    # each shows exactly as often as the mode says.
-    copies = 2 if lab.state.get("srv6_termination") == "core" else 1
+    # each shows exactly as often as the mode says (once on a --cats-egress
+    # node: its kernel takes no IPv6 there).
     total = 0
     for n, c in caps.items():
+        copies = 2 if lab.state.get("srv6_termination") == "core" and not lab.is_cats_egress(n) else 1
         gw = labmod.GW_MAC[n]
         all_rows = c.fields(["frame.md5_hash", "ipv6.nxt", "ipv6.routing.type", "ipv6.routing.segleft",
                              "_ws.malformed"], "eth.src == %s" % gw)
@@ -401,54 +434,131 @@ SCENARIOS = [("1 baseline", baseline), ("2 requirements", requirements), ("3 ove
              ("4 failure", failure), ("5 bad traffic", bad_traffic)]
 
 
+def policy_snapshot(lab):
+    """Both ends of the policies into the --cats-egress nodes
+    (lab.policy_counters), what those nodes' End.DX6 forwarded, and what
+    else their policy tables hold; None on the kernel-only lab."""
+    if not lab.egress_nodes:
+        return None
+    eg = {n: lab.egress_stats(n) for n in lab.egress_nodes}
+    dx6 = {(n, int(ls["sid"].split("::")[1])): ls["packets"] for n in eg for ls in eg[n]["local_sids"]}
+    ours = {(labmod.ENCAP_SOURCE, labmod.sid(n, cs)) for n in eg for cs in labmod.SERVICES}
+    stray = ["n%d %s -> %s: %d" % (n, p["source"], p["sid"], p["packets"]) for n in eg
+             for p in eg[n]["policies"]["egress"] if (p["source"], p["sid"]) not in ours]
+    overflow = sum(eg[n]["policies"]["egress_overflow"] for n in eg)
+    totals = {n: {k: eg[n]["totals"][k] for k in ("rx_packets", "endpoint", "tx_packets", "dropped")} for n in eg}
+    return {"policies": lab.policy_counters(), "dx6": dx6, "stray": stray, "overflow": overflow, "totals": totals}
+
+
+def check_policies(lab, before, what):
+    """Every policy into a --cats-egress node counted the same at both
+    ends over the scenario: the gateway's per-instance packets and inner
+    bytes = the node's per (source, SID) ones = what its End.DX6 forwarded;
+    nothing counted for another source or SID, nothing overflowed, and the
+    node's dataplane decapsulated and sent every packet it received. Returns
+    a summary."""
+    if before is None:
+        return ""
+    after = policy_snapshot(lab)
+    parts = []
+    for key in sorted(after["policies"]):
+        n, cs = key
+        a, b = after["policies"][key], before["policies"].get(key, {"ingress": (0, 0), "egress": (0, 0)})
+        ing = tuple(x - y for x, y in zip(a["ingress"], b["ingress"]))
+        egr = tuple(x - y for x, y in zip(a["egress"], b["egress"]))
+        fwd = after["dx6"].get(key, 0) - before["dx6"].get(key, 0)
+        check(ing == egr and ing[0] == fwd,
+              "%s: policy %s -> %s: the gateway counted %d packets %d bytes, node %d %d packets %d bytes, "
+              "its End.DX6 forwarded %d" % (what, labmod.ENCAP_SOURCE, labmod.sid(n, cs), ing[0], ing[1], n,
+                                            egr[0], egr[1], fwd))
+        parts.append("%s %d/%d" % (instance_name(n, cs), egr[0], egr[1]))
+    check(not after["stray"], "%s: the egress counted policies that are not the gateway's: %s" % (
+        what, after["stray"][:5]))
+    check(after["overflow"] == 0, "%s: egress policy table overflow %d" % (what, after["overflow"]))
+    for n, t in after["totals"].items():
+        d = delta(t, before["totals"][n])
+        check(d["rx_packets"] == d["endpoint"] == d["tx_packets"] and d["dropped"] == 0,
+              "%s: node %d's dataplane received %d, decapsulated %d, sent %d, dropped %d" % (
+                  what, n, d["rx_packets"], d["endpoint"], d["tx_packets"], d["dropped"]))
+    line = "policies into the cats egress, packets/bytes at both ends: " + "  ".join(parts)
+    print("   " + line)
+    return "; " + line
+
+
+def run_lab(topology, egress):
+    """Bring the lab of `topology` up, run the five scenarios on it, bring
+    it down (also on failure or timeout)."""
+    name = "%s%s" % (LAB_NAME, topology[0])
+    lab = labmod.Lab(name, BUILD)
+    # However this process ends (SIGKILL included), the lab goes down.
+    reaper = labmod.start_reaper(name)
+    t_lab = time.time()
+    print("\n######## %s lab%s" % (topology, " (cats-dataplane egress on node %s)" % ",".join(
+        map(str, egress)) if egress else ""), flush=True)
+    try:
+        lab.up(cats_egress=egress)
+        first = policy_snapshot(lab)
+        for sname, fn in SCENARIOS:
+            print("\n==== %s: scenario %s" % (topology, sname), flush=True)
+            before = len(failures)
+            t0 = time.time()
+            try:
+                pol0 = policy_snapshot(lab)
+                summary = fn(lab)
+                summary += check_policies(lab, pol0, sname)
+            except (labmod.LabError, KeyError, ValueError, TypeError, IndexError) as e:
+                check(False, "%s: scenario %s: %s: %s" % (topology, sname, type(e).__name__, e))
+                summary = "error"
+            ok = len(failures) == before
+            results.append((topology, sname, ok, time.time() - t0, summary))
+            print("==== %s: %s: %s (%.1f s): %s" % (topology, sname, "PASS" if ok else "FAIL", time.time() - t0,
+                                                  summary), flush=True)
+        if first is not None:
+            # Over the whole run: every policy into the egress carried traffic.
+            last = policy_snapshot(lab)
+            for key, v in sorted(last["policies"].items()):
+                check(v["ingress"] == v["egress"] and v["egress"][0] > first["policies"][key]["egress"][0],
+                      "%s: policy -> %s over the run: gateway %s, node %d %s" % (
+                          topology, labmod.sid(*key), v["ingress"], key[0], v["egress"]))
+    except labmod.LabError as e:
+        check(False, "%s lab: %s" % (topology, e))
+    finally:
+        if failures:
+            for f in ["dataplane.log", "control.log", "agent2.log"] + ["egress%d.log" % n for n in egress]:
+                print("---- %s\n%s" % (f, labmod.tail(lab.path(f), 2000)))
+        try:
+            lab.down()
+        except labmod.LabError as e:
+            check(False, "%s: down: %s" % (topology, e))
+        reaper.stdin.close()      # the lab is down: the watchdog may go
+    print("######## %s lab: %.1f s" % (topology, time.time() - t_lab), flush=True)
+
+
 def main():
     if os.geteuid() != 0:
         print("SKIP: needs root (network namespaces, AF_PACKET)")
         return 77
     # meson's timeout sends SIGTERM: clean up as on any failure.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    lab = labmod.Lab(LAB_NAME, BUILD)
-    # However this process ends (SIGKILL included), the lab goes down.
-    reaper = labmod.start_reaper(LAB_NAME)  # noqa: F841 (kept open until exit)
     t_all = time.time()
     try:
-        try:
-            lab.preflight()
-        except labmod.LabError as e:
-            # Only a kernel that can terminate SRv6 in no way is a skip;
-            # anything else missing (binaries, tools) is a failure.
-            if "CONFIG_" in str(e):
-                print("SKIP: %s" % e)
-                return 77
-            raise
-        lab.up()
-        for name, fn in SCENARIOS:
-            print("\n==== scenario %s" % name, flush=True)
-            before = len(failures)
-            t0 = time.time()
-            try:
-                summary = fn(lab)
-            except (labmod.LabError, KeyError, ValueError, TypeError, IndexError) as e:
-                check(False, "scenario %s: %s: %s" % (name, type(e).__name__, e))
-                summary = "error"
-            ok = len(failures) == before
-            results.append((name, ok, time.time() - t0, summary))
-            print("==== %s: %s (%.1f s): %s" % (name, "PASS" if ok else "FAIL", time.time() - t0, summary), flush=True)
+        labmod.Lab(LAB_NAME, BUILD).preflight()
     except labmod.LabError as e:
-        check(False, "lab: %s" % e)
-    finally:
-        if failures:
-            for f in ("dataplane.log", "control.log", "agent2.log"):
-                print("---- %s\n%s" % (f, labmod.tail(lab.path(f), 2000)))
-        try:
-            lab.down()
-        except labmod.LabError as e:
-            check(False, "down: %s" % e)
+        # Only a kernel that can terminate SRv6 in no way is a skip;
+        # anything else missing (binaries, tools) is a failure.
+        if "CONFIG_" in str(e):
+            print("SKIP: %s" % e)
+            return 77
+        print("FAIL: %s" % e)
+        return 1
+    topologies = list(TOPOLOGIES) if WHICH == "both" else [WHICH]
+    for topology in topologies:
+        run_lab(topology, TOPOLOGIES[topology])
     print("\nsummary (%.1f s):" % (time.time() - t_all))
-    for name, ok, secs, summary in results:
-        print("  %-16s %s %5.1f s  %s" % (name, "PASS" if ok else "FAIL", secs, summary))
-    passed = sum(1 for r in results if r[1])
-    print("%d passed, %d failed" % (passed, len(SCENARIOS) - passed))
+    for topology, name, ok, secs, summary in results:
+        print("  %-6s %-16s %s %5.1f s  %s" % (topology, name, "PASS" if ok else "FAIL", secs, summary))
+    passed = sum(1 for r in results if r[2])
+    print("%d passed, %d failed" % (passed, len(SCENARIOS) * len(topologies) - passed))
     return 1 if failures else 0
 
 

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: BSD-3-Clause
 """The cats lab on one machine: network namespaces, veth pairs, the real
-binaries, Linux SRv6 compute nodes.
+binaries, Linux SRv6 compute nodes (or cats-dataplane as a node's egress).
 
-  tools/lab/lab.py up [--build DIR] [--name NAME]   create the lab, start everything
+  tools/lab/lab.py up [--build DIR] [--name NAME] [--cats-egress N[,N]]
+                                                    create the lab, start everything
   tools/lab/lab.py status [--name NAME]             namespaces, processes, table, kernel counters
   tools/lab/lab.py traffic PROFILE [--name NAME] [-- TRAFGEN OPTIONS]
                                                     cats-trafgen run through the lab, report
@@ -16,8 +17,9 @@ binaries, Linux SRv6 compute nodes.
 
 Topology and addresses: tools/lab/README.md. Everything `up` creates is
 named after the lab (namespaces NAME-tg, NAME-gw, NAME-n1..3; EAL file
-prefix NAME; state in /run/cats-lab/NAME) and removed by `down`, and by
-`up` itself when it fails midway. tests/lab/test_lab.py imports this file.
+prefixes NAME and, for a node running cats-dataplane, NAME-nN; state in
+/run/cats-lab/NAME) and removed by `down`, and by `up` itself when it fails
+midway. tests/lab/test_lab.py imports this file.
 """
 import argparse
 import json
@@ -25,6 +27,8 @@ import os
 import re
 import shutil
 import signal
+import socket
+import struct
 import subprocess
 import sys
 import time
@@ -45,6 +49,10 @@ LIFETIME_S = 2              # ... with this lifetime
 AFFINITY_TIMEOUT_S = 30
 CONTROL_PORT = 7410
 MGMT_PREFIX = "fdca:75:1::"  # ULA management network (agents -> cats-control)
+ENCAP_SOURCE = "2001:db8:ff::1"   # the gateway's H.Encaps source: the policies' source at the nodes
+# A node that runs cats-dataplane as its egress (`up --cats-egress N`):
+# its DPDK ports, in this order, are its three data interfaces.
+EGRESS_PORTS = ("up0",) + tuple(SERVICES[cs][0] for cs in SERVICES)
 # The compute nodes' metrics at `up`: node 1 near and CPU only, node 2 near
 # with CPU and GPU, node 3 far (5 ms) and GPU only; loads 10/40/70 %, so the
 # effective weights (weight x (100 - load)/100 x (score + 1)/11) are
@@ -108,6 +116,50 @@ def tail(path, n=3000):
         return ""
 
 
+# The dataplane's management socket (proto-defs/mgmt_wire.hpp, version 0):
+# a 16-byte header {magic "CATM", version, type, payload length, seq}, then
+# the payload; one answer per request, with the same seq. The lab asks an
+# egress node's dataplane, which has no cats-control of its own, for its
+# stats this way: STATS_REQ (empty) -> STATS (JSON text).
+MGMT_MAGIC, MGMT_VERSION = 0x4341544D, 0
+MGMT_STATS_REQ, MGMT_STATS = 5, 6
+MGMT_MAX_PAYLOAD = 32 << 20
+MGMT_HEADER = struct.Struct("!IHHII")
+
+
+def mgmt_stats(path, timeout=5.0):
+    """The stats JSON of the cats-dataplane listening on `path`."""
+    def recv_exact(s, n):
+        buf = b""
+        while len(buf) < n:
+            chunk = s.recv(n - len(buf))
+            if not chunk:
+                raise LabError("%s: the dataplane closed the connection" % path)
+            buf += chunk
+        return buf
+
+    seq = os.getpid() & 0xFFFFFFFF
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(timeout)
+            s.connect(path)
+            s.sendall(MGMT_HEADER.pack(MGMT_MAGIC, MGMT_VERSION, MGMT_STATS_REQ, 0, seq))
+            magic, version, mtype, length, rseq = MGMT_HEADER.unpack(recv_exact(s, MGMT_HEADER.size))
+            if magic != MGMT_MAGIC or version != MGMT_VERSION or length > MGMT_MAX_PAYLOAD:
+                raise LabError("%s: not a version %d management answer (magic %#x, version %d, length %d)" % (
+                    path, MGMT_VERSION, magic, version, length))
+            payload = recv_exact(s, length)
+    except OSError as e:
+        raise LabError("%s: %s" % (path, e))
+    if mtype != MGMT_STATS or rseq != seq:
+        raise LabError("%s: answer type %d seq %d to STATS_REQ seq %d: %s" % (
+            path, mtype, rseq, seq, payload[:200].decode(errors="replace")))
+    try:
+        return json.loads(payload)
+    except ValueError as e:
+        raise LabError("%s: the stats are not JSON: %s" % (path, e))
+
+
 class Lab:
     def __init__(self, name=DEFAULT_NAME, build=None):
         if not re.fullmatch(r"[a-z][a-z0-9]{0,11}", name):
@@ -139,6 +191,19 @@ class Lab:
 
     def bin(self, rel):
         return os.path.join(self.build, rel)
+
+    @property
+    def egress_nodes(self):
+        """The nodes whose egress is cats-dataplane (`up --cats-egress`),
+        not their kernel."""
+        return tuple(self.state.get("cats_egress", ()))
+
+    def is_cats_egress(self, n):
+        return n in self.egress_nodes
+
+    def egress_prefix(self, n):
+        """Node n's dataplane's EAL file prefix (/var/run/dpdk/<prefix>)."""
+        return "%s-n%d" % (self.name, n)
 
     @property
     def dataplane_bin(self):
@@ -200,7 +265,18 @@ class Lab:
         except ValueError as e:
             raise LabError(str(e))
 
-    def up(self, lcore=0, log=print):
+    def up(self, lcore=0, log=print, cats_egress=(), egress_lcore=None):
+        """Create the lab and start everything. cats_egress: the nodes that
+        terminate SRv6 with cats-dataplane (End.DX6) instead of their kernel;
+        their dataplanes run on egress_lcore (default: the CPU after
+        `lcore`), each with a file prefix of its own."""
+        cats_egress = tuple(sorted(set(cats_egress)))
+        bad = [n for n in cats_egress if n not in NODES]
+        if bad:
+            raise LabError("--cats-egress: no node %s (the nodes are %s)" % (
+                ",".join(map(str, bad)), ",".join(map(str, NODES))))
+        if egress_lcore is None:
+            egress_lcore = (lcore + 1) % (os.cpu_count() or 1)
         mode = self.preflight()
         if self.is_up():
             raise LabError("lab '%s' is already up, or left over: run `lab.py down --name %s` first" % (
@@ -208,22 +284,32 @@ class Lab:
         try:
             os.makedirs(self.dir, mode=0o700)
             self.state = {"name": self.name, "build": self.build, "pids": {}, "started": time.time(),
-                          "srv6_termination": mode}
+                          "srv6_termination": mode, "cats_egress": list(cats_egress),
+                          "lcore": lcore, "egress_lcore": egress_lcore}
             self._save()
         except OSError as e:
             self._remove_run_dirs()
             raise LabError("cannot create the lab's state directory %s: %s" % (self.dir, e))
-        log("lab %s: the compute nodes' kernels terminate SRv6 with %s" % (
-            self.name, "seg6local End.DX6" if mode == kernel_srv6.SEG6LOCAL else
-            "the core SRH processing (local SIDs, nftables counters): no seg6local in this kernel"
-            if mode == kernel_srv6.CORE and "CATS_SRV6_TERMINATION" not in os.environ else
-            "the core SRH processing (local SIDs, nftables counters)"))
+        kernel_nodes = [n for n in NODES if n not in cats_egress]
+        if kernel_nodes:
+            log("lab %s: the kernels of node%s %s terminate SRv6 with %s" % (
+                self.name, "s" if len(kernel_nodes) > 1 else "", ",".join(map(str, kernel_nodes)),
+                "seg6local End.DX6" if mode == kernel_srv6.SEG6LOCAL else
+                "the core SRH processing (local SIDs, nftables counters): no seg6local in this kernel"
+                if mode == kernel_srv6.CORE and "CATS_SRV6_TERMINATION" not in os.environ else
+                "the core SRH processing (local SIDs, nftables counters)"))
+        if cats_egress:
+            log("lab %s: node%s %s terminate%s SRv6 with cats-dataplane End.DX6 (lcore %d)" % (
+                self.name, "s" if len(cats_egress) > 1 else "", ",".join(map(str, cats_egress)),
+                "" if len(cats_egress) > 1 else "s", egress_lcore))
         t0 = time.time()
         try:
             self._topology()
             log("lab %s: namespaces and links up (%.1f s)" % (self.name, time.time() - t0))
             self._configs()
             self._start_dataplane(lcore)
+            for n in cats_egress:
+                self._start_egress(n, egress_lcore)
             self._start_control()
             for n in NODES:
                 self.write_metrics(n, NODE_METRICS[n])
@@ -233,7 +319,7 @@ class Lab:
                 self.name, time.time() - t0, len(NODES) * len(SERVICES)))
         except BaseException:
             log("lab %s: up failed, removing what was made" % self.name)
-            for f in ("dataplane.log", "control.log"):
+            for f in ["dataplane.log", "control.log"] + ["egress%d.log" % n for n in cats_egress]:
                 if os.path.exists(self.path(f)):
                     log("---- %s\n%s" % (f, tail(self.path(f))))
             self.down(log=lambda *_: None)
@@ -282,6 +368,18 @@ class Lab:
 
         for n in NODES:
             node = self.ns("n%d" % n)
+            if self.is_cats_egress(n):
+                # cats-dataplane owns the node's data interfaces (net_af_packet
+                # on up0, vid, llm) and terminates the tunnel itself: like the
+                # gateway's ports they carry no kernel IPv6, so the node's
+                # kernel neither answers nor forwards there. The management
+                # leg stays the kernel's: the agent talks to cats-control.
+                for d in EGRESS_PORTS:
+                    no_ipv6(node, d)
+                for d in EGRESS_PORTS + ("mg0", "lo"):
+                    sh("ip", "link", "set", d, "up", ns=node)
+                sh("ip", "-6", "addr", "add", "%s1%d/64" % (MGMT_PREFIX, n), "dev", "mg0", "nodad", ns=node)
+                continue
             self.srv6_node(n).enable("up0")
             for d in ["up0", "mg0", "lo"] + [SERVICES[cs][0] for cs in SERVICES]:
                 sh("ip", "link", "set", d, "up", ns=node)
@@ -307,7 +405,7 @@ class Lab:
         with open(self.path("gateway.yaml"), "w") as fh:
             fh.write("""# cats lab gateway (written by tools/lab/lab.py)
 gateway:
-  encap_source: 2001:db8:ff::1
+  encap_source: %s
   service_sid_prefix: 2001:db8:5::/96
   flow_table_size: 65536
 ports:
@@ -317,7 +415,9 @@ neighbors:
 routes:
 %s
 services: []
-""" % ("\n".join("  - {name: net_af_packet%d}" % p for p in range(4)), neighbors, routes))
+""" % (ENCAP_SOURCE, "\n".join("  - {name: net_af_packet%d}" % p for p in range(4)), neighbors, routes))
+        for n in self.egress_nodes:
+            self._egress_config(n)
         peers = "\n".join('  - {node_id: %d, key_id: %d, key: "%s", name: node%d}' % (n, n, KEYS[n], n)
                           for n in NODES)
         services = "\n".join("  - {cs_id: %d, name: %s, affinity_timeout_s: %d, instances: []}" % (
@@ -333,6 +433,37 @@ policy: {metric_threshold_pct: 5, max_pushes_per_s: 4, startup_hold_s: 1}
 services:
 %s
 """ % (MGMT_PREFIX, CONTROL_PORT, self.path("ctl.sock"), self.path("dp.sock"), peers, services))
+
+    def _egress_config(self, n):
+        """Node n's cats-dataplane as the SRv6 egress: End.DX6 per instance
+        SID towards the tester's port of that instance, as the kernel nodes
+        do (a static neighbor each: the tester runs no NDP). No services,
+        no routes: what is not for a local SID is dropped (no_route)."""
+        ports = "\n".join("  - {name: net_af_packet%d}   # %s" % (i, d) for i, d in enumerate(EGRESS_PORTS))
+        neighbors, sids = [], []
+        for k, cs in enumerate(SERVICES, 1):
+            nh = "2001:db8:e%d:%d::2" % (n, k)
+            neighbors.append('  - {address: "%s", mac: "%s", port: net_af_packet%d}' % (
+                nh, app_mac(n, k, True), EGRESS_PORTS.index(SERVICES[cs][0])))
+            sids.append('  - {sid: "%s", behavior: End.DX6, next_hop: "%s"}   # %s' % (
+                sid(n, cs), nh, SERVICES[cs][1]))
+        with open(self.path("n%d-egress.yaml" % n), "w") as fh:
+            fh.write("""# cats lab node %d: cats-dataplane as the SRv6 egress (written by tools/lab/lab.py)
+gateway:
+  # The node's own address (the source of its ICMPv6 errors); it
+  # encapsulates nothing.
+  encap_source: "2001:db8:ff:%d::2"
+  flow_table_size: 1024
+  # Per (outer source, SID) accounting: the gateway's policies.
+  policy_table_size: 64
+ports:
+%s
+neighbors:
+%s
+local_sids:
+%s
+services: []
+""" % (n, n, ports, "\n".join(neighbors), "\n".join(sids)))
 
     def _spawn(self, role, cmd, ns=None):
         full = (["ip", "netns", "exec", ns] if ns else []) + cmd
@@ -363,6 +494,29 @@ services:
                 return
             time.sleep(0.2)
         raise LabError("cats-dataplane did not start within 60 s:\n%s" % tail(self.path("dataplane.log")))
+
+    def _start_egress(self, n, lcore):
+        """cats-dataplane in node n's namespace on its three data
+        interfaces, with a management socket of its own (read by
+        egress_stats; no cats-control talks to it)."""
+        role = "egress%d" % n
+        sock = self.path("n%d-dp.sock" % n)
+        cmd = [self.dataplane_bin, "--no-huge", "-m", "256", "--no-pci", "--file-prefix", self.egress_prefix(n),
+               "-l", str(lcore), "--no-telemetry", "--log-level", "lib.eal:error"]
+        for i, d in enumerate(EGRESS_PORTS):
+            cmd += ["--vdev", "net_af_packet%d,iface=%s" % (i, d)]
+        cmd += ["--", "--config", self.path("n%d-egress.yaml" % n), "--mgmt-socket", sock,
+                "--stats-file", self.path("n%d-egress-stats.json" % n)]
+        p = self._spawn(role, cmd, ns=self.ns("n%d" % n))
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if p.poll() is not None:
+                raise LabError("cats-dataplane of node %d exited %s:\n%s" % (n, p.returncode,
+                                                                               tail(self.path(role + ".log"))))
+            if "worker(s)" in tail(self.path(role + ".log"), 100000) and os.path.exists(sock):
+                return
+            time.sleep(0.2)
+        raise LabError("cats-dataplane of node %d did not start within 60 s:\n%s" % (n, tail(self.path(role + ".log"))))
 
     def _start_control(self):
         p = self._spawn("control", [self.control_bin, "--config", self.path("control.yaml")], ns=self.ns("gw"))
@@ -440,6 +594,8 @@ services:
         for n in ours:
             sh("ip", "netns", "del", n, check=False)
         shutil.rmtree(os.path.join("/var/run/dpdk", self.name), ignore_errors=True)
+        for n in NODES:      # from the names: the state may be gone
+            shutil.rmtree(os.path.join("/var/run/dpdk", self.egress_prefix(n)), ignore_errors=True)
         self._remove_run_dirs()
         self.state = {}
         left = [n for n in self.namespaces() if n in set(sh("ip", "netns", "list", check=False).split())]
@@ -515,7 +671,11 @@ services:
         kernel, counted as Ip6InDiscards) or on again. The link itself stays
         up, so only the instance's lifetime tells the gateway. (Not the
         veth down: net_af_packet towards a carrier-less veth behaves
-        unevenly, see README.md.)"""
+        unevenly, see README.md.) Not for a node whose egress is
+        cats-dataplane: its kernel runs no IPv6 on up0 to turn off."""
+        if self.is_cats_egress(n):
+            raise LabError("node %d runs cats-dataplane as its egress: its kernel has no IPv6 on up0 to turn "
+                           "off (`agent %d kill` makes it go from the table)" % (n, n))
         node = self.ns("n%d" % n)
         sh("sysctl", "-qw", "net.ipv6.conf.up0.disable_ipv6=%d" % (0 if up else 1), ns=node)
         if up:
@@ -580,6 +740,13 @@ services:
             raise LabError("catsctl stats: no dataplane counters")
         return st
 
+    def egress_stats(self, n):
+        """The stats of node n's cats-dataplane (a --cats-egress node), from
+        its management socket: local_sids, policies.egress, ports, drops."""
+        if not self.is_cats_egress(n):
+            raise LabError("node %d's egress is its kernel, not cats-dataplane" % n)
+        return mgmt_stats(self.path("n%d-dp.sock" % n))
+
     def srv6_node(self, n):
         """Node n's kernel as SRv6 endpoint, in the mode `up` chose."""
         if not hasattr(self, "_srv6_nodes"):
@@ -593,13 +760,44 @@ services:
         return self._srv6_nodes[n]
 
     def seg6_counters(self):
-        """(node, cs_id) -> packets node n's kernel terminated (End.DX6) for
-        the SID of that service: seg6local's `count` or the nftables
-        counter, whichever the lab runs on."""
+        """(node, cs_id) -> packets node n terminated (End.DX6) for the SID
+        of that service and forwarded to its next hop: on a kernel node
+        seg6local's `count` or the nftables counter, whichever the lab runs
+        on; on a --cats-egress node the dataplane's local_sids[].packets."""
         out = {}
         for n in NODES:
-            for s, packets in self.srv6_node(n).counters().items():
+            if self.is_cats_egress(n):
+                counts = {ls["sid"]: ls["packets"] for ls in self.egress_stats(n).get("local_sids", [])}
+            else:
+                counts = self.srv6_node(n).counters()
+            for s, packets in counts.items():
                 out[(n, int(s.split("::")[1]))] = packets
+        return out
+
+    def policy_counters(self, gw_stats=None):
+        """Both ends of every policy that ends on a --cats-egress node:
+        (node, cs_id) -> {"ingress": (packets, bytes), "egress": (packets,
+        bytes)}. Ingress: the gateway's policies.ingress of that instance
+        (instance id = node, its last SID = sid(node, cs_id)); egress: the
+        node's policies.egress for (ENCAP_SOURCE, that SID). Bytes are the
+        inner IPv6 packet's on both ends. (0, 0) where a side has no entry."""
+        if not self.egress_nodes:
+            return {}
+        gw = (gw_stats or self.dataplane_stats()).get("policies")
+        if gw is None:
+            raise LabError("the gateway's stats have no policies")
+        out = {}
+        for n in self.egress_nodes:
+            eg = self.egress_stats(n).get("policies")
+            if eg is None:
+                raise LabError("node %d's stats have no policies" % n)
+            for cs in SERVICES:
+                ing = [(p["packets"], p["bytes"]) for p in gw.get("ingress", [])
+                       if p["cs_id"] == cs and p["instance"] == n and p["source"] == ENCAP_SOURCE
+                       and p["sid"] == sid(n, cs)]
+                egr = [(p["packets"], p["bytes"]) for p in eg.get("egress", [])
+                       if p["source"] == ENCAP_SOURCE and p["sid"] == sid(n, cs)]
+                out[(n, cs)] = {"ingress": ing[0] if ing else (0, 0), "egress": egr[0] if egr else (0, 0)}
         return out
 
     def link_counters(self, n, dev):
@@ -725,9 +923,18 @@ def cmd_status(lab):
         rc = 1
     try:
         c = lab.seg6_counters()
-        print("kernel End.DX6 packets (%s): " % lab.state.get("srv6_termination") + "  ".join("n%d/%d %d" % (n, cs, v) for (n, cs), v in sorted(c.items())))
+        print("End.DX6 packets (kernel: %s%s): " % (lab.state.get("srv6_termination"), "".join(
+            "; n%d: cats-dataplane" % n for n in lab.egress_nodes)) + "  ".join(
+            "n%d/%d %d" % (n, cs, v) for (n, cs), v in sorted(c.items())))
     except LabError as e:
-        print("kernel counters: %s" % e)
+        print("End.DX6 counters: %s" % e)
+        rc = 1
+    try:
+        for (n, cs), v in sorted(lab.policy_counters().items()):
+            print("  policy %s -> %s: gateway %d pkts %d B, node %d %d pkts %d B" % (
+                ENCAP_SOURCE, sid(n, cs), v["ingress"][0], v["ingress"][1], n, v["egress"][0], v["egress"][1]))
+    except LabError as e:
+        print("policies: %s" % e)
         rc = 1
     return rc
 
@@ -746,6 +953,10 @@ def main(argv=None):
     p_up = command("up", help="create the namespaces and links, start every process")
     p_up.add_argument("--build", help="meson build directory (default: <source>/build)")
     p_up.add_argument("--lcore", type=int, default=0, help="the dataplane's lcore (default 0)")
+    p_up.add_argument("--cats-egress", default="", metavar="N[,N]",
+                      help="nodes that terminate SRv6 with cats-dataplane (End.DX6) instead of their kernel")
+    p_up.add_argument("--egress-lcore", type=int, default=None,
+                      help="the lcore of the --cats-egress nodes' dataplanes (default: the CPU after --lcore)")
     command("down", help="remove everything the lab made")
     command("status", help="namespaces, processes, table, kernel counters")
     command("reap", help="(for scripts, see start_reaper) wait for end of file on stdin, then down")
@@ -770,7 +981,12 @@ def main(argv=None):
     try:
         lab = Lab(a.name, getattr(a, "build", None))
         if a.cmd == "up":
-            lab.up(lcore=a.lcore)
+            try:
+                egress = [int(x) for x in a.cats_egress.split(",") if x.strip()]
+            except ValueError:
+                raise LabError("--cats-egress: a comma list of node numbers (%s), got '%s'" % (
+                    ",".join(map(str, NODES)), a.cats_egress))
+            lab.up(lcore=a.lcore, cats_egress=egress, egress_lcore=a.egress_lcore)
             print("lab %s is up; `%s status`, `%s down`" % (lab.name, sys.argv[0], sys.argv[0]))
             return 0
         if a.cmd == "down":
@@ -804,6 +1020,8 @@ def main(argv=None):
             return 0
         if a.cmd == "node":
             if a.action == "fail":
+                if lab.is_cats_egress(a.node):
+                    lab.node_stack(a.node, False)    # refuses, saying why, before the agent is killed
                 lab.stop_agent(a.node, signal.SIGKILL)
                 lab.node_stack(a.node, False)
             else:
