@@ -14,6 +14,17 @@ using boost::system::error_code;
 
 namespace {
 
+// "sid add fc00:e::d6 End.DX6 via 2001:db8:ff::d", "sid del fc00:e::/64",
+// for the log.
+std::string req_text(const Json& sid_args, bool add) {
+    std::string t = std::string(add ? "sid add " : "sid del ") + sid_args.value("sid", "");
+    if (add)
+        t += " " + sid_args.value("behavior", "");
+    if (sid_args.contains("next_hop"))
+        t += " via " + sid_args.value("next_hop", "");
+    return t;
+}
+
 // Dataplane replies are passed through as JSON; text that is not JSON is
 // reported, never forwarded as if it were.
 bool parse_dataplane_json(const std::string& text, Json& out) {
@@ -38,6 +49,7 @@ Daemon::Daemon(boost::asio::io_context& io, Config cfg)
       events_(io),
       sample_timer_(io) {
     link_.set_observer([this](Json e) { events_.add(std::move(e)); });
+    link_.set_on_connect([this] { resend_sids(); });
     rib_.load_static(cfg_.services);
     // Replay state before the first datagram can be heard.
     if (!cfg_.state_dir.empty()) {
@@ -207,6 +219,8 @@ void Daemon::handle(const ctl::Request& req, CtlServer::Respond respond) {
     if (cmd == ctl::kInstanceAdd || cmd == ctl::kInstanceSet || cmd == ctl::kInstanceDel ||
         cmd == ctl::kInstanceDrain || cmd == ctl::kInstanceUndrain)
         return instance_cmd(req, std::move(respond));
+    if (cmd == ctl::kSidAdd || cmd == ctl::kSidDel)
+        return sid_cmd(req, std::move(respond));
     if (cmd == ctl::kFlowList) {
         ctl::FlowArgs a;
         if (const std::string e = ctl::parse_flow_args(req.args, a); !e.empty())
@@ -275,6 +289,25 @@ void Daemon::handle(const ctl::Request& req, CtlServer::Respond respond) {
     if (cmd == ctl::kRouteList)
         return dataplane_query(mgmt::MsgType::StatsReq, {}, std::move(respond), "cannot list routes",
                                ctl::route_list_result);
+    // Local SIDs: the dataplane's, each marked with where it came from.
+    if (cmd == ctl::kSidList)
+        return dataplane_query(mgmt::MsgType::StatsReq, {}, std::move(respond), "cannot list local SIDs",
+                               [this](const Json& stats, Json& result) {
+                                   std::string e = ctl::sid_list_result(stats, result);
+                                   if (!e.empty())
+                                       return e;
+                                   for (Json& s : result["sids"]) {
+                                       const auto it = s.find("sid");
+                                       const auto key = it != s.end() && it->is_string()
+                                                            ? ctl::parse_sid_prefix(it->get<std::string>())
+                                                            : std::nullopt;
+                                       s["origin"] = key && sids_.contains(*key) ? "cli" : "config";
+                                   }
+                                   return e;
+                               });
+    if (cmd == ctl::kPolicyList)
+        return dataplane_query(mgmt::MsgType::StatsReq, {}, std::move(respond), "cannot list policies",
+                               ctl::policy_list_result);
     respond(ctl::encode_error("request.cmd: '" + cmd + "' is not implemented"));
 }
 
@@ -392,6 +425,55 @@ void Daemon::sample() {
         sampled_neighbors_ = neighbors.is_null() ? Json::array() : neighbors;
         sampled_at_ = at;
     });
+}
+
+void Daemon::sid_cmd(const ctl::Request& req, CtlServer::Respond respond) {
+    const bool add = req.cmd == ctl::kSidAdd;
+    mgmt::SidOp op;
+    if (const std::string e = ctl::parse_sid_args(req.args, add ? ctl::SidCmd::Add : ctl::SidCmd::Del, op);
+        !e.empty())
+        return respond(ctl::encode_error(e));
+    link_.sid_update(op, [this, op, add, respond = std::move(respond)](const DataplaneLink::SidResult& r) {
+        const std::pair<ctl::Sid, std::uint8_t> key{op.sid, op.prefix_len};
+        const std::string text = ctl::format_sid_prefix(op.sid, op.prefix_len);
+        if (!r.applied) {
+            // A del the dataplane refuses (the SID is not there): nothing
+            // to add back on the next connection either.
+            if (!add && r.refused)
+                sids_.erase(key);
+            return respond(ctl::encode_error(r.refused ? "dataplane refused: " + r.error
+                                                       : std::string(add ? "cannot add" : "cannot delete") +
+                                                             " sid " + text + ": " + r.error));
+        }
+        if (add)
+            sids_[key] = op;
+        else
+            sids_.erase(key);
+        Json result = ctl::sid_args_to_json(op);
+        log_info("ctl: " + req_text(result, add) + " (SID table version " + std::to_string(r.sid_table_version) + ")");
+        result["applied"] = true;
+        result["sid_table_version"] = r.sid_table_version;
+        respond(ctl::encode_ok(result));
+    });
+}
+
+void Daemon::resend_sids() {
+    if (sids_.empty())
+        return;
+    log_info("dataplane: adding again the " + std::to_string(sids_.size()) + " local SID(s) added with catsctl");
+    for (const auto& [key, op] : sids_) {
+        link_.sid_update(op, [this, key = key, op = op](const DataplaneLink::SidResult& r) {
+            // Not sent (the link went down): the next connection tries again.
+            if (r.applied || !r.refused)
+                return;
+            const auto it = sids_.find(key);
+            if (it == sids_.end() || !(it->second == op))
+                return;  // deleted or changed meanwhile
+            sids_.erase(it);
+            log_error("dataplane: refused local SID " + ctl::format_sid_prefix(op.sid, op.prefix_len) +
+                      " added with catsctl, forgotten: " + r.error);
+        });
+    }
 }
 
 std::uint16_t Daemon::metrics_port() const noexcept {

@@ -11,6 +11,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -65,6 +66,13 @@ private:
     void sample();
     void schedule_sample();
     void instance_cmd(const ctl::Request& req, CtlServer::Respond respond);
+    // sid.add, sid.del: forwarded to the dataplane (SID_UPDATE); what it
+    // accepts is remembered in sids_.
+    void sid_cmd(const ctl::Request& req, CtlServer::Respond respond);
+    // On every connection to the dataplane: sids_ again, one SID_UPDATE
+    // each. One the dataplane now refuses (restarted with a config where
+    // its next hop is unreachable) is forgotten, with an error in the log.
+    void resend_sids();
     // The "control" part of `catsctl stats` and of the metrics.
     nlohmann::json control_stats() const;
     // One /metrics body (metrics.hpp), given to `done`.
@@ -96,6 +104,9 @@ private:
     bool stopped_ = false;
     std::uint64_t loop_errors_ = 0;
     EventLog events_;
+    // The local SIDs added with catsctl that the dataplane accepted, by
+    // (address, prefix length); in memory only, like CLI instances.
+    std::map<std::pair<ctl::Sid, std::uint8_t>, mgmt::SidOp> sids_;
     boost::asio::steady_timer sample_timer_;
     bool sampling_ = false;
     // The last sample (STATS "drops" and "neighbors"), null before one.

@@ -33,6 +33,7 @@ const char* msg_name(mgmt::MsgType t) {
     case mgmt::MsgType::FlowsReq: return "FLOWS_REQ";
     case mgmt::MsgType::Flows: return "FLOWS";
     case mgmt::MsgType::Error: return "ERROR";
+    case mgmt::MsgType::SidUpdate: return "SID_UPDATE";
     }
     return "?";
 }
@@ -146,9 +147,11 @@ void DataplaneLink::on_connected() {
             if (!e && gen == conn_gen_)
                 begin_sync();
         });
-        return;
+    } else {
+        begin_sync();
     }
-    begin_sync();
+    if (on_connect_)
+        on_connect_();
 }
 
 void DataplaneLink::begin_sync() {
@@ -221,12 +224,29 @@ void DataplaneLink::query(mgmt::MsgType type, std::vector<std::uint8_t> payload,
     kick();
 }
 
+void DataplaneLink::sid_update(const mgmt::SidOp& op, SidFn done) {
+    if (state_ == State::Down || state_ == State::Connecting) {
+        done(SidResult{false, false, 0,
+                       "dataplane at " + path_ + " not connected" + (last_error_.empty() ? "" : " (" + last_error_ + ")")});
+        return;
+    }
+    Req r;
+    r.kind = Kind::Sid;
+    r.type = mgmt::MsgType::SidUpdate;
+    mgmt::encode_sid_op(op, r.payload);
+    r.sid_done = std::move(done);
+    queue_.push_back(std::move(r));
+    kick();
+}
+
 void DataplaneLink::kick() {
     if (inflight_ || queue_.empty() || stopped_)
         return;
     if (state_ == State::Holding) {
-        // Queries may go out before the first snapshot; updates wait.
-        const auto q = std::find_if(queue_.begin(), queue_.end(), [](const Req& r) { return r.kind == Kind::Query; });
+        // Queries and SID updates may go out before the first snapshot;
+        // service table updates wait.
+        const auto q = std::find_if(queue_.begin(), queue_.end(),
+                                    [](const Req& r) { return r.kind == Kind::Query || r.kind == Kind::Sid; });
         if (q == queue_.end())
             return;
         Req r = std::move(*q);
@@ -276,6 +296,10 @@ void DataplaneLink::send(Req req) {
     case Kind::Query:
         payload = std::move(req.payload);
         ++counters_.queries;
+        break;
+    case Kind::Sid:
+        payload = std::move(req.payload);
+        ++counters_.sid_updates;
         break;
     }
     req.seq = next_seq_++;
@@ -353,7 +377,9 @@ void DataplaneLink::on_reply(const mgmt::Header& h, std::vector<std::uint8_t> pa
     Req req = std::move(*inflight_);
     inflight_.reset();
 
-    if (req.kind != Kind::Query) {
+    if (req.kind == Kind::Sid) {
+        on_sid_reply(req, h, payload);
+    } else if (req.kind != Kind::Query) {
         on_update_reply(req, h, payload);
     } else if (h.type == reply_type(req.type)) {
         req.reply({}, std::string(payload.begin(), payload.end()));
@@ -421,11 +447,42 @@ void DataplaneLink::on_update_reply(Req& req, const mgmt::Header& h, std::span<c
     resync_later(what);
 }
 
+void DataplaneLink::on_sid_reply(Req& req, const mgmt::Header& h, std::span<const std::uint8_t> payload) {
+    if (h.type != mgmt::MsgType::UpdateAck && h.type != mgmt::MsgType::Error) {
+        ++counters_.protocol_errors;
+        const std::string why = std::string("got ") + msg_name(h.type) + " in reply to SID_UPDATE";
+        finish(req, PushResult{}, "dataplane: " + why);
+        disconnect(why);
+        return;
+    }
+    mgmt::Ack ack;
+    if (const std::string e = mgmt::decode_ack(payload, ack); !e.empty()) {
+        ++counters_.protocol_errors;
+        finish(req, PushResult{}, "dataplane sent a malformed acknowledgement");
+        disconnect("malformed " + std::string(msg_name(h.type)) + ": " + e);
+        return;
+    }
+    if (h.type == mgmt::MsgType::UpdateAck && ack.status == mgmt::Status::Ok) {
+        if (req.sid_done)
+            req.sid_done(SidResult{true, false, ack.table_version, {}});
+        return;
+    }
+    // Refused: the dataplane's SID table is as it was. The service table
+    // is not concerned: no resync.
+    ++counters_.sid_errors;
+    if (req.sid_done)
+        req.sid_done(SidResult{false, true, ack.table_version,
+                               ack.status == mgmt::Status::Rejected
+                                   ? ack.error
+                                   : std::string(status_name(ack.status)) + ": " + ack.error});
+}
+
 void DataplaneLink::resync_later(const std::string& why) {
     resync_pending_ = true;
-    // What is queued builds on a table the dataplane does not have.
+    // What is queued builds on a table the dataplane does not have (SID
+    // updates and queries do not).
     for (auto it = queue_.begin(); it != queue_.end();) {
-        if (it->kind != Kind::Query) {
+        if (it->kind == Kind::Snapshot || it->kind == Kind::Increment) {
             counters_.ops_dropped += it->ops.size();
             finish(*it, PushResult{false, 0, "dataplane out of sync (" + why + "): kept, sent in the next full snapshot"},
                    {});
@@ -455,6 +512,11 @@ void DataplaneLink::finish(Req& req, const PushResult& r, const std::string& que
     if (req.kind == Kind::Query) {
         if (req.reply)
             req.reply(query_error.empty() ? r.note : query_error, {});
+        return;
+    }
+    if (req.kind == Kind::Sid) {
+        if (req.sid_done)
+            req.sid_done(SidResult{false, false, 0, query_error.empty() ? r.note : query_error});
         return;
     }
     for (const PushFn& f : req.acks)
@@ -552,7 +614,9 @@ Json DataplaneLink::counters_json() const {
                 {"queries", c.queries},
                 {"query_errors", c.query_errors},
                 {"protocol_errors", c.protocol_errors},
-                {"timeouts", c.timeouts}};
+                {"timeouts", c.timeouts},
+                {"sid_updates", c.sid_updates},
+                {"sid_errors", c.sid_errors}};
 }
 
 }  // namespace cats::control

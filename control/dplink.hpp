@@ -20,6 +20,10 @@
 //     with the wrong seq: the connection is dropped and made again.
 //   - STATUS_REQ, STATS_REQ, FLOWS_REQ on behalf of catsctl; the JSON text
 //     the dataplane answers is handed back as is.
+//   - SID_UPDATE (a local SID added or removed) on behalf of catsctl, in
+//     turn with the rest. The daemon sends the SIDs it added again on every
+//     connection (set_on_connect): a restarted dataplane starts from its
+//     YAML's local_sids.
 //
 // Thread safety: none; every call on the io_context's thread.
 #pragma once
@@ -54,6 +58,8 @@ struct LinkCounters {
     std::uint64_t query_errors = 0;
     std::uint64_t protocol_errors = 0;  // malformed or unexpected replies
     std::uint64_t timeouts = 0;
+    std::uint64_t sid_updates = 0;      // SID_UPDATEs sent
+    std::uint64_t sid_errors = 0;       // ERROR replies to SID_UPDATE
 };
 
 class DataplaneLink {
@@ -85,6 +91,24 @@ public:
     // A request that the dataplane answers with JSON text.
     void query(mgmt::MsgType type, std::vector<std::uint8_t> payload, ReplyFn done);
 
+    // SID_UPDATE: one local SID added or removed. `done` is called once:
+    // applied, with the SID table's new version; or refused by the
+    // dataplane (its error names the SID and field; nothing changed there);
+    // or neither (the link's error: not connected, disconnected, timeout).
+    // Sent in turn with the other requests, also while the first snapshot
+    // is held (the SID table waits for no advertisement).
+    struct SidResult {
+        bool applied = false;
+        bool refused = false;
+        std::uint64_t sid_table_version = 0;
+        std::string error;
+    };
+    using SidFn = std::function<void(const SidResult&)>;
+    void sid_update(const mgmt::SidOp& op, SidFn done);
+    // Called on every new connection, once the snapshot (or its hold) is
+    // under way: what must follow it, in order (the daemon's SIDs).
+    void set_on_connect(std::function<void()> fn) { on_connect_ = std::move(fn); }
+
     bool up() const noexcept { return state_ == State::Up; }
     const std::string& socket_path() const noexcept { return path_; }
     std::optional<std::uint64_t> table_version() const noexcept { return table_version_; }
@@ -107,14 +131,15 @@ public:
 
 private:
     enum class State { Down, Connecting, Holding, Up };
-    enum class Kind { Snapshot, Increment, Query };
+    enum class Kind { Snapshot, Increment, Query, Sid };
     struct Req {
         Kind kind = Kind::Increment;
         mgmt::MsgType type = mgmt::MsgType::Update;
         std::vector<mgmt::Op> ops;          // Increment
-        std::vector<std::uint8_t> payload;  // Query
+        std::vector<std::uint8_t> payload;  // Query, Sid
         std::vector<PushFn> acks;           // Snapshot, Increment
         ReplyFn reply;                      // Query
+        SidFn sid_done;                     // Sid
         std::uint32_t seq = 0;
         Time sent_at{};                     // when it went out
     };
@@ -127,6 +152,7 @@ private:
     void read_header();
     void on_reply(const mgmt::Header& h, std::vector<std::uint8_t> payload);
     void on_update_reply(Req& req, const mgmt::Header& h, std::span<const std::uint8_t> payload);
+    void on_sid_reply(Req& req, const mgmt::Header& h, std::span<const std::uint8_t> payload);
     void resync_later(const std::string& why);
     void disconnect(const std::string& why);
     // What went wrong last, and when (status_json: last_error_ms_ago, so
@@ -153,6 +179,7 @@ private:
     }
 
     Observer observer_;
+    std::function<void()> on_connect_;
     State state_ = State::Down;
     bool stopped_ = false;
     bool resync_pending_ = false;       // a refused UPDATE: snapshot after the backoff

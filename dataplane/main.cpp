@@ -494,6 +494,10 @@ void attach_xdp([[maybe_unused]] App& app, [[maybe_unused]] const std::vector<Ip
         xc.service_sid_prefix = app.cfg.gateway.service_sid_prefix;
         xc.non_cats_forward = app.cfg.gateway.non_cats == NonCatsPolicy::Forward;
         xc.host_addrs = own;
+        // The YAML's local SIDs go to DPDK whatever gateway.non_cats says
+        // (a SID_UPDATE from cats-control does not reach this map yet).
+        for (const LocalSidConfig& ls : app.cfg.local_sids)
+            xc.local_sids.push_back(ls.sid);
         if (const std::string e = prog.value->configure(xc); !e.empty())
             throw std::runtime_error(p.name + ": cats_xdp: " + e);
         cats::logf(cats::LogLevel::Info, "%s: cats_xdp program %u configured (%zu host addresses)",
@@ -704,6 +708,17 @@ int run(App& app) {
         hooks.stats = [&app] { return app.report(); };
         hooks.flows = [&app](const cats::mgmt::FlowsQuery& q) {
             return list_flows(app.workers, app.now_ms(), q.cs_id, q.instance_id, q.limit);
+        };
+        // SID_UPDATE (catsctl sid add/del): the table checks the rest; a
+        // port's own address is refused as the YAML's local_sids refuses it.
+        hooks.sids = app.sids.get();
+        hooks.check_sid = [&app](const LocalSidConfig& c) -> std::string {
+            for (const PortConfig& p : app.cfg.ports)
+                for (const InterfaceAddress& a : p.addresses)
+                    if (a.addr == c.sid.addr)
+                        return "one of the ports' addresses (port " + p.name +
+                               "): the kernel answers those; a SID is the dataplane's";
+            return {};
         };
         app.mgmt = std::make_unique<MgmtServer>(app.opt.mgmt_socket, *app.table, std::move(hooks),
                                                 app.opt.mgmt_access);

@@ -95,12 +95,31 @@ ServiceConfig to_config(const mgmt::ServiceRec& r) {
     return sc;
 }
 
+SidBehavior to_dp(mgmt::SidBehavior b) {
+    switch (b) {
+    case mgmt::SidBehavior::End: return SidBehavior::End;
+    case mgmt::SidBehavior::EndX: return SidBehavior::EndX;
+    case mgmt::SidBehavior::EndDX6: return SidBehavior::EndDX6;
+    case mgmt::SidBehavior::EndDT6: return SidBehavior::EndDT6;
+    }
+    // decode_sid_op() lets no other value through.
+    throw std::invalid_argument("behavior: unknown code point " + std::to_string(static_cast<unsigned>(b)));
+}
+
 double unix_now() {
     using namespace std::chrono;
     return duration<double>(system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace
+
+LocalSidConfig sid_config(const mgmt::SidOp& op) {
+    LocalSidConfig c;
+    c.sid = Ipv6Prefix{op.sid, op.prefix_len};
+    c.behavior = to_dp(op.behavior);
+    c.next_hop = op.next_hop;
+    return c;
+}
 
 namespace {
 
@@ -647,6 +666,7 @@ void MgmtServer::handle(Client& c, const mgmt::Header& h, std::span<const std::u
         }
         return queue_ack(c, h.seq, mgmt::Status::Ok, "");
     }
+    case mgmt::MsgType::SidUpdate: return handle_sid_update(c, h, payload);
     case mgmt::MsgType::StatusReq: return reply_json(mgmt::MsgType::Status, hooks_.status());
     case mgmt::MsgType::StatsReq: return reply_json(mgmt::MsgType::Stats, hooks_.stats());
     case mgmt::MsgType::FlowsReq: {
@@ -664,9 +684,58 @@ void MgmtServer::handle(Client& c, const mgmt::Header& h, std::span<const std::u
     }
 }
 
-void MgmtServer::queue_ack(Client& c, std::uint32_t seq, mgmt::Status st, const std::string& err) {
+void MgmtServer::handle_sid_update(Client& c, const mgmt::Header& h, std::span<const std::uint8_t> payload) {
+    if (hooks_.sids == nullptr) {
+        ++malformed_;
+        return queue_ack(c, h.seq, mgmt::Status::Unsupported, "this dataplane has no local SID table");
+    }
+    SidTable& sids = *hooks_.sids;
+    mgmt::SidOp op;
+    if (std::string e = mgmt::decode_sid_op(payload, op); !e.empty()) {
+        ++malformed_;
+        log_limited("malformed SID update: " + e);
+        return queue_ack(c, h.seq, mgmt::Status::Malformed, e, sids.current()->version);
+    }
+    const Ipv6Prefix prefix{op.sid, op.prefix_len};
+    std::string what;  // for the log: "fc00:e::d6 End.DX6 via 2001:db8:ff::d added"
+    std::string e;
+    // The table validates fully before it publishes: an error leaves it as
+    // it was.
+    try {
+        if (op.op == mgmt::SidOpType::Add) {
+            const LocalSidConfig cfg = sid_config(op);
+            if (hooks_.check_sid)
+                if (std::string why = hooks_.check_sid(cfg); !why.empty())
+                    e = "sid " + format_sid(prefix) + ": " + why;
+            if (e.empty())
+                sids.upsert(cfg);
+            what = format_sid(prefix) + " " + std::string(sid_behavior_name(cfg.behavior)) +
+                   (cfg.next_hop ? " via " + format_ipv6(*cfg.next_hop) : std::string()) + " added";
+        } else {
+            sids.remove(prefix);
+            what = format_sid(prefix) + " removed";
+        }
+    } catch (const std::invalid_argument& ex) {
+        e = ex.what();
+    }
+    const std::uint64_t version = sids.current()->version;
+    if (!e.empty()) {
+        ++rejected_;
+        log_limited("SID update rejected: " + e);
+        return queue_ack(c, h.seq, mgmt::Status::Rejected, e, version);
+    }
+    ++applied_;
+    last_update_unix_ = unix_now();
+    // Operator changes, one at a time: each is worth its line.
+    cats::logf(cats::LogLevel::Info, "mgmt: sid %s (SID table version %lu)", what.c_str(),
+               static_cast<unsigned long>(version));
+    return queue_ack(c, h.seq, mgmt::Status::Ok, "", version);
+}
+
+void MgmtServer::queue_ack(Client& c, std::uint32_t seq, mgmt::Status st, const std::string& err,
+                           std::optional<std::uint64_t> version) {
     std::vector<std::uint8_t> p;
-    mgmt::encode_ack({st, table_.current()->version, err}, p);
+    mgmt::encode_ack({st, version.value_or(table_.current()->version), err}, p);
     queue(c, st == mgmt::Status::Ok ? mgmt::MsgType::UpdateAck : mgmt::MsgType::Error, seq, p);
 }
 

@@ -4,6 +4,9 @@
 // for status, stats and flows. Each UPDATE batch becomes one new table
 // version (or none: an invalid batch changes nothing and is answered with
 // the error), published to the workers under RCU without stopping them.
+// Each SID_UPDATE likewise adds or removes one local SID (sid_table.hpp):
+// one new SID table version, or none and the error naming the SID and
+// field.
 //
 // Who may connect (see dataplane/README.md, "Management socket"):
 //   - the socket file is created 0660 (whatever the umask) and, when its
@@ -43,6 +46,7 @@
 
 #include "mgmt_wire.hpp"
 #include "service_table.hpp"
+#include "sid_table.hpp"
 
 namespace cats::dp {
 
@@ -50,7 +54,17 @@ struct MgmtHooks {
     std::function<nlohmann::json()> status;
     std::function<nlohmann::json()> stats;
     std::function<nlohmann::json(const mgmt::FlowsQuery&)> flows;
+    // The local SID table SID_UPDATE edits (it must outlive the server);
+    // null: SID_UPDATE is answered Unsupported.
+    SidTable* sids = nullptr;
+    // Optional: what the SID table cannot check itself (a port's own
+    // address): "" or why the SID is refused (after "sid <SID>: ").
+    std::function<std::string(const LocalSidConfig&)> check_sid;
 };
+
+// A SID_UPDATE add as the SID table takes it: the behaviour from its IANA
+// code point, the prefix and next hop as they are (the table checks them).
+LocalSidConfig sid_config(const mgmt::SidOp& op);
 
 // Who may use the socket besides root and the dataplane's own user.
 struct MgmtAccess {
@@ -142,7 +156,11 @@ private:
     void dispatch(Client& c, const mgmt::Header& h, std::span<const std::uint8_t> payload);
     void handle(Client& c, const mgmt::Header& h, std::span<const std::uint8_t> payload);
     void queue(Client& c, mgmt::MsgType type, std::uint32_t seq, std::span<const std::uint8_t> payload);
-    void queue_ack(Client& c, std::uint32_t seq, mgmt::Status st, const std::string& err);
+    // `version`: the table version the ack carries (default: the service
+    // table's).
+    void queue_ack(Client& c, std::uint32_t seq, mgmt::Status st, const std::string& err,
+                   std::optional<std::uint64_t> version = std::nullopt);
+    void handle_sid_update(Client& c, const mgmt::Header& h, std::span<const std::uint8_t> payload);
     void log_limited(const std::string& line);
 
     std::string path_;

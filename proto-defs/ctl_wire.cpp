@@ -389,20 +389,28 @@ std::string parse_no_args(const Json& args) {
 
 namespace {
 
-// stats.<key>: a list of objects; "" or the error.
-std::string stats_list(const Json& stats, std::string_view key, std::string_view what, const Json*& out) {
-    const std::string path = "dataplane stats." + std::string(key);
+// A list of objects at `path`; "" or the error.
+std::string object_list(const Json& j, const std::string& path) {
+    if (!j.is_array())
+        return path + ": expected a list, got " + describe(j);
+    for (std::size_t i = 0; i < j.size(); ++i)
+        if (!j[i].is_object())
+            return path + "[" + std::to_string(i) + "]: expected an object, got " + describe(j[i]);
+    return {};
+}
+
+// stats.<key>: a list of objects; "" or the error. `since`: the feature
+// that added the key to the dataplane's stats.
+std::string stats_list(const Json& stats, std::string_view key, std::string_view what, const Json*& out,
+                       std::string_view since = "neighbor discovery") {
     if (!stats.is_object())
         return "dataplane stats: expected an object, got " + describe(stats);
     const auto it = stats.find(key);
     if (it == stats.end())
-        return "dataplane stats: no " + std::string(what) +
-               " in them (is cats-dataplane older than neighbor discovery?)";
-    if (!it->is_array())
-        return path + ": expected a list, got " + describe(*it);
-    for (std::size_t i = 0; i < it->size(); ++i)
-        if (!(*it)[i].is_object())
-            return path + "[" + std::to_string(i) + "]: expected an object, got " + describe((*it)[i]);
+        return "dataplane stats: no " + std::string(what) + " in them (is cats-dataplane older than " +
+               std::string(since) + "?)";
+    if (std::string e = object_list(*it, "dataplane stats." + std::string(key)); !e.empty())
+        return e;
     out = &*it;
     return {};
 }
@@ -464,6 +472,105 @@ std::string route_list_result(const Json& stats, Json& out) {
     }
     out = {{"routes", std::move(routes)}, {"kernel", std::move(kernel)}};
     return {};
+}
+
+std::string sid_list_result(const Json& stats, Json& out) {
+    const Json* sids = nullptr;
+    if (std::string e = stats_list(stats, kStatsLocalSids, "local SIDs", sids, "the local SID table"); !e.empty())
+        return e;
+    out = {{"sids", *sids}};
+    return {};
+}
+
+std::string policy_list_result(const Json& stats, Json& out) {
+    if (!stats.is_object())
+        return "dataplane stats: expected an object, got " + describe(stats);
+    const auto it = stats.find(kStatsPolicies);
+    if (it == stats.end())
+        return "dataplane stats: no policies in them (is cats-dataplane older than the local SID table?)";
+    const std::string path = "dataplane stats." + std::string(kStatsPolicies);
+    if (!it->is_object())
+        return path + ": expected an object, got " + describe(*it);
+    for (const char* key : {"ingress", "egress"}) {
+        const auto list = it->find(key);
+        if (list == it->end())
+            return path + "." + key + ": missing";
+        if (std::string e = object_list(*list, path + "." + key); !e.empty())
+            return e;
+    }
+    out = *it;
+    return {};
+}
+
+std::string format_sid_prefix(const Sid& addr, std::uint8_t len) {
+    return len == 128 ? format_sid(addr) : format_sid(addr) + "/" + std::to_string(len);
+}
+
+std::optional<std::pair<Sid, std::uint8_t>> parse_sid_prefix(const std::string& text) {
+    if (text.find('/') == std::string::npos) {
+        const auto a = parse_sid(text);
+        return a ? std::optional<std::pair<Sid, std::uint8_t>>({*a, 128}) : std::nullopt;
+    }
+    const auto p = wire::parse_ipv6_prefix(text);
+    return p ? std::optional<std::pair<Sid, std::uint8_t>>({p->addr, p->len}) : std::nullopt;
+}
+
+std::string parse_sid_args(const Json& args, SidCmd cmd, mgmt::SidOp& out) {
+    const std::string path = "args";
+    std::string e = cmd == SidCmd::Add ? check_keys(args, path, {"sid", "behavior", "next_hop"})
+                                       : check_keys(args, path, {"sid"});
+    if (!e.empty())
+        return e;
+    out = mgmt::SidOp{};
+    out.op = cmd == SidCmd::Add ? mgmt::SidOpType::Add : mgmt::SidOpType::Del;
+    const auto sid = args.find("sid");
+    if (sid == args.end())
+        return path + ".sid: required key is missing";
+    if (!sid->is_string())
+        return path + ".sid: expected an IPv6 address or prefix, got " + describe(*sid);
+    const auto prefix = parse_sid_prefix(sid->get<std::string>());
+    if (!prefix)
+        return path + ".sid: '" + sid->get<std::string>() + "' is not an IPv6 address or prefix (addr or addr/len)";
+    out.sid = prefix->first;
+    out.prefix_len = prefix->second;
+    if (cmd == SidCmd::Del)
+        return {};
+    const auto b = args.find("behavior");
+    if (b == args.end())
+        return path + ".behavior: required key is missing (" + mgmt::sid_behavior_list() + ")";
+    if (!b->is_string())
+        return path + ".behavior: expected one of " + mgmt::sid_behavior_list() + ", got " + describe(*b);
+    const auto behavior = mgmt::parse_sid_behavior(b->get<std::string>());
+    if (!behavior)
+        return path + ".behavior: '" + b->get<std::string>() + "' is not a behavior (" + mgmt::sid_behavior_list() +
+               "; End.DX4 and End.DT4 need IPv4 forwarding, which cats does not do)";
+    out.behavior = *behavior;
+    const std::string name(mgmt::sid_behavior_name(*behavior));
+    const auto nh = args.find("next_hop");
+    if (nh == args.end()) {
+        if (mgmt::sid_needs_next_hop(*behavior))
+            return path + ".next_hop: " + name + " needs a next hop (required key is missing)";
+        return {};
+    }
+    if (!mgmt::sid_needs_next_hop(*behavior))
+        return path + ".next_hop: " + name + " takes no next hop (End.X and End.DX6 do)";
+    if (!nh->is_string())
+        return path + ".next_hop: expected an IPv6 address, got " + describe(*nh);
+    const auto addr = parse_sid(nh->get<std::string>());
+    if (!addr)
+        return path + ".next_hop: '" + nh->get<std::string>() + "' is not an IPv6 address";
+    out.next_hop = *addr;
+    return {};
+}
+
+Json sid_args_to_json(const mgmt::SidOp& op) {
+    Json j = {{"sid", format_sid_prefix(op.sid, op.prefix_len)}};
+    if (op.op == mgmt::SidOpType::Del)
+        return j;
+    j["behavior"] = std::string(mgmt::sid_behavior_name(op.behavior));
+    if (op.next_hop)
+        j["next_hop"] = format_sid(*op.next_hop);
+    return j;
 }
 
 Unresolved unresolved_from_status(const Json& status) {

@@ -27,6 +27,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mgmt_wire.hpp"
 #include "name_text.hpp"
 
 namespace cats::ctl {
@@ -68,9 +69,16 @@ inline constexpr std::string_view kInstanceDrain = "instance.drain";
 inline constexpr std::string_view kInstanceUndrain = "instance.undrain";
 // `catsctl monitor`: what happened, as a stream of events (EventsArgs).
 inline constexpr std::string_view kEvents = "events";
-inline constexpr std::array<std::string_view, 14> kCommands = {
+// The dataplane's local SIDs (SRv6 endpoint behaviours, SidArgs) and the
+// per-policy counters of both ends of a CATS path.
+inline constexpr std::string_view kSidAdd = "sid.add";
+inline constexpr std::string_view kSidDel = "sid.del";
+inline constexpr std::string_view kSidList = "sid.list";
+inline constexpr std::string_view kPolicyList = "policy.list";
+inline constexpr std::array<std::string_view, 18> kCommands = {
     kServiceList,     kInstanceAdd,  kInstanceDel, kInstanceSet, kFlowList,      kPeerList,        kStats,
     kDataplaneStatus, kNeighborList, kPortList,    kRouteList,   kInstanceDrain, kInstanceUndrain, kEvents,
+    kSidAdd,          kSidDel,       kSidList,     kPolicyList,
 };
 
 using Json = nlohmann::json;
@@ -172,9 +180,24 @@ struct EventsArgs {
 };
 std::string parse_events_args(const Json& args, EventsArgs& out);
 
-// peer.list, stats, dataplane.status, neighbor.list, port.list, route.list
-// take no arguments.
+// peer.list, stats, dataplane.status, neighbor.list, port.list, route.list,
+// sid.list, policy.list take no arguments.
 std::string parse_no_args(const Json& args);
+
+// sid.add: {"sid": "addr" (a /128) or "addr/len", "behavior": "End" |
+// "End.X" | "End.DX6" | "End.DT6" (any case), "next_hop": IPv6 address
+// (required by End.X and End.DX6, refused by the others)}.
+// sid.del: {"sid"}.
+// Checked here: the syntax, and a next hop exactly where the behaviour
+// needs one. The dataplane checks the rest (a /16 at least, host bits
+// clear, a next hop it reaches) and its refusal names the SID and field.
+enum class SidCmd : std::uint8_t { Add, Del };
+std::string parse_sid_args(const Json& args, SidCmd cmd, mgmt::SidOp& out);
+Json sid_args_to_json(const mgmt::SidOp& op);
+// A SID as text: "addr" for a /128, "addr/len" otherwise (as the
+// dataplane's stats write it). parse takes either form (len 0..128).
+std::string format_sid_prefix(const Sid& addr, std::uint8_t len);
+std::optional<std::pair<Sid, std::uint8_t>> parse_sid_prefix(const std::string& text);
 
 // neighbor.list, port.list and route.list are answered from the dataplane's STATS reply
 // (cats-dataplane's report): cats-control asks for it and passes on these
@@ -185,6 +208,8 @@ inline constexpr std::string_view kStatsHeld = "held";                 // object
 inline constexpr std::string_view kStatsKernelPorts = "kernel_ports";  // list of objects
 inline constexpr std::string_view kStatsConfigRoutes = "config_routes"; // list of objects
 inline constexpr std::string_view kStatsKernelRoutes = "kernel_routes"; // object; null or absent: not mirrored
+inline constexpr std::string_view kStatsLocalSids = "local_sids";        // list of objects
+inline constexpr std::string_view kStatsPolicies = "policies";           // object: ingress, egress lists
 // The results: {"neighbors":[...],"held":{...}|null} and {"ports":[...]}.
 // Return "" or what is wrong with `stats` (a dataplane too old to report
 // neighbors, or a part of the wrong shape), naming its path.
@@ -194,6 +219,17 @@ std::string port_list_result(const Json& stats, Json& out);
 // "config") then the kernel's (source "kernel", kernel_routes.routes), and
 // the mirror's counters (kernel_routes without its list).
 std::string route_list_result(const Json& stats, Json& out);
+// sid.list: {"sids":[{"sid","behavior","next_hop" ("" if none),"packets",
+// "bytes","dropped","drops":{reason: n}}]}, stats.local_sids as the
+// dataplane wrote them (cats-control adds "origin" to each).
+std::string sid_list_result(const Json& stats, Json& out);
+// policy.list: stats.policies as is: {"ingress":[{"source","sid",
+// "segments","cs_id","instance","packets","bytes"}],"egress":[{"source",
+// "sid","packets","bytes"}],"egress_overflow","egress_capacity"}. Both
+// lists carry source, sid, packets and bytes: one policy's two ends
+// compare key by key (the ingress's source is its encap_source, its sid
+// the last segment; the egress's sid is the local SID that ended it).
+std::string policy_list_result(const Json& stats, Json& out);
 
 // Which instances the dataplane cannot steer to (their first SID does not
 // resolve), from its STATUS reply ("unresolved": [{"cs_id","id","reason"}],

@@ -104,7 +104,7 @@ HeaderError decode_header(std::span<const std::uint8_t, kHeaderLen> in, Header& 
         return HeaderError::BadMagic;
     if (out.version != kVersion)
         return HeaderError::BadVersion;
-    if (type < static_cast<std::uint16_t>(MsgType::Update) || type > static_cast<std::uint16_t>(MsgType::Error))
+    if (type < static_cast<std::uint16_t>(MsgType::Update) || type > static_cast<std::uint16_t>(kLastMsgType))
         return HeaderError::BadType;
     out.type = static_cast<MsgType>(type);
     if (out.length > kMaxPayload)
@@ -270,6 +270,100 @@ std::string decode_flows_query(std::span<const std::uint8_t> in, FlowsQuery& out
         return "unknown flows query flags " + std::to_string(flags);
     out.cs_id = (flags & 1) ? std::optional<std::uint32_t>(cs) : std::nullopt;
     out.instance_id = (flags & 2) ? std::optional<std::uint32_t>(inst) : std::nullopt;
+    return {};
+}
+
+namespace {
+
+constexpr std::array<std::string_view, kSidBehaviors.size()> kSidBehaviorNames = {"End", "End.X", "End.DX6",
+                                                                                  "End.DT6"};
+
+bool iequal(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+               return lower(x) == lower(y);
+           });
+}
+
+constexpr std::uint8_t kSidFlagNextHop = 1;
+// op, flags, prefix length, rsv, behavior (16), rsv (16), SID, next hop.
+static_assert(kSidOpLen == 1 + 1 + 1 + 1 + 2 + 2 + 16 + 16);
+
+}  // namespace
+
+std::string_view sid_behavior_name(SidBehavior b) noexcept {
+    for (std::size_t i = 0; i < kSidBehaviors.size(); ++i)
+        if (kSidBehaviors[i] == b)
+            return kSidBehaviorNames[i];
+    return {};
+}
+
+std::optional<SidBehavior> parse_sid_behavior(std::string_view name) noexcept {
+    for (std::size_t i = 0; i < kSidBehaviors.size(); ++i)
+        if (iequal(name, kSidBehaviorNames[i]))
+            return kSidBehaviors[i];
+    return std::nullopt;
+}
+
+std::string sid_behavior_list() {
+    std::string out;
+    for (const std::string_view n : kSidBehaviorNames)
+        out += (out.empty() ? "" : ", ") + std::string(n);
+    return out;
+}
+
+void encode_sid_op(const SidOp& s, std::vector<std::uint8_t>& out) {
+    Writer w(out);
+    const bool add = s.op == SidOpType::Add;
+    const bool nh = add && s.next_hop.has_value();
+    w.u8(static_cast<std::uint8_t>(s.op));
+    w.u8(nh ? kSidFlagNextHop : 0);
+    w.u8(s.prefix_len);
+    w.u8(0);
+    w.u16(add ? static_cast<std::uint16_t>(s.behavior) : 0);
+    w.u16(0);
+    w.bytes(s.sid.data(), 16);
+    const std::array<std::uint8_t, 16> none{};
+    w.bytes(nh ? s.next_hop->data() : none.data(), 16);
+}
+
+std::string decode_sid_op(std::span<const std::uint8_t> in, SidOp& out) {
+    // One size: checked before any field is read.
+    if (in.size() != kSidOpLen)
+        return "SID update of " + std::to_string(in.size()) + " bytes, want " + std::to_string(kSidOpLen);
+    Reader r(in);
+    std::uint8_t op = 0, flags = 0, len = 0, rsv8 = 0;
+    std::uint16_t behavior = 0, rsv16 = 0;
+    std::array<std::uint8_t, 16> nh{};
+    if (!r.u8(op) || !r.u8(flags) || !r.u8(len) || !r.u8(rsv8) || !r.u16(behavior) || !r.u16(rsv16) ||
+        !r.bytes(out.sid.data(), 16) || !r.bytes(nh.data(), 16))
+        return "truncated SID update";  // not reached: the size is checked above
+    if (op != static_cast<std::uint8_t>(SidOpType::Add) && op != static_cast<std::uint8_t>(SidOpType::Del))
+        return "op: unknown SID operation " + std::to_string(op) + " (1 add, 2 del)";
+    if ((flags & ~kSidFlagNextHop) != 0)
+        return "flags: unknown bits " + std::to_string(flags & ~kSidFlagNextHop);
+    if (len > 128)
+        return "prefix_length: " + std::to_string(len) + ", at most 128";
+    const bool has_nh = (flags & kSidFlagNextHop) != 0;
+    if (!has_nh && std::any_of(nh.begin(), nh.end(), [](std::uint8_t b) { return b != 0; }))
+        return "next_hop: bytes set without the next-hop flag";
+    out.op = static_cast<SidOpType>(op);
+    out.prefix_len = len;
+    out.behavior = SidBehavior::End;
+    out.next_hop.reset();
+    if (out.op == SidOpType::Del) {
+        if (behavior != 0)
+            return "behavior: " + std::to_string(behavior) + " in a del (want 0)";
+        if (has_nh)
+            return "flags: a next hop in a del";
+        return {};
+    }
+    if (sid_behavior_name(static_cast<SidBehavior>(behavior)).empty())
+        return "behavior: unknown code point " + std::to_string(behavior) +
+               " (End 1, End.X 5, End.DX6 16, End.DT6 18)";
+    out.behavior = static_cast<SidBehavior>(behavior);
+    if (has_nh)
+        out.next_hop = nh;
     return {};
 }
 

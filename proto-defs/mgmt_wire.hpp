@@ -11,9 +11,11 @@
 //   |    seq (echoed in the reply)                                  |
 //
 // The control process sends UPDATE (a batch of table operations applied
-// atomically: one new table version, or none on error), STATUS_REQ,
-// STATS_REQ and FLOWS_REQ; the dataplane answers each with exactly one
-// message carrying the same seq. The dataplane never sends unprompted.
+// atomically: one new table version, or none on error), SID_UPDATE (one
+// local SID added or removed: the SID table's next version, or none on
+// error), STATUS_REQ, STATS_REQ and FLOWS_REQ; the dataplane answers each
+// with exactly one message carrying the same seq. The dataplane never
+// sends unprompted.
 //
 // Thread safety: pure functions; call from any thread.
 #pragma once
@@ -23,6 +25,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "name_text.hpp"
@@ -65,7 +68,11 @@ enum class MsgType : std::uint16_t {
     FlowsReq = 7,    // control -> dataplane: FlowsQuery
     Flows = 8,       // dataplane -> control: JSON text
     Error = 9,       // dataplane -> control: Ack with status != Ok
+    SidUpdate = 10,  // control -> dataplane: SidOp; answered UpdateAck / Error
+                     // (a dataplane older than it answers "bad message header" and closes)
 };
+// The highest type decode_header() accepts.
+inline constexpr MsgType kLastMsgType = MsgType::SidUpdate;
 
 struct Header {
     std::uint32_t magic = kMagic;
@@ -131,11 +138,12 @@ struct Batch {
 
 enum class Status : std::uint8_t { Ok = 0, Malformed = 1, Rejected = 2, Unsupported = 3 };
 
-// UPDATE_ACK / ERROR payload.
+// UPDATE_ACK / ERROR payload. table_version: the service table's version,
+// or the SID table's in the reply to a SID_UPDATE.
 struct Ack {
     Status status = Status::Ok;
     std::uint64_t table_version = 0;
-    std::string error;  // what was wrong, naming the op index and field
+    std::string error;  // what was wrong, naming the op index (or the SID) and field
     friend bool operator==(const Ack&, const Ack&) = default;
 };
 
@@ -144,6 +152,58 @@ struct FlowsQuery {
     std::optional<std::uint32_t> instance_id;
     std::uint32_t limit = 1000;
     friend bool operator==(const FlowsQuery&, const FlowsQuery&) = default;
+};
+
+// SRv6 endpoint behaviours of the dataplane's local SID table
+// (dataplane/sid_table.hpp), by their IANA "SRv6 Endpoint Behaviors" code
+// points (RFC 8986 10.2). End.DX4 and End.DT4 need IPv4 forwarding, which
+// cats does not do.
+enum class SidBehavior : std::uint16_t { End = 1, EndX = 5, EndDX6 = 16, EndDT6 = 18 };
+inline constexpr std::array<SidBehavior, 4> kSidBehaviors = {SidBehavior::End, SidBehavior::EndX,
+                                                              SidBehavior::EndDX6, SidBehavior::EndDT6};
+// RFC 8986's names: "End", "End.X", "End.DX6", "End.DT6"; "" for a value
+// that is none of them.
+std::string_view sid_behavior_name(SidBehavior b) noexcept;
+// The same names, case-insensitive.
+std::optional<SidBehavior> parse_sid_behavior(std::string_view name) noexcept;
+// "End, End.X, End.DX6, End.DT6", for error messages.
+std::string sid_behavior_list();
+// End.X and End.DX6 send to a next hop; End and End.DT6 look up the FIB.
+constexpr bool sid_needs_next_hop(SidBehavior b) noexcept {
+    return b == SidBehavior::EndX || b == SidBehavior::EndDX6;
+}
+
+// SID_UPDATE payload: one local SID added (or, with the same prefix,
+// replaced) or removed. Fixed size, kSidOpLen bytes, big-endian:
+//
+//    0       1       2       3       4       5       6       7
+//   +-------+-------+-------+-------+---------------+---------------+
+//   |  op   | flags | prefix|  rsv  |   behavior    |      rsv      |
+//   |       |       | length|       |  (IANA, u16)  |               |
+//   +-------+-------+-------+-------+---------------+---------------+
+//   |              SID: the prefix's address (bytes 8..23)          |
+//   +---------------------------------------------------------------+
+//   |         next hop (bytes 24..39; zero unless flags bit 0)      |
+//   +---------------------------------------------------------------+
+//
+//   op        1 add, 2 del
+//   flags     bit 0: a next hop is present; the other bits are zero
+//   behavior  a SidBehavior; 0 in a del, which carries no next hop either
+//
+// The decoder checks the layout (length, op, flags, prefix length 0..128,
+// a known behaviour). What the table takes (at least a /16, host bits
+// clear, a next hop exactly where the behaviour needs one, and one the FIB
+// reaches) is the dataplane's to check: its ERROR names the SID and the
+// field, and nothing changes.
+enum class SidOpType : std::uint8_t { Add = 1, Del = 2 };
+inline constexpr std::size_t kSidOpLen = 40;
+struct SidOp {
+    SidOpType op = SidOpType::Add;
+    std::array<std::uint8_t, 16> sid{};
+    std::uint8_t prefix_len = 128;
+    SidBehavior behavior = SidBehavior::End;              // Add only
+    std::optional<std::array<std::uint8_t, 16>> next_hop;  // Add only
+    friend bool operator==(const SidOp&, const SidOp&) = default;
 };
 
 // Encoders append to `out`. Decoders return an empty string on success, or
@@ -184,6 +244,10 @@ void encode_ack(const Ack& a, std::vector<std::uint8_t>& out);
 std::string decode_ack(std::span<const std::uint8_t> in, Ack& out);
 void encode_flows_query(const FlowsQuery& q, std::vector<std::uint8_t>& out);
 std::string decode_flows_query(std::span<const std::uint8_t> in, FlowsQuery& out);
+// A del is written with behavior 0 and no next hop whatever `s` holds; one
+// decoded has them at their defaults.
+void encode_sid_op(const SidOp& s, std::vector<std::uint8_t>& out);
+std::string decode_sid_op(std::span<const std::uint8_t> in, SidOp& out);
 
 // A whole message: header + payload.
 std::vector<std::uint8_t> make_message(MsgType type, std::uint32_t seq, std::span<const std::uint8_t> payload);

@@ -11,7 +11,10 @@
 //     instance_args_to_json() of them parses back to the same arguments;
 //   - an accepted response re-encodes (encode_ok/encode_error) to one that
 //     parses to the same response;
-//   - neighbor_list_result()/port_list_result()/route_list_result() take any result.
+//   - accepted sid.add/sid.del arguments have a next hop exactly where the
+//     behaviour needs one, and sid_args_to_json() parses back to the same;
+//   - neighbor_list_result()/port_list_result()/route_list_result()/
+//     sid_list_result()/policy_list_result() take any result.
 #include <algorithm>
 #include <string>
 #include <string_view>
@@ -53,9 +56,25 @@ void check_instance_args(const Json& args, InstanceCmd cmd) {
     FUZZ_CHECK(same_args(a, back));
 }
 
+void check_sid_args(const Json& args, SidCmd cmd) {
+    cats::mgmt::SidOp op;
+    if (!parse_sid_args(args, cmd, op).empty())
+        return;
+    FUZZ_CHECK(op.prefix_len <= 128);
+    if (cmd == SidCmd::Add)
+        FUZZ_CHECK(op.next_hop.has_value() == cats::mgmt::sid_needs_next_hop(op.behavior));
+    else
+        FUZZ_CHECK(!op.next_hop);
+    cats::mgmt::SidOp back;
+    FUZZ_CHECK(parse_sid_args(sid_args_to_json(op), cmd, back).empty());
+    FUZZ_CHECK(back == op);
+}
+
 void check_args(const Json& args) {
     for (const InstanceCmd cmd : {InstanceCmd::Add, InstanceCmd::Del, InstanceCmd::Set})
         check_instance_args(args, cmd);
+    check_sid_args(args, SidCmd::Add);
+    check_sid_args(args, SidCmd::Del);
     FlowArgs f;
     if (parse_flow_args(args, f).empty())
         FUZZ_CHECK(f.limit >= 1 && f.limit <= kMaxFlowLimit);
@@ -100,6 +119,8 @@ void check_response(std::string_view line) {
         (void)neighbor_list_result(r.result, out);
         (void)port_list_result(r.result, out);
         (void)route_list_result(r.result, out);
+        (void)sid_list_result(r.result, out);
+        (void)policy_list_result(r.result, out);
         Json annotated = r.result;
         annotate_resolution(annotated, unresolved_from_status(r.result));
     } else {

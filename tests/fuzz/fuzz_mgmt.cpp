@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 // The management channel decoders (proto-defs/mgmt_wire.hpp) on any bytes:
 // the first 16 bytes as a header, the whole input as an UPDATE batch, an
-// ack and a flows query.
+// ack, a flows query and a SID update.
 //
 // Properties:
 //   - decode_header() accepts only what encode_header() writes back to the
@@ -13,7 +13,10 @@
 //     bytes aside) and holds at most kMaxBatchOps operations, with 1..5 SIDs
 //     per instance and names of at most kMaxNameLen bytes;
 //   - an accepted ack or flows query re-encodes to the input bytes (the
-//     reserved bytes and the ids its flags say are absent aside).
+//     reserved bytes and the ids its flags say are absent aside);
+//   - an accepted SID update is kSidOpLen bytes with a prefix length of at
+//     most 128 and a known behaviour, and re-encodes to the input bytes
+//     (the reserved bytes aside).
 #include <span>
 #include <string>
 #include <vector>
@@ -128,6 +131,23 @@ void check_flows_query(std::span<const std::uint8_t> in) {
     FUZZ_CHECK(decode_flows_query(enc, back).empty() && back == q);
 }
 
+void check_sid_op(std::span<const std::uint8_t> in) {
+    SidOp op;
+    if (!decode_sid_op(in, op).empty())
+        return;
+    FUZZ_CHECK(in.size() == kSidOpLen);
+    FUZZ_CHECK(op.prefix_len <= 128);
+    FUZZ_CHECK(!sid_behavior_name(op.behavior).empty());
+    FUZZ_CHECK(op.op == SidOpType::Add || (op.behavior == SidBehavior::End && !op.next_hop));
+    std::vector<std::uint8_t> enc;
+    encode_sid_op(op, enc);
+    std::vector<std::uint8_t> want(in.begin(), in.end());
+    want[3] = want[6] = want[7] = 0;  // reserved
+    FUZZ_CHECK(enc == want);
+    SidOp back;
+    FUZZ_CHECK(decode_sid_op(enc, back).empty() && back == op);
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -136,5 +156,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_batch(in);
     check_ack(in);
     check_flows_query(in);
+    check_sid_op(in);
     return 0;
 }

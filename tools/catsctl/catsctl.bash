@@ -5,15 +5,18 @@
 #
 # The command tree below is main.cpp's, written out: tests/ops/
 # test_completion.py fails when `catsctl ... --help` lists a command or an
-# option that is missing here. Instance and service ids are left plain.
+# option that is missing here. Instance and service ids, SIDs and
+# addresses are left plain; `sid add` completes its iproute2-style
+# keywords (behavior, next-hop) and the behaviours.
 
 # The subcommands of each command that has them.
 _catsctl_subcommands()
 {
     case $1 in
-        "") echo "service instance flow peer stats dataplane neighbor port route monitor" ;;
-        service | flow | peer | neighbor | port | route) echo "list" ;;
+        "") echo "service instance flow peer stats dataplane neighbor port route sid policy monitor" ;;
+        service | flow | peer | neighbor | port | route | policy) echo "list" ;;
         instance) echo "add del drain undrain set" ;;
+        sid) echo "add del list" ;;
         dataplane) echo "status" ;;
     esac
 }
@@ -51,8 +54,9 @@ _catsctl()
     esac
     $split && return
 
-    # The command so far ("instance add"), and how many arguments follow it.
+    # The command so far ("instance add"), and the arguments after it.
     local cmd="" nargs=0 i w
+    local -a args=()
     for ((i = 1; i < cword; i++)); do
         w=${words[i]}
         case $w in
@@ -67,6 +71,7 @@ _catsctl()
                     cmd+="${cmd:+ }$w"
                 else
                     ((nargs++))
+                    args+=("$w")
                 fi
                 ;;
         esac
@@ -86,6 +91,31 @@ _catsctl()
         return
     fi
 
+    # sid add SID behavior BEH [next-hop ADDR]: after the SID, the keywords
+    # not given yet (next-hop once the behaviour needs one), then their
+    # values; options once they are all there.
+    if [[ $cmd == "sid add" && $cur != -* ]] && ((nargs > 0)); then
+        case $prev in
+            behavior)
+                mapfile -t COMPREPLY < <(compgen -W "End End.X End.DX6 End.DT6" -- "$cur")
+                return
+                ;;
+            next-hop) return ;;
+        esac
+        local kw="" beh="" seen=" ${args[*]:1} "
+        for ((i = 2; i < nargs; i++)); do
+            [[ ${args[i - 1]} == behavior ]] && beh=${args[i],,}
+        done
+        [[ $seen == *" behavior "* ]] || kw+=" behavior"
+        case $beh in
+            end.x | end.dx6) [[ $seen == *" next-hop "* ]] || kw+=" next-hop" ;;
+        esac
+        if [[ -n $kw ]]; then
+            mapfile -t COMPREPLY < <(compgen -W "$kw" -- "$cur")
+            return
+        fi
+    fi
+
     # A command: its options, once its positional arguments are there (or
     # when an option is being typed).
     local opts="" positionals=0
@@ -93,6 +123,7 @@ _catsctl()
         "instance add") opts="--sid --name $metrics" positionals=2 ;;
         "instance set") opts="--sid $metrics" positionals=2 ;;
         "instance del" | "instance drain" | "instance undrain") positionals=2 ;;
+        "sid add" | "sid del") positionals=1 ;;
         "flow list") opts="--service --instance --limit" ;;
         monitor) opts="--count --duration --type" ;;
     esac

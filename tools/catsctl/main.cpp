@@ -256,11 +256,55 @@ CLI::Validator u32_range(std::uint64_t lo, std::uint64_t hi) {
 const CLI::Validator kSid(
     [](std::string& s) -> std::string { return ctl::parse_sid(s) ? "" : "'" + s + "' is not an IPv6 address"; },
     "IPV6");
+const CLI::Validator kSidPrefix(
+    [](std::string& s) -> std::string {
+        return ctl::parse_sid_prefix(s) ? "" : "'" + s + "' is not an IPv6 address or prefix (addr or addr/len)";
+    },
+    "SID");
 const CLI::Validator kComputeTypes(
     [](std::string& s) -> std::string {
         return ctl::parse_compute_types(s) ? "" : "'" + s + "': expected a comma list of cpu, gpu, npu, fpga, each once";
     },
     "cpu,gpu,...");
+
+// `catsctl sid add`'s words after the SID, in the style of iproute2:
+// "behavior BEH [next-hop ADDR]", keywords in any order, each once. Throws
+// CLI::ValidationError naming the word that is wrong.
+void parse_sid_words(const std::vector<std::string>& words, cats::mgmt::SidOp& op) {
+    namespace mgmt = cats::mgmt;
+    const std::string usage = "behavior " + mgmt::sid_behavior_list() + " [next-hop ADDR]";
+    std::optional<mgmt::SidBehavior> behavior;
+    for (std::size_t i = 0; i < words.size(); i += 2) {
+        const std::string& w = words[i];
+        if (w != "behavior" && w != "next-hop")
+            throw CLI::ValidationError("unexpected '" + w + "' (after the SID: " + usage + ")");
+        if (i + 1 == words.size())
+            throw CLI::ValidationError(w + ": a value is missing");
+        const std::string& v = words[i + 1];
+        if (w == "behavior") {
+            if (behavior)
+                throw CLI::ValidationError("behavior: given twice");
+            behavior = mgmt::parse_sid_behavior(v);
+            if (!behavior)
+                throw CLI::ValidationError("behavior: '" + v + "' is not a behavior (" + mgmt::sid_behavior_list() +
+                                           "; End.DX4 and End.DT4 need IPv4 forwarding, which cats does not do)");
+        } else {
+            if (op.next_hop)
+                throw CLI::ValidationError("next-hop: given twice");
+            op.next_hop = ctl::parse_sid(v);
+            if (!op.next_hop)
+                throw CLI::ValidationError("next-hop: '" + v + "' is not an IPv6 address");
+        }
+    }
+    if (!behavior)
+        throw CLI::ValidationError("behavior is required (after the SID: " + usage + ")");
+    op.behavior = *behavior;
+    const std::string name(mgmt::sid_behavior_name(*behavior));
+    if (mgmt::sid_needs_next_hop(*behavior) && !op.next_hop)
+        throw CLI::ValidationError("next-hop: " + name + " needs one (SID behavior " + name + " next-hop ADDR)");
+    if (!mgmt::sid_needs_next_hop(*behavior) && op.next_hop)
+        throw CLI::ValidationError("next-hop: " + name + " takes none (End.X and End.DX6 do)");
+}
 
 // Metric flags shared by instance add and set.
 struct MetricFlags {
@@ -434,6 +478,54 @@ int main(int argc, char** argv) {
     route->add_subcommand("list", "the config's and the kernel's (gateway.kernel_routes), with their state")
         ->callback([&] { req.cmd = ctl::kRouteList; });
 
+    // Local SIDs, iproute2 style: `catsctl sid add fc00:e::d6 behavior
+    // End.DX6 next-hop 2001:db8:ff::d`.
+    CLI::App* sid = app.add_subcommand("sid", "the dataplane's local SIDs: SRv6 endpoint behaviours (RFC 8986 4)")
+                        ->require_subcommand(1);
+    std::string sid_text;
+    std::vector<std::string> sid_words;
+    const auto sid_positional = [&](CLI::App* sub) {
+        sub->add_option("SID", sid_text, "an IPv6 address (a /128), or a locator and function as addr/len")
+            ->required()
+            ->check(kSidPrefix);
+    };
+    const auto sid_op = [&](cats::mgmt::SidOpType type) {
+        cats::mgmt::SidOp op;
+        op.op = type;
+        const auto p = ctl::parse_sid_prefix(sid_text);
+        op.sid = p->first;
+        op.prefix_len = p->second;
+        return op;
+    };
+    CLI::App* sid_add = sid->add_subcommand(
+        "add", "add a local SID, or replace the one with the same prefix: SID behavior BEH [next-hop ADDR] "
+               "(End.X and End.DX6 need the next hop, End and End.DT6 take none)");
+    sid_positional(sid_add);
+    sid_add->add_option("ARGS", sid_words, "behavior " + cats::mgmt::sid_behavior_list() + " [next-hop ADDR]");
+    sid_add->callback([&] {
+        cats::mgmt::SidOp op = sid_op(cats::mgmt::SidOpType::Add);
+        parse_sid_words(sid_words, op);
+        req.cmd = ctl::kSidAdd;
+        req.args = ctl::sid_args_to_json(op);
+        verb = "added";
+    });
+    CLI::App* sid_del = sid->add_subcommand("del", "delete a local SID (one from the dataplane's config too, "
+                                                   "until the dataplane restarts)");
+    sid_positional(sid_del);
+    sid_del->callback([&] {
+        req.cmd = ctl::kSidDel;
+        req.args = ctl::sid_args_to_json(sid_op(cats::mgmt::SidOpType::Del));
+        verb = "deleted";
+    });
+    sid->add_subcommand("list", "each local SID's behaviour, next hop, origin, counters and top drop reasons")
+        ->callback([&] { req.cmd = ctl::kSidList; });
+
+    CLI::App* policy = app.add_subcommand("policy", "SRv6 policies: the ingress's per instance and the egress's "
+                                                    "per (source, SID), with the same keys")
+                           ->require_subcommand(1);
+    policy->add_subcommand("list", "packets and bytes of each policy, ingress and egress side by side")
+        ->callback([&] { req.cmd = ctl::kPolicyList; });
+
     MonitorArgs mon;
     bool monitoring = false;
     CLI::App* mon_app = app.add_subcommand(
@@ -495,6 +587,9 @@ int main(int argc, char** argv) {
         else if (req.cmd == ctl::kNeighborList) out = r::render_neighbors(resp.result);
         else if (req.cmd == ctl::kPortList) out = r::render_ports(resp.result);
         else if (req.cmd == ctl::kRouteList) out = r::render_routes(resp.result);
+        else if (req.cmd == ctl::kSidList) out = r::render_sids(resp.result);
+        else if (req.cmd == ctl::kPolicyList) out = r::render_policies(resp.result);
+        else if (req.cmd == ctl::kSidAdd || req.cmd == ctl::kSidDel) out = r::render_sid_result(verb, resp.result);
         else out = r::render_instance_result(verb, resp.result);
         std::cout << out;
         std::cout.flush();

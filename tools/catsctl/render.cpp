@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
+#include <utility>
 
 namespace cats::catsctl {
 
@@ -640,6 +641,81 @@ std::string render_routes(const Json& result) {
             out += " " + why + " " + text(n);
     }
     return out + "\n";
+}
+
+namespace {
+
+// "no_route 12, srh_bad 3, +2 more": the reasons with the most drops.
+std::string top_drops(const Json& drops, std::size_t keep = 3) {
+    if (!drops.is_object() || drops.empty())
+        return "-";
+    std::vector<std::pair<std::string, std::uint64_t>> v;
+    for (const auto& [why, n] : drops.items())
+        v.emplace_back(why, n.is_number_unsigned() ? n.get<std::uint64_t>() : 0);
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) {
+        return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    std::string out;
+    for (std::size_t i = 0; i < v.size() && i < keep; ++i)
+        out += (out.empty() ? "" : ", ") + v[i].first + " " + std::to_string(v[i].second);
+    if (v.size() > keep)
+        out += ", +" + std::to_string(v.size() - keep) + " more";
+    return out;
+}
+
+}  // namespace
+
+std::string render_sids(const Json& result) {
+    const Json& sids = at(result, "sids");
+    if (!sids.is_array() || sids.empty())
+        return "no local SIDs\n";
+    std::vector<std::vector<std::string>> rows;
+    for (const Json& s : sids)
+        rows.push_back({text(at(s, "sid")), text(at(s, "behavior")), text_or_dash(at(s, "next_hop")),
+                        text(at(s, "origin")), text(at(s, "packets")), text(at(s, "bytes")), text(at(s, "dropped")),
+                        top_drops(at(s, "drops"))});
+    return render_table({"SID", "BEHAVIOR", "NEXT-HOP", "ORIGIN", "PACKETS", "BYTES", "DROPPED", "TOP-DROPS"}, rows) +
+           std::to_string(sids.size()) + " local SIDs\n";
+}
+
+std::string render_policies(const Json& result) {
+    const Json& ingress = at(result, "ingress");
+    const Json& egress = at(result, "egress");
+    std::vector<std::vector<std::string>> rows;
+    std::size_t n_in = 0, n_eg = 0;
+    for (const Json& p : ingress.is_array() ? ingress : Json::array()) {
+        ++n_in;
+        rows.push_back({"ingress", text(at(p, "source")), text(at(p, "sid")), text(at(p, "packets")),
+                        text(at(p, "bytes")), text(at(p, "cs_id")), text(at(p, "instance")),
+                        join(at(p, "segments"), ",")});
+    }
+    for (const Json& p : egress.is_array() ? egress : Json::array()) {
+        ++n_eg;
+        rows.push_back({"egress", text(at(p, "source")), text(at(p, "sid")), text(at(p, "packets")),
+                        text(at(p, "bytes")), "-", "-", "-"});
+    }
+    std::string out = rows.empty() ? "no policies\n"
+                                   : render_table({"DIRECTION", "SOURCE", "SID", "PACKETS", "BYTES", "CS-ID",
+                                                   "INSTANCE", "SEGMENTS"},
+                                                  rows);
+    out += std::to_string(n_in) + " ingress, " + std::to_string(n_eg) + " egress policies";
+    const Json& cap = at(result, "egress_capacity");
+    const Json& overflow = at(result, "egress_overflow");
+    if (cap.is_number() && cap.get<double>() == 0)
+        out += "; egress accounting off (gateway.policy_table_size: 0)";
+    else if (overflow.is_number() && overflow.get<double>() != 0)
+        out += "; " + text(overflow) + " egress packets not counted (the table's " + text(cap) +
+               " entries are taken)";
+    return out + "\n";
+}
+
+std::string render_sid_result(const std::string& verb, const Json& result) {
+    std::string out = "sid " + text(at(result, "sid")) + ": " + verb;
+    if (at(result, "behavior").is_string())
+        out += " (" + text(at(result, "behavior")) +
+               (at(result, "next_hop").is_string() ? ", next hop " + text(at(result, "next_hop")) : std::string()) +
+               ")";
+    return out + "; the dataplane runs SID table version " + text(at(result, "sid_table_version")) + "\n";
 }
 
 }  // namespace cats::catsctl

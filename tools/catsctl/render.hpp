@@ -29,6 +29,13 @@ std::string render_neighbors(const Json& result);
 std::string render_ports(const Json& result);
 // route list: {"routes":[...],"kernel":{...}|null} (ctl::route_list_result).
 std::string render_routes(const Json& result);
+// sid.list: one row per local SID, its top drop reasons last.
+std::string render_sids(const Json& result);
+// policy.list: ingress and egress policies in one table, keyed alike
+// (direction, source, SID), then the egress table's fill.
+std::string render_policies(const Json& result);
+// sid.add / sid.del: "sid fc00:e::d6: added (End.DX6, next hop ...); ...".
+std::string render_sid_result(const std::string& verb, const Json& result);
 // One event of `catsctl monitor` (control/events.hpp) as one line ending
 // in '\n': "2026-12-07T21:40:01.123Z  instance  cs 100 instance 1 up: ...".
 std::string render_event(const Json& event);

@@ -49,7 +49,7 @@ TEST_CASE("ctl wire: request errors", "[ctl]") {
     CHECK(request_error(R"({"v":0,"cmd":"reboot"})") ==
           "request.cmd: unknown command 'reboot' (expected one of: service.list, instance.add, instance.del, "
           "instance.set, flow.list, peer.list, stats, dataplane.status, neighbor.list, port.list, route.list, "
-          "instance.drain, instance.undrain, events)");
+          "instance.drain, instance.undrain, events, sid.add, sid.del, sid.list, policy.list)");
     CHECK(request_error(R"({"v":0,"cmd":"stats","args":[]})") == "request.args: expected an object, got a list");
     CHECK(request_error(R"({"v":0,"cmd":"stats","arg":{}})") ==
           "request.arg: unknown key (expected one of: v, cmd, args)");
@@ -341,4 +341,128 @@ TEST_CASE("ctl wire: unresolved instances from the dataplane's STATUS", "[ctl]")
     Json junk = Json::parse(R"({"services":[{"cs_id":"x"},7,{"cs_id":1,"instances":[3,{"id":"y"}]}]})");
     annotate_resolution(junk, u);  // no throw, nothing claimed
     CHECK(junk == Json::parse(R"({"services":[{"cs_id":"x"},7,{"cs_id":1,"instances":[3,{"id":"y"}]}]})"));
+}
+
+namespace {
+
+std::string sid_error(const std::string& args, SidCmd cmd) {
+    cats::mgmt::SidOp op;
+    return parse_sid_args(Json::parse(args), cmd, op);
+}
+
+}  // namespace
+
+TEST_CASE("ctl wire: sid.add and sid.del arguments", "[ctl][sid]") {
+    namespace mgmt = cats::mgmt;
+    mgmt::SidOp op;
+    REQUIRE(parse_sid_args(Json::parse(R"({"sid":"fc00:e::d6","behavior":"End.DX6","next_hop":"2001:db8:ff::d"})"),
+                           SidCmd::Add, op) == "");
+    CHECK(op.op == mgmt::SidOpType::Add);
+    CHECK(format_sid(op.sid) == "fc00:e::d6");
+    CHECK(op.prefix_len == 128);
+    CHECK(op.behavior == mgmt::SidBehavior::EndDX6);
+    REQUIRE(op.next_hop);
+    CHECK(format_sid(*op.next_hop) == "2001:db8:ff::d");
+    CHECK(sid_args_to_json(op) ==
+          Json{{"sid", "fc00:e::d6"}, {"behavior", "End.DX6"}, {"next_hop", "2001:db8:ff::d"}});
+
+    // A prefix, a behaviour in any case, none needing a next hop.
+    REQUIRE(parse_sid_args(Json::parse(R"({"sid":"FC00:E:0:E000::/64","behavior":"end"})"), SidCmd::Add, op) == "");
+    CHECK(op.prefix_len == 64);
+    CHECK(op.behavior == mgmt::SidBehavior::End);
+    CHECK_FALSE(op.next_hop);
+    CHECK(sid_args_to_json(op) == Json{{"sid", "fc00:e:0:e000::/64"}, {"behavior", "End"}});
+    mgmt::SidOp back;
+    REQUIRE(parse_sid_args(sid_args_to_json(op), SidCmd::Add, back) == "");
+    CHECK(back == op);
+
+    REQUIRE(parse_sid_args(Json::parse(R"({"sid":"fc00:e::d6"})"), SidCmd::Del, op) == "");
+    CHECK(op.op == mgmt::SidOpType::Del);
+    CHECK(sid_args_to_json(op) == Json{{"sid", "fc00:e::d6"}});
+    // Host bits, the /16 floor and reachability are the dataplane's to check.
+    CHECK(sid_error(R"({"sid":"fc00:e::1/8","behavior":"End"})", SidCmd::Add) == "");
+}
+
+TEST_CASE("ctl wire: sid argument errors name their field", "[ctl][sid]") {
+    CHECK(sid_error(R"({"behavior":"End"})", SidCmd::Add) == "args.sid: required key is missing");
+    CHECK(sid_error(R"({"sid":5,"behavior":"End"})", SidCmd::Add) ==
+          "args.sid: expected an IPv6 address or prefix, got 5");
+    CHECK(sid_error(R"({"sid":"fc00::zz","behavior":"End"})", SidCmd::Add) ==
+          "args.sid: 'fc00::zz' is not an IPv6 address or prefix (addr or addr/len)");
+    CHECK(sid_error(R"({"sid":"fc00::/129","behavior":"End"})", SidCmd::Add) ==
+          "args.sid: 'fc00::/129' is not an IPv6 address or prefix (addr or addr/len)");
+    CHECK(sid_error(R"({"sid":"fc00::1"})", SidCmd::Add) ==
+          "args.behavior: required key is missing (End, End.X, End.DX6, End.DT6)");
+    CHECK(sid_error(R"({"sid":"fc00::1","behavior":["End"]})", SidCmd::Add) ==
+          "args.behavior: expected one of End, End.X, End.DX6, End.DT6, got a list");
+    CHECK(sid_error(R"({"sid":"fc00::1","behavior":"End.DX4"})", SidCmd::Add) ==
+          "args.behavior: 'End.DX4' is not a behavior (End, End.X, End.DX6, End.DT6; End.DX4 and End.DT4 need "
+          "IPv4 forwarding, which cats does not do)");
+    CHECK(sid_error(R"({"sid":"fc00::1","behavior":"End.DX6"})", SidCmd::Add) ==
+          "args.next_hop: End.DX6 needs a next hop (required key is missing)");
+    CHECK(sid_error(R"({"sid":"fc00::1","behavior":"End.X"})", SidCmd::Add) ==
+          "args.next_hop: End.X needs a next hop (required key is missing)");
+    CHECK(sid_error(R"({"sid":"fc00::1","behavior":"End.DT6","next_hop":"fc00::2"})", SidCmd::Add) ==
+          "args.next_hop: End.DT6 takes no next hop (End.X and End.DX6 do)");
+    CHECK(sid_error(R"({"sid":"fc00::1","behavior":"End.X","next_hop":"fe80::1%eth0"})", SidCmd::Add) ==
+          "args.next_hop: 'fe80::1%eth0' is not an IPv6 address");
+    CHECK(sid_error(R"({"sid":"fc00::1","behavior":"End.X","next_hop":1})", SidCmd::Add) ==
+          "args.next_hop: expected an IPv6 address, got 1");
+    CHECK(sid_error(R"({"sid":"fc00::1","behaviour":"End"})", SidCmd::Add) ==
+          "args.behaviour: unknown key (expected one of: sid, behavior, next_hop)");
+    CHECK(sid_error(R"({"sid":"fc00::1","behavior":"End"})", SidCmd::Del) ==
+          "args.behavior: unknown key (expected one of: sid)");
+    CHECK(sid_error(R"({})", SidCmd::Del) == "args.sid: required key is missing");
+}
+
+TEST_CASE("ctl wire: SIDs as text, /128 without its length", "[ctl][sid]") {
+    const auto p = parse_sid_prefix("fc00:e::d6");
+    REQUIRE(p);
+    CHECK(p->second == 128);
+    CHECK(format_sid_prefix(p->first, 128) == "fc00:e::d6");
+    const auto q = parse_sid_prefix("fc00:e::/48");
+    REQUIRE(q);
+    CHECK(q->second == 48);
+    CHECK(format_sid_prefix(q->first, q->second) == "fc00:e::/48");
+    CHECK(parse_sid_prefix("fc00:e::d6/128")->second == 128);
+    CHECK_FALSE(parse_sid_prefix("fc00:e::/"));
+    CHECK_FALSE(parse_sid_prefix("fc00:e::/1a"));
+    CHECK_FALSE(parse_sid_prefix("/64"));
+    CHECK_FALSE(parse_sid_prefix(""));
+}
+
+TEST_CASE("ctl wire: sid.list and policy.list from the dataplane's stats", "[ctl][sid]") {
+    const Json stats = Json::parse(R"({"rx":1,
+      "local_sids":[{"sid":"fc00:e::d6","behavior":"End.DX6","next_hop":"2001:db8:ff::d","packets":3,"bytes":300,
+                     "dropped":1,"drops":{"decap_inner_bad":1}}],
+      "policies":{"ingress":[{"source":"2001:db8:ff::1","sid":"2001:db8:a1::100","segments":["2001:db8:a1::100"],
+                              "cs_id":100,"instance":1,"packets":5,"bytes":500}],
+                  "egress":[{"source":"2001:db8:ff::9","sid":"fc00:e::d6","packets":3,"bytes":300}],
+                  "egress_overflow":0,"egress_capacity":4096}})");
+    Json out;
+    REQUIRE(sid_list_result(stats, out) == "");
+    CHECK(out == Json{{"sids", stats["local_sids"]}});
+    REQUIRE(policy_list_result(stats, out) == "");
+    CHECK(out == stats["policies"]);
+    // Same keys at both ends.
+    for (const char* k : {"source", "sid", "packets", "bytes"}) {
+        CHECK(out["ingress"][0].contains(k));
+        CHECK(out["egress"][0].contains(k));
+    }
+
+    out = "untouched";
+    CHECK(sid_list_result(Json::parse(R"({"rx":1})"), out) ==
+          "dataplane stats: no local SIDs in them (is cats-dataplane older than the local SID table?)");
+    CHECK(policy_list_result(Json::parse(R"({"rx":1})"), out) ==
+          "dataplane stats: no policies in them (is cats-dataplane older than the local SID table?)");
+    CHECK(out == "untouched");
+    CHECK(sid_list_result(Json::parse(R"({"local_sids":[1]})"), out) ==
+          "dataplane stats.local_sids[0]: expected an object, got 1");
+    CHECK(policy_list_result(Json::parse(R"({"policies":[]})"), out) ==
+          "dataplane stats.policies: expected an object, got a list");
+    CHECK(policy_list_result(Json::parse(R"({"policies":{"ingress":[]}})"), out) ==
+          "dataplane stats.policies.egress: missing");
+    CHECK(policy_list_result(Json::parse(R"({"policies":{"ingress":[],"egress":[null]}})"), out) ==
+          "dataplane stats.policies.egress[0]: expected an object, got null");
+    CHECK(policy_list_result(Json::array(), out) == "dataplane stats: expected an object, got a list");
 }

@@ -110,10 +110,23 @@ Json fake_stats() {
                    "protocol":"bgp","state":"installed"}]}})");
 }
 
+// The dataplane's per-policy counters, as its STATS has them.
+Json fake_policies() {
+    return Json::parse(R"({
+      "ingress":[{"source":"2001:db8:ff::1","sid":"2001:db8:a1::1","segments":["2001:db8:a1::1"],"cs_id":100,
+                  "instance":1,"packets":10,"bytes":1000}],
+      "egress":[{"source":"2001:db8:ff::9","sid":"fc00:c::/64","packets":8,"bytes":800}],
+      "egress_overflow":0,"egress_capacity":8192})");
+}
+
 // A cats-dataplane stand-in: the server end of the management channel.
+// Its SID table starts with fc00:c::/64 (as from its YAML) and refuses a
+// next hop equal to `unreachable`, as the real one refuses one its FIB
+// does not reach.
 class FakeDataplane {
 public:
-    explicit FakeDataplane(std::string path) : path_(std::move(path)), listen_fd_(unix_listen(path_)) {
+    explicit FakeDataplane(std::string path, std::string unreachable = "2001:db8:77::1")
+        : path_(std::move(path)), unreachable_(std::move(unreachable)), listen_fd_(unix_listen(path_)) {
         thread_ = std::thread([this] { run(); });
     }
     ~FakeDataplane() {
@@ -143,6 +156,13 @@ public:
         return version_;
     }
     int connections() const { return connections_; }
+    // The SIDs added over SID_UPDATE, by their text.
+    std::map<std::string, mgmt::SidOp> sids() const {
+        std::lock_guard l(mu_);
+        return sids_;
+    }
+    int sid_updates() const { return sid_updates_; }
+    int sids_refused() const { return sids_refused_; }
     std::vector<std::string> errors() const {
         std::lock_guard l(mu_);
         return errors_;
@@ -218,9 +238,50 @@ private:
                           {"unresolved", unresolved}});
                 break;
             }
-            case mgmt::MsgType::StatsReq:
-                text(fd, mgmt::MsgType::Stats, h.seq, fake_stats());
+            case mgmt::MsgType::StatsReq: {
+                Json st = fake_stats();
+                st["local_sids"] = Json::array(
+                    {{{"sid", "fc00:c::/64"}, {"behavior", "End"}, {"next_hop", ""}, {"packets", 8}, {"bytes", 800},
+                      {"dropped", 2}, {"drops", {{"sid_fragment", 2}}}}});
+                for (const auto& [sid_text, op] : sids())
+                    st["local_sids"].push_back({{"sid", sid_text},
+                                                {"behavior", std::string(mgmt::sid_behavior_name(op.behavior))},
+                                                {"next_hop", op.next_hop ? ctl::format_sid(*op.next_hop) : ""},
+                                                {"packets", 0},
+                                                {"bytes", 0},
+                                                {"dropped", 0},
+                                                {"drops", Json::object()}});
+                st["policies"] = fake_policies();
+                text(fd, mgmt::MsgType::Stats, h.seq, st);
                 break;
+            }
+            case mgmt::MsgType::SidUpdate: {
+                ++sid_updates_;
+                mgmt::SidOp op;
+                if (const std::string e = mgmt::decode_sid_op(payload, op); !e.empty()) {
+                    note("SID update: " + e);
+                    reply(fd, mgmt::MsgType::Error, h.seq, mgmt::Ack{mgmt::Status::Malformed, sid_version_, e});
+                    break;
+                }
+                const std::string key = ctl::format_sid_prefix(op.sid, op.prefix_len);
+                std::string e;
+                {
+                    std::lock_guard l(mu_);
+                    if (op.op == mgmt::SidOpType::Add && op.next_hop && ctl::format_sid(*op.next_hop) == unreachable_)
+                        e = "sid " + key + ": next_hop " + unreachable_ + " is no neighbor the FIB reaches";
+                    else if (op.op == mgmt::SidOpType::Del && sids_.erase(key) == 0)
+                        e = "sid " + key + ": not found";
+                    else if (op.op == mgmt::SidOpType::Add)
+                        sids_[key] = op;
+                    if (e.empty())
+                        ++sid_version_;
+                }
+                if (!e.empty())
+                    ++sids_refused_;
+                reply(fd, e.empty() ? mgmt::MsgType::UpdateAck : mgmt::MsgType::Error, h.seq,
+                      mgmt::Ack{e.empty() ? mgmt::Status::Ok : mgmt::Status::Rejected, sid_version_, e});
+                break;
+            }
             case mgmt::MsgType::FlowsReq: {
                 mgmt::FlowsQuery q;
                 if (const std::string e = mgmt::decode_flows_query(payload, q); !e.empty())
@@ -292,9 +353,14 @@ private:
     }
 
     std::string path_;
+    std::string unreachable_;
     int listen_fd_;
     std::atomic<bool> stop_{false};
     std::atomic<int> connections_{0};
+    std::atomic<int> sid_updates_{0};
+    std::atomic<int> sids_refused_{0};
+    std::map<std::string, mgmt::SidOp> sids_;
+    std::uint64_t sid_version_ = 0;
     mutable std::mutex mu_;
     std::vector<mgmt::Batch> batches_;
     std::map<std::uint32_t, mgmt::ServiceRec> table_;
@@ -499,6 +565,54 @@ services:
     CHECK(r.result["link"]["last_sync_ms_ago"].is_number());
     CHECK(r.result["dataplane"]["workers"] == 2);
 
+    // Local SIDs: one SID_UPDATE each, acknowledged with the SID table's
+    // version; a refusal is the dataplane's error, naming the SID and field.
+    r = call(ctl_path, ctl::kSidAdd, {{"sid", "fc00:e::d6"}, {"behavior", "End.DX6"}, {"next_hop", "2001:db8:ff::d"}});
+    REQUIRE(r.ok);
+    CHECK(r.result == Json{{"sid", "fc00:e::d6"},
+                           {"behavior", "End.DX6"},
+                           {"next_hop", "2001:db8:ff::d"},
+                           {"applied", true},
+                           {"sid_table_version", 1}});
+    r = call(ctl_path, ctl::kSidAdd, {{"sid", "fc00:e::/48"}, {"behavior", "end"}});
+    REQUIRE(r.ok);
+    CHECK(r.result["behavior"] == "End");
+    CHECK(r.result["sid_table_version"] == 2);
+    r = call(ctl_path, ctl::kSidAdd, {{"sid", "fc00:e::d7"}, {"behavior", "End.DX6"}, {"next_hop", "2001:db8:77::1"}});
+    CHECK_FALSE(r.ok);
+    CHECK(r.error == "dataplane refused: sid fc00:e::d7: next_hop 2001:db8:77::1 is no neighbor the FIB reaches");
+    r = call(ctl_path, ctl::kSidAdd, {{"sid", "fc00:e::d7"}, {"behavior", "End.DX6"}});
+    CHECK_FALSE(r.ok);
+    CHECK(r.error == "args.next_hop: End.DX6 needs a next hop (required key is missing)");
+    CHECK(dp->sids().size() == 2);
+    r = call(ctl_path, ctl::kSidList);
+    REQUIRE(r.ok);
+    REQUIRE(r.result["sids"].size() == 3);
+    std::map<std::string, Json> listed;
+    for (const Json& e : r.result["sids"])
+        listed[e["sid"].get<std::string>()] = e;
+    CHECK(listed["fc00:c::/64"]["origin"] == "config");
+    CHECK(listed["fc00:c::/64"]["drops"]["sid_fragment"] == 2);
+    CHECK(listed["fc00:e::d6"]["origin"] == "cli");
+    CHECK(listed["fc00:e::d6"]["next_hop"] == "2001:db8:ff::d");
+    CHECK(listed["fc00:e::/48"]["origin"] == "cli");
+    r = call(ctl_path, ctl::kPolicyList);
+    REQUIRE(r.ok);
+    CHECK(r.result == fake_policies());
+    r = call(ctl_path, ctl::kSidDel, {{"sid", "fc00:e::/48"}});
+    REQUIRE(r.ok);
+    CHECK(r.result == Json{{"sid", "fc00:e::/48"}, {"applied", true}, {"sid_table_version", 3}});
+    r = call(ctl_path, ctl::kSidDel, {{"sid", "fc00:e::/48"}});
+    CHECK_FALSE(r.ok);
+    CHECK(r.error == "dataplane refused: sid fc00:e::/48: not found");
+    CHECK(dp->sids().size() == 1);
+    r = call(ctl_path, ctl::kSidList, {{"all", true}});
+    CHECK_FALSE(r.ok);
+    CHECK(r.error == "args.all: unknown key (no arguments expected)");
+    r = call(ctl_path, ctl::kStats);
+    CHECK(r.result["control"]["dataplane_link"]["sid_updates"] == 5);
+    CHECK(r.result["control"]["dataplane_link"]["sid_errors"] == 2);
+
     // Errors are answered, never fatal.
     r = call(ctl_path, ctl::kInstanceDel, {{"cs_id", 100}, {"id", 2}});
     CHECK_FALSE(r.ok);
@@ -552,10 +666,14 @@ services:
 
     // The dataplane drops the connection: reconnect, full snapshot.
     const int conns = dp->connections();
+    const int sid_updates = dp->sid_updates();
     dp->drop_now = true;
     call(ctl_path, ctl::kDataplaneStatus);  // anything to make it notice
     REQUIRE(wait_until([&] { return dp->connections() > conns && dp->batches().back().replace_all; }));
     REQUIRE(wait_until([&] { return dp->table() == h.expected(); }));
+    // The SIDs added with catsctl, again, after the snapshot.
+    REQUIRE(wait_until([&] { return dp->sid_updates() == sid_updates + 1; }));
+    CHECK(dp->sids().size() == 1);
 
     // The dataplane goes away: control keeps answering; changes wait.
     dp.reset();
@@ -576,6 +694,16 @@ services:
     r = call(ctl_path, ctl::kRouteList);
     CHECK_FALSE(r.ok);
     CHECK(r.error.find("cannot list routes: dataplane at " + dp_path + " not connected") == 0);
+    r = call(ctl_path, ctl::kSidList);
+    CHECK_FALSE(r.ok);
+    CHECK(r.error.find("cannot list local SIDs: dataplane at " + dp_path + " not connected") == 0);
+    r = call(ctl_path, ctl::kPolicyList);
+    CHECK_FALSE(r.ok);
+    CHECK(r.error.find("cannot list policies: dataplane at " + dp_path + " not connected") == 0);
+    // Not remembered unless the dataplane took it.
+    r = call(ctl_path, ctl::kSidAdd, {{"sid", "fc00:e::d9"}, {"behavior", "End"}});
+    CHECK_FALSE(r.ok);
+    CHECK(r.error.find("cannot add sid fc00:e::d9: dataplane at " + dp_path + " not connected") == 0);
     if (const char* catsctl = std::getenv("CATSCTL"); catsctl != nullptr && *catsctl != '\0') {
         RunResult o = run(std::string(catsctl) + " -s " + ctl_path + " neighbor list");
         CHECK(o.status == 1);
@@ -597,12 +725,17 @@ services:
     CHECK(r.result["applied"] == false);
     CHECK(r.result["note"].get<std::string>().find("not connected") != std::string::npos);
 
-    // It comes back: one snapshot holds everything, including the change.
+    // It comes back: one snapshot holds everything, including the change;
+    // then the SID added with catsctl (a restarted dataplane has only its
+    // YAML's).
     dp = std::make_unique<FakeDataplane>(dp_path);
     REQUIRE(wait_until([&] { return dp->updates() >= 1; }));
     CHECK(dp->batches()[0].replace_all);
     CHECK(dp->table() == h.expected());
     CHECK(dp->table().at(100).instances.size() == 3);
+    REQUIRE(wait_until([&] { return dp->sids().size() == 1; }));
+    CHECK(dp->sids().count("fc00:e::d6") == 1);
+    CHECK(dp->sid_updates() == 1);
 
     // Withdrawal over UDP: pushed as an increment the dataplane accepts.
     tx.send_to(boost::asio::buffer(advert::encode(withdraw(7, 2, {{100, 2}}, 1), key)), to);
@@ -744,7 +877,8 @@ services:
         o = run(c + "servce list");
         CHECK(o.status == 2);
         CHECK(o.output == "catsctl: 'servce' is not a command of catsctl; did you mean 'service'? (service, instance, "
-                          "flow, peer, stats, dataplane, neighbor, port, route, monitor)\n  (catsctl --help for usage)\n");
+                          "flow, peer, stats, dataplane, neighbor, port, route, sid, policy, monitor)\n"
+                          "  (catsctl --help for usage)\n");
         o = run(c + "neighbor lst");
         CHECK(o.output == "catsctl: 'lst' is not a command of catsctl neighbor; did you mean 'list'? (list)\n"
                           "  (catsctl neighbor --help for usage)\n");
@@ -760,11 +894,100 @@ services:
         CHECK(Json::parse(o.output, nullptr, false).contains("ports"));
         o = run(std::string(catsctl) + " --help");
         CHECK(o.status == 0);
+        // Local SIDs, iproute2 style.
+        o = run(c + "sid add fc00:e::d8 behavior End.X next-hop 2001:db8:ff::e");
+        CHECK(o.status == 0);
+        CHECK(o.output ==
+              "sid fc00:e::d8: added (End.X, next hop 2001:db8:ff::e); the dataplane runs SID table version 2\n");
+        o = run(c + "sid add fc00:e:0:e000::/64 behavior End.DT6");
+        CHECK(o.status == 0);
+        o = run(c + "sid list");
+        CHECK(o.status == 0);
+        CHECK(o.output ==
+              "SID                 BEHAVIOR  NEXT-HOP        ORIGIN  PACKETS  BYTES  DROPPED  TOP-DROPS\n"
+              "fc00:c::/64         End       -               config  8        800    2        sid_fragment 2\n"
+              "fc00:e:0:e000::/64  End.DT6   -               cli     0        0      0        -\n"
+              "fc00:e::d6          End.DX6   2001:db8:ff::d  cli     0        0      0        -\n"
+              "fc00:e::d8          End.X     2001:db8:ff::e  cli     0        0      0        -\n"
+              "4 local SIDs\n");
+        o = run(c + "sid list --json");
+        CHECK(o.status == 0);
+        CHECK(Json::parse(o.output, nullptr, false)["sids"].size() == 4);
+        o = run(c + "policy list");
+        CHECK(o.status == 0);
+        CHECK(o.output ==
+              "DIRECTION  SOURCE          SID             PACKETS  BYTES  CS-ID  INSTANCE  SEGMENTS\n"
+              "ingress    2001:db8:ff::1  2001:db8:a1::1  10       1000   100    1         2001:db8:a1::1\n"
+              "egress     2001:db8:ff::9  fc00:c::/64     8        800    -      -         -\n"
+              "1 ingress, 1 egress policies\n");
+        o = run(c + "--json policy list");
+        CHECK(o.status == 0);
+        CHECK(Json::parse(o.output, nullptr, false) == fake_policies());
+        o = run(c + "sid del fc00:e::d8");
+        CHECK(o.status == 0);
+        CHECK(o.output == "sid fc00:e::d8: deleted; the dataplane runs SID table version 4\n");
+        CHECK(run(c + "sid del fc00:e:0:e000::/64").status == 0);
+        // The dataplane says no: 1, its words.
+        o = run(c + "sid add fc00:e::d7 behavior End.DX6 next-hop 2001:db8:77::1");
+        CHECK(o.status == 1);
+        CHECK(o.output ==
+              "catsctl: dataplane refused: sid fc00:e::d7: next_hop 2001:db8:77::1 is no neighbor the FIB reaches\n");
+        o = run(c + "sid del fc00:e::d7");
+        CHECK(o.status == 1);
+        CHECK(o.output == "catsctl: dataplane refused: sid fc00:e::d7: not found\n");
+        // catsctl says no: 2, naming the word.
+        o = run(c + "sid add fc00:e::d7 behavior End.DX4");
+        CHECK(o.status == 2);
+        CHECK(o.output == "catsctl: sid add: behavior: 'End.DX4' is not a behavior (End, End.X, End.DX6, End.DT6; "
+                          "End.DX4 and End.DT4 need IPv4 forwarding, which cats does not do)\n"
+                          "  (catsctl sid add --help for usage)\n");
+        o = run(c + "sid add fc00:e::d7 behavior End.DX6");
+        CHECK(o.status == 2);
+        CHECK(o.output == "catsctl: sid add: next-hop: End.DX6 needs one (SID behavior End.DX6 next-hop ADDR)\n"
+                          "  (catsctl sid add --help for usage)\n");
+        o = run(c + "sid add fc00:e::d7 behavior End next-hop 2001:db8::1");
+        CHECK(o.status == 2);
+        CHECK(o.output.find("catsctl: sid add: next-hop: End takes none (End.X and End.DX6 do)\n") == 0);
+        o = run(c + "sid add fc00:e::d7");
+        CHECK(o.status == 2);
+        CHECK(o.output.find("catsctl: sid add: behavior is required (after the SID: behavior End, End.X, End.DX6, "
+                            "End.DT6 [next-hop ADDR])\n") == 0);
+        o = run(c + "sid add fc00:e::d7 behavior End via 2001:db8::1");
+        CHECK(o.status == 2);
+        CHECK(o.output.find("catsctl: sid add: unexpected 'via'") == 0);
+        o = run(c + "sid add fc00:e::d7 behavior End.X next-hop zz");
+        CHECK(o.status == 2);
+        CHECK(o.output.find("catsctl: sid add: next-hop: 'zz' is not an IPv6 address\n") == 0);
+        o = run(c + "sid add fc00:e::zz behavior End");
+        CHECK(o.status == 2);
+        CHECK(o.output.find("catsctl: sid add: SID: 'fc00:e::zz' is not an IPv6 address or prefix") == 0);
+        o = run(c + "sid del");
+        CHECK(o.status == 2);
+        CHECK(dp->sids().size() == 1);
         // Unreachable daemon: 1, naming the socket.
         o = run(std::string(catsctl) + " -s " + (dir / "nope.sock").string() + " stats");
         CHECK(o.status == 1);
         CHECK(o.output.find("cannot reach cats-control at " + (dir / "nope.sock").string()) != std::string::npos);
     }
+
+    CHECK(dp->errors().empty());
+
+    // A dataplane that restarts with a config where the SID's next hop is
+    // unreachable refuses it: cats-control forgets it and does not send it
+    // again.
+    dp.reset();
+    dp = std::make_unique<FakeDataplane>(dp_path, "2001:db8:ff::d");
+    REQUIRE(wait_until([&] { return dp->sids_refused() == 1; }));
+    CHECK(dp->sids().empty());
+    const int conns2 = dp->connections();
+    dp->drop_now = true;
+    call(ctl_path, ctl::kDataplaneStatus);
+    REQUIRE(wait_until([&] { return dp->connections() > conns2 && dp->updates() >= 2; }));
+    std::this_thread::sleep_for(200ms);
+    CHECK(dp->sid_updates() == 1);
+    r = call(ctl_path, ctl::kSidList);
+    REQUIRE(r.ok);
+    CHECK(r.result["sids"].size() == 1);
 
     CHECK(dp->errors().empty());
     h.shutdown();

@@ -282,3 +282,49 @@ TEST_CASE("catsctl render: dataplane status says how old the last error is", "[c
     j["link"].erase("last_error_ms_ago");
     CHECK(render_status(j).find("No such file or directory\n") != std::string::npos);
 }
+
+TEST_CASE("catsctl render: sid list, top drop reasons last", "[catsctl][sid]") {
+    const Json j = Json::parse(R"({"sids":[
+      {"sid":"fc00:e::d6","behavior":"End.DX6","next_hop":"2001:db8:ff::d","packets":1200,"bytes":180000,
+       "dropped":7,"drops":{"neighbor_incomplete":3,"decap_inner_bad":1,"sid_fragment":2,"sid_upper_layer":1},
+       "origin":"cli"},
+      {"sid":"fc00:e:0:e000::/64","behavior":"End","next_hop":"","packets":0,"bytes":0,"dropped":0,"drops":{},
+       "origin":"config"}]})");
+    CHECK(render_sids(j) ==
+          "SID                 BEHAVIOR  NEXT-HOP        ORIGIN  PACKETS  BYTES   DROPPED  TOP-DROPS\n"
+          "fc00:e::d6          End.DX6   2001:db8:ff::d  cli     1200     180000  7        "
+          "neighbor_incomplete 3, sid_fragment 2, decap_inner_bad 1, +1 more\n"
+          "fc00:e:0:e000::/64  End       -               config  0        0       0        -\n"
+          "2 local SIDs\n");
+    CHECK(render_sids(Json::parse(R"({"sids":[]})")) == "no local SIDs\n");
+}
+
+TEST_CASE("catsctl render: policy list, both ends with the same keys", "[catsctl][sid]") {
+    const Json j = Json::parse(R"({
+      "ingress":[{"source":"2001:db8:ff::1","sid":"fc00:e::d6","segments":["2001:db8:a1::1","fc00:e::d6"],
+                  "cs_id":100,"instance":1,"packets":10,"bytes":1000}],
+      "egress":[{"source":"2001:db8:ff::9","sid":"fc00:e::d6","packets":8,"bytes":800}],
+      "egress_overflow":0,"egress_capacity":8192})");
+    CHECK(render_policies(j) ==
+          "DIRECTION  SOURCE          SID         PACKETS  BYTES  CS-ID  INSTANCE  SEGMENTS\n"
+          "ingress    2001:db8:ff::1  fc00:e::d6  10       1000   100    1         2001:db8:a1::1,fc00:e::d6\n"
+          "egress     2001:db8:ff::9  fc00:e::d6  8        800    -      -         -\n"
+          "1 ingress, 1 egress policies\n");
+    CHECK(render_policies(Json::parse(
+              R"({"ingress":[],"egress":[],"egress_overflow":12,"egress_capacity":8192})")) ==
+          "no policies\n0 ingress, 0 egress policies; 12 egress packets not counted (the table's 8192 entries are "
+          "taken)\n");
+    CHECK(render_policies(Json::parse(R"({"ingress":[],"egress":[],"egress_overflow":0,"egress_capacity":0})")) ==
+          "no policies\n0 ingress, 0 egress policies; egress accounting off (gateway.policy_table_size: 0)\n");
+}
+
+TEST_CASE("catsctl render: sid add and del results", "[catsctl][sid]") {
+    CHECK(render_sid_result("added", Json::parse(R"({"sid":"fc00:e::d6","behavior":"End.DX6",
+            "next_hop":"2001:db8:ff::d","applied":true,"sid_table_version":3})")) ==
+          "sid fc00:e::d6: added (End.DX6, next hop 2001:db8:ff::d); the dataplane runs SID table version 3\n");
+    CHECK(render_sid_result("added", Json::parse(R"({"sid":"fc00:e::/48","behavior":"End","applied":true,
+            "sid_table_version":4})")) ==
+          "sid fc00:e::/48: added (End); the dataplane runs SID table version 4\n");
+    CHECK(render_sid_result("deleted", Json::parse(R"({"sid":"fc00:e::d6","applied":true,"sid_table_version":5})")) ==
+          "sid fc00:e::d6: deleted; the dataplane runs SID table version 5\n");
+}

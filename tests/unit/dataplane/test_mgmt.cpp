@@ -2,7 +2,8 @@
 // The dataplane's management server over a real Unix stream socket: updates
 // applied atomically and acknowledged with the new table version, bad input
 // refused with a reason and nothing applied, requests answered with JSON,
-// messages split across writes reassembled.
+// messages split across writes reassembled; SID_UPDATE adds and removes
+// local SIDs, a bad one refused naming the SID and field and nothing lost.
 #include <catch2/catch.hpp>
 
 #include <sys/socket.h>
@@ -27,11 +28,14 @@ Ipv6Addr a6(const char* s) { return *parse_ipv6_addr(s); }
 struct Rig {
     std::unique_ptr<Fib> fib;
     std::unique_ptr<ServiceTable> table;
+    std::unique_ptr<SidTable> sids;
     std::unique_ptr<MgmtServer> server;
     std::string path;
     int fd = -1;
 
-    Rig() {
+    // with_sids: SID_UPDATE edits `sids` (and fc00:ff::1 stands for a
+    // port's own address); without, the server has no SID table.
+    explicit Rig(bool with_sids = true) {
         cats::test::ensure_eal();
         static std::atomic<int> n{0};
         const int id = n++;
@@ -49,6 +53,13 @@ struct Rig {
         hooks.flows = [](const mg::FlowsQuery& q) {
             return nlohmann::json::array({{{"cs_id", q.cs_id.value_or(0)}, {"limit", q.limit}}});
         };
+        if (with_sids) {
+            sids = std::make_unique<SidTable>(*fib, nullptr);
+            hooks.sids = sids.get();
+            hooks.check_sid = [](const LocalSidConfig& c) -> std::string {
+                return c.sid.addr == a6("fc00:ff::1") ? "one of the ports' addresses (port p0)" : "";
+            };
+        }
         server = std::make_unique<MgmtServer>(path, *table, hooks);
         fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
         sockaddr_un addr{};
@@ -103,6 +114,41 @@ struct Rig {
         return a;
     }
 };
+
+// One SID_UPDATE and its reply.
+mg::Ack sid_update(Rig& rig, const mg::SidOp& op, std::uint32_t seq, mg::MsgType* type = nullptr) {
+    std::vector<std::uint8_t> p;
+    mg::encode_sid_op(op, p);
+    rig.send_raw(mg::make_message(mg::MsgType::SidUpdate, seq, p));
+    mg::Header h;
+    std::vector<std::uint8_t> r;
+    REQUIRE(rig.reply(h, r));
+    CHECK(h.seq == seq);
+    if (type)
+        *type = h.type;
+    mg::Ack a;
+    REQUIRE(mg::decode_ack(r, a) == "");
+    return a;
+}
+
+mg::SidOp sid_add(const char* sid, std::uint8_t len, mg::SidBehavior b, const char* next_hop = nullptr) {
+    mg::SidOp op;
+    op.op = mg::SidOpType::Add;
+    op.sid = a6(sid);
+    op.prefix_len = len;
+    op.behavior = b;
+    if (next_hop)
+        op.next_hop = a6(next_hop);
+    return op;
+}
+
+mg::SidOp sid_del(const char* sid, std::uint8_t len = 128) {
+    mg::SidOp op;
+    op.op = mg::SidOpType::Del;
+    op.sid = a6(sid);
+    op.prefix_len = len;
+    return op;
+}
 
 mg::InstanceRec inst(std::uint32_t id, const char* sid, std::uint8_t load = 0) {
     mg::InstanceRec r;
@@ -524,5 +570,121 @@ TEST_CASE("apply_batch: new services are counted against max_services as they co
         const BatchResult r = apply_batch(wire(b), base, 4);
         CHECK(r.error == "");
         CHECK(r.all.size() == 4);
+    }
+}
+
+TEST_CASE("mgmt: SID_UPDATE adds and removes local SIDs, each one SID table version", "[mgmt-server][sid]") {
+    Rig rig;
+    using B = mg::SidBehavior;
+    mg::MsgType type;
+    // fc00::9 is reached by the rig's route fc00::/16.
+    mg::Ack a = sid_update(rig, sid_add("fc00:e::d6", 128, B::EndDX6, "fc00::9"), 1, &type);
+    CHECK(type == mg::MsgType::UpdateAck);
+    CHECK(a.status == mg::Status::Ok);
+    CHECK(a.table_version == 1);
+    a = sid_update(rig, sid_add("fc00:e:1::", 64, B::End), 2);
+    CHECK(a.status == mg::Status::Ok);
+    CHECK(a.table_version == 2);
+    REQUIRE(rig.sids->configs().size() == 2);
+    const LocalSidConfig& dx6 = rig.sids->configs().begin()->second;
+    CHECK(format_sid(dx6.sid) == "fc00:e::d6");
+    CHECK(dx6.behavior == SidBehavior::EndDX6);
+    CHECK(dx6.next_hop == a6("fc00::9"));
+    CHECK(rig.sids->current()->find(a6("fc00:e:1::77").data()) != nullptr);
+    // The service table is not touched.
+    CHECK(rig.table->current()->version == 0);
+    // An add of the same prefix replaces it.
+    a = sid_update(rig, sid_add("fc00:e::d6", 128, B::EndDT6), 3);
+    CHECK(a.status == mg::Status::Ok);
+    CHECK(rig.sids->configs().size() == 2);
+    CHECK(rig.sids->configs().begin()->second.behavior == SidBehavior::EndDT6);
+    CHECK_FALSE(rig.sids->configs().begin()->second.next_hop);
+
+    a = sid_update(rig, sid_del("fc00:e::d6"), 4);
+    CHECK(a.status == mg::Status::Ok);
+    CHECK(a.table_version == 4);
+    CHECK(rig.sids->configs().size() == 1);
+    CHECK(rig.server->updates_applied() == 4);
+}
+
+TEST_CASE("mgmt: a bad SID_UPDATE changes nothing and names the SID and field", "[mgmt-server][sid]") {
+    Rig rig;
+    using B = mg::SidBehavior;
+    REQUIRE(sid_update(rig, sid_add("fc00:e::d6", 128, B::EndDX6, "fc00::9"), 1).status == mg::Status::Ok);
+    const SidSnapshot* before = rig.sids->current();
+    const auto configs = rig.sids->configs();
+    struct Bad {
+        mg::SidOp op;
+        std::string error;
+    };
+    const Bad bad[] = {
+        {sid_add("fc00:e::d7", 128, B::EndDX6), "sid fc00:e::d7: End.DX6 needs a next_hop"},
+        {sid_add("fc00:e::d7", 128, B::EndX), "sid fc00:e::d7: End.X needs a next_hop"},
+        {sid_add("fc00:e::d7", 128, B::End, "fc00::9"), "sid fc00:e::d7: End takes no next_hop (End.X does)"},
+        {sid_add("fc00:e::d7", 128, B::EndDX6, "2001:db8:77::1"),
+         "sid fc00:e::d7: next_hop 2001:db8:77::1 is no neighbor the FIB reaches"},
+        {sid_add("fc00:e::1", 64, B::End), "sid fc00:e::1/64: host bits set (did you mean fc00:e::/64?)"},
+        {sid_add("fc00::", 8, B::End), "sid fc00::/8: a SID is at least a /16"},
+        {sid_add("fe80::1", 128, B::End), "sid fe80::1: a SID is a global or unique-local address"},
+        {sid_add("fc00:ff::1", 128, B::End), "sid fc00:ff::1: one of the ports' addresses (port p0)"},
+        {sid_del("fc00:e::d7"), "sid fc00:e::d7: not found"},
+        {sid_del("fc00:e::d6", 127), "sid fc00:e::d6/127: not found"},
+    };
+    std::uint32_t seq = 10;
+    for (const Bad& b : bad) {
+        mg::MsgType type;
+        const mg::Ack a = sid_update(rig, b.op, ++seq, &type);
+        CHECK(type == mg::MsgType::Error);
+        CHECK(a.status == mg::Status::Rejected);
+        CHECK_THAT(a.error, Catch::StartsWith(b.error));
+        CHECK(a.table_version == 1);
+        CHECK(rig.sids->current() == before);
+        CHECK(rig.sids->configs() == configs);
+    }
+    CHECK(rig.server->updates_rejected() == std::size(bad));
+
+    // Malformed: the layout's error; the connection stays.
+    std::vector<std::uint8_t> p;
+    mg::encode_sid_op(sid_add("fc00:e::d8", 128, B::End), p);
+    p[4] = 0;
+    p[5] = 17;  // End.DX4
+    rig.send_raw(mg::make_message(mg::MsgType::SidUpdate, 40, p));
+    mg::Header h;
+    std::vector<std::uint8_t> r;
+    REQUIRE(rig.reply(h, r));
+    mg::Ack a;
+    REQUIRE(mg::decode_ack(r, a) == "");
+    CHECK(h.type == mg::MsgType::Error);
+    CHECK(a.status == mg::Status::Malformed);
+    CHECK_THAT(a.error, Catch::StartsWith("behavior: unknown code point 17"));
+    CHECK(a.table_version == 1);
+    p.pop_back();
+    rig.send_raw(mg::make_message(mg::MsgType::SidUpdate, 41, p));
+    REQUIRE(rig.reply(h, r));
+    REQUIRE(mg::decode_ack(r, a) == "");
+    CHECK(a.status == mg::Status::Malformed);
+    CHECK(a.error == "SID update of 39 bytes, want 40");
+    CHECK(rig.server->messages_malformed() == 2);
+    CHECK(rig.sids->configs() == configs);
+    CHECK(sid_update(rig, sid_del("fc00:e::d6"), 42).status == mg::Status::Ok);
+}
+
+TEST_CASE("mgmt: without a SID table SID_UPDATE is unsupported", "[mgmt-server][sid]") {
+    Rig rig(false);
+    mg::MsgType type;
+    const mg::Ack a = sid_update(rig, sid_add("fc00:e::d6", 128, mg::SidBehavior::End), 1, &type);
+    CHECK(type == mg::MsgType::Error);
+    CHECK(a.status == mg::Status::Unsupported);
+    CHECK(a.error == "this dataplane has no local SID table");
+}
+
+TEST_CASE("sid_config: IANA code points to the table's behaviours, by the same names", "[mgmt-apply][sid]") {
+    for (const mg::SidBehavior b : mg::kSidBehaviors) {
+        const LocalSidConfig c = sid_config(sid_add("fc00:e::", 48, b, "fc00::9"));
+        CHECK(sid_behavior_name(c.behavior) == mg::sid_behavior_name(b));
+        CHECK(parse_sid_behavior(mg::sid_behavior_name(b)) == c.behavior);
+        CHECK(needs_next_hop(c.behavior) == mg::sid_needs_next_hop(b));
+        CHECK(format_sid(c.sid) == "fc00:e::/48");
+        CHECK(c.next_hop == a6("fc00::9"));
     }
 }
