@@ -183,6 +183,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             l3.vlan_tci = general.vlan_tci;
             if (l3.srh_off != 0)
                 l3.srh_off = static_cast<std::uint16_t>(l3.srh_off + general.ip6_off);
+            l3.l4_off = static_cast<std::uint16_t>(l3.l4_off + general.ip6_off);
             FUZZ_CHECK(l3 == general);
         }
     }
